@@ -1,0 +1,19 @@
+# tastemap: raw listening logs -> tables, matrices, maps, topics, recommenders, evaluation, report.
+# Thin entry point: config + schema validation, includes, and the default target.
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/matrices.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,114 @@
+# Shared helpers: config validation, path helpers, per-stage target lists, wildcard constraints.
+# Rules never embed Python beyond building lists of targets; everything here is that.
+import os
+
+from snakemake.utils import validate
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+# implicit asks for single-threaded BLAS (its own threads would fight OpenBLAS/MKL threads);
+# numba (UMAP, pynndescent) caches its compiled code across processes instead of ~20 s per job.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "tastemap", "numba")
+)
+
+DATASET = config["dataset"]
+SEEDS = config["seeds"]
+ENTITIES = config["entities"]
+TRACKLESS_FORMATS = {"lastfm-360k", "hetrec-2k"}
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    entity=r"artist|song",
+    method=r"pca|umap|tsne",
+    k=r"\d+",
+    fit=r"train|full|valid",
+    model=r"[a-z0-9]+",
+    variant=r"[A-Za-z0-9.]+",
+
+
+class ConfigError(ValueError):
+    """A config value that the schema cannot express is wrong; the message names the key."""
+
+
+def _check_config():
+    fmt = config["input"]["format"]
+    trackless = fmt in TRACKLESS_FORMATS or (fmt == "simulate" and config["simulate"]["layout"] == "lastfm-360k")
+    if trackless and "song" in ENTITIES:
+        raise ConfigError(
+            f"entities: 'song' needs track names, which input.format={fmt!r}"
+            + (" (simulate.layout=lastfm-360k)" if fmt == "simulate" else "")
+            + " does not have; set entities: [artist]"
+        )
+    if fmt != "simulate":
+        path = config["input"]["path"]
+        if not path:
+            raise ConfigError(f"input.path: required for input.format={fmt!r}")
+        if not os.path.exists(path):
+            raise ConfigError(f"input.path: file not found: {path}")
+        tracks = config["input"]["tracks_path"]
+        if tracks and not os.path.exists(tracks):
+            raise ConfigError(f"input.tracks_path: file not found: {tracks}")
+
+
+_check_config()
+
+
+def R(path):
+    """Path of an output under results/<dataset>/."""
+    return f"results/{DATASET}/{path}"
+
+
+def LOG(path):
+    return f"results/{DATASET}/logs/{path}"
+
+
+def BENCH(path):
+    return f"results/{DATASET}/benchmarks/{path}"
+
+
+def cfg(*keys):
+    """One config value, looked up by key path: params get only the values they use."""
+    node = config
+    for key in keys:
+        node = node[key]
+    return node
+
+
+def ingest_format():
+    """The raw format ingest reads; simulate writes one of the Last.fm layouts."""
+    if config["input"]["format"] == "simulate":
+        return config["simulate"]["layout"]
+    return config["input"]["format"]
+
+
+def raw_input_path():
+    if config["input"]["format"] == "simulate":
+        return f"resources/synthetic/{DATASET}/listens.tsv"
+    return config["input"]["path"]
+
+
+# ---- target lists, one function per stage ----------------------------------------------
+
+
+def data_targets():
+    return [
+        R("data/listens.parquet"),
+        R("data/rejected.parquet"),
+        R("data/interactions.parquet"),
+        R("data/users.parquet"),
+        R("data/artists.parquet"),
+        R("data/songs.parquet"),
+        R("matrices/stats.json"),
+    ] + [R(f"matrices/user_{e}.npz") for e in ENTITIES]
+
+
+def split_targets():
+    return [R(f"split/seed{s}/test_{e}.npz") for s in SEEDS for e in ENTITIES]
+
+
+def all_targets():
+    return data_targets() + split_targets()

@@ -1,0 +1,65 @@
+# Data stage: simulate (default data) or read a real file -> canonical listens -> prepared tables.
+
+
+rule simulate:
+    output:
+        listens=f"resources/synthetic/{DATASET}/listens.tsv",
+        truth=f"resources/synthetic/{DATASET}/truth.parquet",
+    params:
+        simulate=cfg("simulate"),
+    log:
+        f"resources/synthetic/{DATASET}/simulate.log",
+    benchmark:
+        f"resources/synthetic/{DATASET}/simulate.benchmark.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/simulate.py"
+
+
+rule ingest:
+    input:
+        listens=raw_input_path(),
+        tracks=lambda w: config["input"]["tracks_path"] or [],
+    output:
+        listens=R("data/listens.parquet"),
+        rejected=R("data/rejected.parquet"),
+        stats=R("data/ingest_stats.json"),
+    params:
+        format=ingest_format(),
+        generic=cfg("input", "generic"),
+    log:
+        LOG("ingest.log"),
+    benchmark:
+        BENCH("ingest.tsv")
+    threads: 2
+    resources:
+        mem_mb=lambda w, input: max(2000, int(12 * input.size_mb)),
+        runtime=60,
+    script:
+        "../../scripts/ingest.py"
+
+
+rule prepare:
+    input:
+        listens=R("data/listens.parquet"),
+    output:
+        interactions=R("data/interactions.parquet"),
+        users=R("data/users.parquet"),
+        artists=R("data/artists.parquet"),
+        songs=R("data/songs.parquet"),
+        stats=R("data/prepare_stats.json"),
+    params:
+        prepare=cfg("prepare"),
+    log:
+        LOG("prepare.log"),
+    benchmark:
+        BENCH("prepare.tsv")
+    threads: 2
+    resources:
+        mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
+        runtime=60,
+    script:
+        "../../scripts/prepare.py"

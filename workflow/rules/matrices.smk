@@ -1,0 +1,1 @@
+# matrices and split rules
