@@ -1,0 +1,185 @@
+"""The one recommender interface every model family implements.
+
+Orientation everywhere: matrices are **users x items** CSR (rows = ``user_idx``, columns =
+``artist_idx`` or ``song_idx``), values are play counts (float32). Batch calls take arrays of
+user or item indices and return ``(ids, scores)`` arrays of shape ``(n, k)``.
+
+A subclass implements ``fit`` and ``_score`` (dense scores of a block of known users) and
+``_score_new`` (scores of users the model has not seen, from their item rows: fold-in);
+``recommend``, ``recommend_new``, ``similar_items`` (for models with ``item_factors``), ``save``
+and ``load`` come from here.
+"""
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+
+logger = logging.getLogger(__name__)
+
+#: name -> class, filled by ``@register``; ``make(name, **params)`` builds a model from config.
+MODELS: dict[str, type["Recommender"]] = {}
+
+
+def register(name: str):
+    """Class decorator that makes a model available to the workflow under ``name``."""
+
+    def deco(cls):
+        cls.name = name
+        MODELS[name] = cls
+        return cls
+
+    return deco
+
+
+def make(name: str, **params: Any) -> "Recommender":
+    """Build the model registered as ``name`` with hyper-parameters ``params``."""
+    # Import the families so that their @register decorators have run.
+    from tastemap import models as _  # noqa: F401
+
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
+    return MODELS[name](**params)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` columns of every row of a dense score block, best first.
+
+    ``argpartition`` then a sort of only the ``k`` survivors: O(n_items) per row instead of a full
+    sort. Entries scored ``-inf`` (excluded) never appear; where a row has fewer than ``k``
+    finite scores the tail is padded with id ``-1`` and score ``-inf``.
+
+    >>> ids, s = top_k(np.array([[0.1, 0.9, -np.inf, 0.5]]), 2)
+    >>> ids.tolist(), s.tolist()
+    ([[1, 3]], [[0.9, 0.5]])
+    """
+    n, m = scores.shape
+    k_eff = min(k, m)
+    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    ids = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    ids[~np.isfinite(best)] = -1
+    if k_eff < k:
+        ids = np.pad(ids, ((0, 0), (0, k - k_eff)), constant_values=-1)
+        best = np.pad(best, ((0, 0), (0, k - k_eff)), constant_values=-np.inf)
+    return ids, best
+
+
+def exclude(scores: np.ndarray, seen: sp.csr_matrix) -> None:
+    """Set ``scores[i, j] = -inf`` wherever ``seen[i, j]`` is stored (in place)."""
+    seen = seen.tocsr()
+    rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+    scores[rows, seen.indices] = -np.inf
+
+
+class Recommender(ABC):
+    """Base class: hyper-parameters in ``__init__`` (no work there), learning in ``fit``,
+    fitted state ends in ``_``."""
+
+    name: ClassVar[str] = "base"
+    #: users scored per dense block in ``recommend``; block x n_items float32 must fit in memory.
+    block_size: int = 4096
+
+    # -- to implement ------------------------------------------------------------------
+    @abstractmethod
+    def fit(self, train: sp.csr_matrix) -> "Recommender":
+        """Learn from ``train`` (users x items play counts). Must set ``self.seen_``."""
+
+    @abstractmethod
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        """Dense scores ``(len(user_idx), n_items)`` for known users (higher = better)."""
+
+    def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
+        """Dense scores ``(n_new, n_items)`` for unseen users given their item rows."""
+        raise NotImplementedError(f"{type(self).__name__} cannot score new users")
+
+    # -- shared ------------------------------------------------------------------------
+    @property
+    def n_items(self) -> int:
+        return self.seen_.shape[1]
+
+    @property
+    def n_users(self) -> int:
+        return self.seen_.shape[0]
+
+    def _set_seen(self, train: sp.csr_matrix) -> None:
+        seen = sp.csr_matrix(train, dtype=np.float32, copy=True)
+        seen.eliminate_zeros()
+        seen.data[:] = 1.0
+        seen.sort_indices()
+        self.seen_ = seen
+
+    def recommend(
+        self, user_idx: np.ndarray | None = None, k: int = 10, exclude_seen: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for each user in ``user_idx`` (default: all users).
+
+        Returns ``(items, scores)``, both ``(n_users, k)``; items the user played in the
+        training matrix are excluded when ``exclude_seen``. Pads with ``-1`` / ``-inf`` when
+        fewer than ``k`` items are left. Users are scored in dense blocks of ``block_size``.
+        """
+        users = np.arange(self.n_users) if user_idx is None else np.asarray(user_idx)
+        out_ids = np.empty((len(users), k), dtype=np.int32)
+        out_scores = np.empty((len(users), k), dtype=np.float32)
+        for start in range(0, len(users), self.block_size):
+            block = users[start : start + self.block_size]
+            scores = np.asarray(self._score(block), dtype=np.float32)
+            if exclude_seen:
+                exclude(scores, self.seen_[block])
+            ids, best = top_k(scores, k)
+            out_ids[start : start + len(block)] = ids
+            out_scores[start : start + len(block)] = best
+        return out_ids, out_scores
+
+    def recommend_new(
+        self, user_items: sp.csr_matrix, k: int = 10, exclude_seen: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for new users given as rows of ``user_items`` (n_new x n_items),
+        without refitting (fold-in). Items in ``user_items`` are excluded."""
+        user_items = sp.csr_matrix(user_items, dtype=np.float32)
+        if user_items.shape[1] != self.n_items:
+            raise ValueError(
+                f"user_items has {user_items.shape[1]} columns, the model knows {self.n_items} items"
+            )
+        scores = np.asarray(self._score_new(user_items), dtype=np.float32)
+        if exclude_seen:
+            exclude(scores, user_items)
+        return top_k(scores, k)
+
+    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` most similar items (cosine of ``item_factors``) for each item, itself excluded."""
+        factors = getattr(self, "item_factors", None)
+        if factors is None:
+            raise NotImplementedError(f"{type(self).__name__} has no item_factors")
+        norms = np.linalg.norm(factors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = (factors / norms[:, None]).astype(np.float32)
+        item_idx = np.asarray(item_idx)
+        out_ids = np.empty((len(item_idx), k), dtype=np.int32)
+        out_scores = np.empty((len(item_idx), k), dtype=np.float32)
+        for start in range(0, len(item_idx), self.block_size):
+            block = item_idx[start : start + self.block_size]
+            sims = unit[block] @ unit.T
+            sims[np.arange(len(block)), block] = -np.inf
+            ids, best = top_k(sims, k)
+            out_ids[start : start + len(block)] = ids
+            out_scores[start : start + len(block)] = best
+        return out_ids, out_scores
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model to one file (joblib); ``load`` reads it back."""
+        joblib.dump(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recommender":
+        model = joblib.load(path)
+        if not isinstance(model, cls):
+            raise TypeError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
