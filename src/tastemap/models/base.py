@@ -54,9 +54,9 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     sort. Entries scored ``-inf`` (excluded) never appear; where a row has fewer than ``k``
     finite scores the tail is padded with id ``-1`` and score ``-inf``.
 
-    >>> ids, s = top_k(np.array([[0.1, 0.9, -np.inf, 0.5]]), 2)
+    >>> ids, s = top_k(np.array([[0.25, 0.75, -np.inf, 0.5]]), 2)
     >>> ids.tolist(), s.tolist()
-    ([[1, 3]], [[0.9, 0.5]])
+    ([[1, 3]], [[0.75, 0.5]])
     """
     n, m = scores.shape
     k_eff = min(k, m)
