@@ -112,3 +112,62 @@ def split_targets():
 
 def all_targets():
     return data_targets() + split_targets()
+
+
+# ---- models: which (entity, model, variant) runs the config asks for ----------------------
+# A model's config section (models.<name>) has `enabled`, `entities` and scalar
+# hyper-parameters; at most one hyper-parameter is swept: it holds a list, and each value becomes
+# one {variant} = <prefix><value> (e.g. factors: [32, 64] -> f32, f64). Models without a sweep
+# have the single variant "default". Register the swept key of each model here.
+MODEL_SWEEPS = {
+    # name: (swept key in models.<name>, variant prefix)
+}
+
+
+def model_variants(name):
+    key, prefix = MODEL_SWEEPS.get(name, (None, None))
+    if key is None:
+        return ["default"]
+    return [f"{prefix}{value}" for value in config["models"][name][key]]
+
+
+def model_runs(entity=None):
+    """(entity, model, variant) of every enabled model, in config order."""
+    runs = []
+    for name, section in config["models"].items():
+        if not isinstance(section, dict) or not section.get("enabled", False):
+            continue
+        for e in section.get("entities", ENTITIES):
+            if e in ENTITIES and (entity is None or e == entity):
+                runs.extend((e, name, v) for v in model_variants(name))
+    return runs
+
+
+def model_params(name, variant):
+    """Hyper-parameters of one variant: the model's section minus bookkeeping keys, with the
+    swept key set to the value parsed from the variant name."""
+    section = {
+        k: v for k, v in config["models"][name].items() if k not in ("enabled", "entities")
+    }
+    key, prefix = MODEL_SWEEPS.get(name, (None, None))
+    if key is not None:
+        if not variant.startswith(prefix):
+            raise ValueError(f"variant {variant!r} of model {name!r} must start with {prefix!r}")
+        values = {f"{prefix}{value}": value for value in section[key]}
+        if variant not in values:
+            raise ValueError(f"models.{name}.{key}: no value gives variant {variant!r}")
+        section[key] = values[variant]
+    return section
+
+
+def model_dir(entity, model, variant, seed, fit):
+    return R(f"models/{entity}/{model}/{variant}/seed{seed}/{fit}")
+
+
+def fit_matrix(entity, seed, fit):
+    """The matrix a fit learns from: full matrix, the split's train, or validation train."""
+    return {
+        "full": R(f"matrices/user_{entity}.npz"),
+        "train": R(f"split/seed{seed}/train_{entity}.npz"),
+        "valid": R(f"split/seed{seed}/valid/train_{entity}.npz"),
+    }[fit]
