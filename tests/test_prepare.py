@@ -1,0 +1,174 @@
+"""prepare, matrices and split on small hand-made logs with exact expected values."""
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import scipy.sparse as sp
+
+from tastemap.matrices import build_matrix, build_times, cooccurrence, matrix_stats
+from tastemap.prepare import prepare
+from tastemap.split import holdout, leave_one_out, restrict, split, temporal
+
+SCHEMA = pa.schema([("user", pa.string()), ("artist", pa.string()), ("track", pa.string()),
+                    ("timestamp", pa.timestamp("s", tz="UTC")), ("plays", pa.int32())])
+
+
+def listens(rows):
+    cols = list(zip(*rows))
+    ts = [None if t is None else pd.Timestamp(t, tz="UTC") for t in cols[3]]
+    return pa.table([pa.array(cols[0]), pa.array(cols[1]), pa.array(cols[2], pa.string()),
+                     pa.array(ts, pa.timestamp("s", tz="UTC")), pa.array(cols[4], pa.int32())], schema=SCHEMA)
+
+
+LOG = listens([
+    ("u2", "Beta", "b1", "2009-01-02", 1),
+    ("u1", "Alpha", "a1", "2009-01-01", 1),
+    ("u1", "Alpha", "a1", "2009-01-05", 1),   # duplicate of the row above: summed
+    ("u1", "Beta", "b1", "2009-01-03", 2),
+    ("u3", "Beta", "b1", "2009-01-04", 1),
+    ("u3", "Beta", "b2", "2009-01-04", 1),
+    ("u3", "Gamma", None, None, 4),
+])
+
+
+def test_dedupe_sums_plays_and_keeps_first_last_time():
+    p = prepare(LOG, min_track_listeners=0)
+    row = p.interactions.iloc[0]  # u1 (idx 0), Alpha (idx 0), a1
+    assert (row.user_idx, row.artist_idx, row.plays) == (0, 0, 2)
+    assert row.first_ts == pd.Timestamp("2009-01-01", tz="UTC")
+    assert row.last_ts == pd.Timestamp("2009-01-05", tz="UTC")
+    assert p.stats["dedupe"] == {"rows_in": 7, "rows_out": 6, "rows_removed": 1}
+    assert len(p.interactions) == 6
+
+
+def test_ids_are_contiguous_and_name_sorted():
+    p = prepare(LOG, min_track_listeners=0)
+    assert p.users["user"].tolist() == ["u1", "u2", "u3"]
+    assert p.artists["artist"].tolist() == ["Alpha", "Beta", "Gamma"]
+    assert p.artists["n_users"].tolist() == [1, 3, 1]
+    assert p.artists["n_plays"].tolist() == [2, 5, 4]
+    assert p.songs[["artist", "track"]].values.tolist() == [["Alpha", "a1"], ["Beta", "b1"], ["Beta", "b2"]]
+    assert p.songs["n_users"].tolist() == [1, 3, 1]
+
+
+def test_track_filter_keeps_rows_for_the_artist_matrix():
+    p = prepare(LOG, min_track_listeners=2)   # only Beta - b1 has more than 2 listeners
+    assert p.songs["track"].tolist() == ["b1"]
+    assert p.stats["min_track_listeners"]["songs_removed"] == 2
+    assert len(p.interactions) == 6            # nothing dropped from interactions
+    assert (p.interactions["song_idx"] >= 0).sum() == 3
+    m = build_matrix(p.interactions, "artist", 3, 3)
+    assert m.toarray().tolist() == [[2, 2, 0], [0, 1, 0], [0, 2, 4]]
+
+
+def test_artist_and_user_filters_report_what_they_removed():
+    p = prepare(LOG, min_track_listeners=0, min_artist_listeners=2)
+    assert p.artists["artist"].tolist() == ["Beta"]
+    assert p.stats["min_artist_listeners"]["artists_removed"] == 2
+    assert p.stats["min_artist_listeners"]["rows_removed"] == 2
+    p = prepare(LOG, min_track_listeners=0, min_user_items=2)
+    assert p.users["user"].tolist() == ["u1", "u3"]
+    assert p.stats["min_user_items"] == {"rows_in": 6, "rows_out": 5, "rows_removed": 1, "users_removed": 1}
+    # after the artist filter every user has one artist left: nothing survives, and it says why
+    with pytest.raises(ValueError, match="prepare.min_user_items"):
+        prepare(LOG, min_track_listeners=0, min_artist_listeners=2, min_user_items=2)
+
+
+def test_normalize_artist_names_merges_spellings():
+    log = listens([("u1", "The  Beatles", "x", None, 5), ("u2", "the beatles", "x", None, 1),
+                   ("u3", "ＡＢＢＡ", "y", None, 1)])
+    p = prepare(log, min_track_listeners=0, normalize_artist_names=True)
+    assert p.artists["artist"].tolist() == ["The  Beatles", "ＡＢＢＡ"] or p.artists["artist"].tolist() == ["ＡＢＢＡ", "The  Beatles"]
+    assert sorted(p.artists["n_users"].tolist()) == [1, 2]
+    assert p.stats["normalize_artist_names"]["artists_merged"] == 1
+
+
+def test_empty_log_is_an_error():
+    with pytest.raises(ValueError, match="empty"):
+        prepare(LOG.slice(0, 0))
+
+
+def test_build_times_and_temporal_split():
+    p = prepare(LOG, min_track_listeners=0)
+    m = build_matrix(p.interactions[p.interactions.first_ts.notna()], "artist", 3, 3)
+    t = build_times(p.interactions[p.interactions.first_ts.notna()], "artist", m)
+    # u3 played Beta b1 and b2 on the same day; first listen of (u3, Beta) is 2009-01-04
+    assert t.tolist() == [pd.Timestamp(d, tz="UTC").timestamp() for d in
+                          ["2009-01-01", "2009-01-03", "2009-01-02", "2009-01-04"]]
+    train, test = temporal(m, t, fraction=0.5, min_items=2, seed=0)
+    assert test.toarray().tolist() == [[0, 2, 0], [0, 0, 0], [0, 0, 0]]  # u1's newer artist
+    assert (train + test != m).nnz == 0
+
+
+def random_matrix(n_users=50, n_items=40, density=0.3, seed=0):
+    m = sp.random(n_users, n_items, density=density, format="csr", random_state=seed,
+                  data_rvs=lambda n: np.random.default_rng(seed).integers(1, 50, n)).astype(np.float32)
+    m.sort_indices()
+    return m
+
+
+@pytest.mark.parametrize("scheme", ["holdout", "loo", "temporal"])
+def test_splits_partition_the_matrix_and_are_deterministic(scheme):
+    m = random_matrix()
+    times = np.random.default_rng(3).random(m.nnz) * 1e9
+    a = split(m, scheme, seed=5, first_listen=times)
+    b = split(m, scheme, seed=5, first_listen=times)
+    c = split(m, scheme, seed=6, first_listen=times)
+    train, test = a
+    assert train.shape == test.shape == m.shape
+    assert (train + test != m).nnz == 0
+    assert train.multiply(test).nnz == 0
+    assert (a[1] != b[1]).nnz == 0
+    if scheme != "temporal":
+        assert (a[1] != c[1]).nnz > 0
+    n_items = np.diff(m.indptr)
+    n_test = np.diff(test.indptr)
+    assert (n_test[n_items < 5] == 0).all()
+    if scheme == "loo":
+        assert (n_test[n_items >= 5] == 1).all()
+    else:
+        expected = np.clip(np.rint(0.2 * n_items), 1, n_items - 1)
+        assert (n_test[n_items >= 5] == expected[n_items >= 5]).all()
+
+
+def test_loo_holds_out_one_of_the_top_played():
+    m = sp.csr_matrix(np.array([[9, 8, 7, 1, 1, 1, 1, 1]], dtype=np.float32))
+    for seed in range(20):
+        _, test = leave_one_out(m, top_n=3, min_items=5, seed=seed)
+        assert test.nnz == 1 and test.indices[0] in (0, 1, 2)
+
+
+def test_temporal_holds_out_the_newest():
+    m = sp.csr_matrix(np.ones((1, 10), dtype=np.float32))
+    times = np.arange(10, dtype=float)
+    _, test = temporal(m, times, fraction=0.3, min_items=5)
+    assert sorted(test.indices.tolist()) == [7, 8, 9]
+
+
+def test_bad_split_options_name_the_key():
+    m = random_matrix()
+    with pytest.raises(ValueError, match="split.test_fraction"):
+        holdout(m, fraction=1.0)
+    with pytest.raises(ValueError, match="split.scheme"):
+        split(m, "kfold", seed=0)
+    with pytest.raises(ValueError, match="timestamps"):
+        split(m, "temporal", seed=0)
+
+
+def test_restrict_realigns_values():
+    m = random_matrix()
+    values = np.arange(m.nnz, dtype=float)
+    train, _ = holdout(m, 0.3, 2, seed=0)
+    got = restrict(m, values, train)
+    expected = sp.csr_matrix((values + 1, m.indices, m.indptr), shape=m.shape).multiply(train > 0)
+    assert np.array_equal(got + 1, sp.csr_matrix(expected).data)
+
+
+def test_cooccurrence_and_stats():
+    m = random_matrix()
+    c = cooccurrence(m).toarray()
+    b = (m.toarray() > 0).astype(float)
+    assert np.array_equal(c, b.T @ b)
+    s = matrix_stats(m)
+    assert s["nnz"] == m.nnz and s["shape"] == [50, 40]
+    assert s["density"] == pytest.approx(m.nnz / 2000)
