@@ -2,9 +2,27 @@
 # Rules never embed Python beyond building lists of targets; everything here is that.
 import os
 
+import yaml
 from snakemake.utils import validate
 
-validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+from tastemap.configcheck import config_errors
+
+
+class ConfigError(ValueError):
+    """A wrong config value; the message names the key."""
+
+
+def _validate_config():
+    """Stop before any job with one line per wrong key, then fill in the schema's defaults."""
+    schema_path = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
+    with open(schema_path) as fh:
+        errors = config_errors(config, yaml.safe_load(fh))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+
+_validate_config()
 
 # implicit asks for single-threaded BLAS (its own threads would fight OpenBLAS/MKL threads);
 # numba (UMAP, pynndescent) caches its compiled code across processes instead of ~20 s per job.
@@ -30,11 +48,8 @@ wildcard_constraints:
     variant=r"[A-Za-z0-9.]+",
 
 
-class ConfigError(ValueError):
-    """A config value that the schema cannot express is wrong; the message names the key."""
-
-
 def _check_config():
+    """What the schema cannot express: cross-key rules and files that must exist."""
     fmt = config["input"]["format"]
     trackless = fmt in TRACKLESS_FORMATS or (fmt == "simulate" and config["simulate"]["layout"] == "lastfm-360k")
     if trackless and "song" in ENTITIES:
