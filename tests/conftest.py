@@ -21,9 +21,9 @@ def run_snakemake(
     """Run the repository's Snakefile in ``workdir`` (outputs land there, not in the repo)."""
     cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--cores", "2"]
-    if configfile is not None:
-        cmd += ["--configfile", str(configfile)]
     cmd += list(args)
+    if configfile is not None:  # last: --configfile would swallow positional targets after it
+        cmd += ["--configfile", str(configfile)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -35,7 +35,7 @@ def run_snakemake(
 
 def dry_run_jobs(workdir: Path, *args: str, configfile: Path | None = TINY_CONFIG) -> dict[str, int]:
     """Rules that ``snakemake -n`` would run, with their job counts (from the job-stats table)."""
-    proc = run_snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile)
+    proc = run_snakemake(workdir, *args, "-n", "--quiet", "rules", configfile=configfile)
     jobs: dict[str, int] = {}
     in_table = False
     for line in (proc.stdout + proc.stderr).splitlines():

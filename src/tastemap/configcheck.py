@@ -9,6 +9,51 @@ from __future__ import annotations
 import jsonschema
 
 
+def _convert(value: str, types: list[str]):
+    if "integer" in types:
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if "boolean" in types and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if "null" in types and value.lower() in ("null", "none", "~"):
+        return None
+    return value
+
+
+def coerce_strings(node, schema: dict):
+    """Turn strings into the numbers/booleans the schema asks for, recursively; returns the node.
+
+    ``snakemake --config seeds=[1,2]`` parses nested values with YAML's BaseLoader, so every
+    scalar inside a list or mapping arrives as a string (``['1', '2']``). Values the schema types
+    as string stay strings; anything that does not convert is left for validation to report.
+
+    >>> schema = {"type": "object", "properties": {"seeds": {"type": "array", "items": {"type": "integer"}}}}
+    >>> coerce_strings({"seeds": ["1", "2"]}, schema)
+    {'seeds': [1, 2]}
+    """
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if isinstance(node, dict):
+        props = schema.get("properties", {})
+        for key, value in node.items():
+            if key in props:
+                node[key] = coerce_strings(value, props[key])
+        return node
+    if isinstance(node, list):
+        items = schema.get("items", {})
+        return [coerce_strings(v, items) for v in node]
+    if isinstance(node, str) and types and "string" not in types:
+        return _convert(node, types)
+    return node
+
+
 def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 

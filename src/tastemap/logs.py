@@ -13,10 +13,12 @@ def setup(path: str | Path | None = None, level: int = logging.INFO) -> logging.
     Called first by every workflow script with ``snakemake.log[0]``. Returns the ``tastemap``
     logger. Without a path, logs go to stderr.
     """
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if path is not None:
+    handlers: list[logging.Handler]
+    if path is None:
+        handlers = [logging.StreamHandler(sys.stderr)]
+    else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(path, mode="w", encoding="utf-8"))
+        handlers = [logging.FileHandler(path, mode="w", encoding="utf-8")]
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -26,7 +28,9 @@ def setup(path: str | Path | None = None, level: int = logging.INFO) -> logging.
     logger = logging.getLogger("tastemap")
 
     def _excepthook(exc_type, exc, tb):
+        # The log file gets the traceback; stderr (Snakemake's console) gets the one-line reason.
         logger.error("failed: %s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))
+        print(f"tastemap: {exc_type.__name__}: {exc}", file=sys.stderr)
 
     sys.excepthook = _excepthook
     return logger

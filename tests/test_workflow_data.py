@@ -1,0 +1,61 @@
+"""The data stages through the real snakemake: outputs of simulate/ingest/prepare/matrices/split."""
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import dry_run_jobs
+from tastemap.matrices import build_matrix, load_matrix
+
+pytestmark = pytest.mark.workflow
+
+
+def test_data_outputs(tiny_run):
+    res = tiny_run / "results" / "tiny"
+    listens = pq.read_table(res / "data/listens.parquet")
+    assert [f.name for f in listens.schema] == ["user", "artist", "track", "timestamp", "plays"]
+    assert str(listens.schema.field("timestamp").type) == "timestamp[s, tz=UTC]"
+    stats = json.loads((res / "data/ingest_stats.json").read_text())
+    rejected = pd.read_parquet(res / "data/rejected.parquet")
+    assert stats["lines"] == stats["kept"] + stats["rejected"]
+    assert stats["kept"] == listens.num_rows and stats["rejected"] == len(rejected)
+    assert len(rejected) > 0 and rejected["line"].min() >= 1  # the simulator writes a few bad lines
+
+    inter = pd.read_parquet(res / "data/interactions.parquet")
+    users = pd.read_parquet(res / "data/users.parquet")
+    artists = pd.read_parquet(res / "data/artists.parquet")
+    songs = pd.read_parquet(res / "data/songs.parquet")
+    assert users["user_idx"].tolist() == list(range(len(users)))
+    assert artists["artist"].is_unique and songs[["artist", "track"]].drop_duplicates().shape[0] == len(songs)
+    assert int(inter["plays"].sum()) == int(listens.column("plays").to_numpy().sum())  # no play lost
+    assert (songs["n_users"] > 3).all()  # tiny.yaml: min_track_listeners 3
+
+    ua = load_matrix(res / "matrices/user_artist.npz")
+    us = load_matrix(res / "matrices/user_song.npz")
+    assert ua.shape == (len(users), len(artists)) and us.shape == (len(users), len(songs))
+    assert ua.dtype == np.float32 and ua.has_sorted_indices
+    assert (ua != build_matrix(inter, "artist", len(users), len(artists))).nnz == 0
+    mstats = json.loads((res / "matrices/stats.json").read_text())
+    assert mstats["user_artist"]["nnz"] == ua.nnz and mstats["user_song"]["shape"] == list(us.shape)
+    assert load_matrix(res / "matrices/user_artist.npz", binary=True).data.max() == 1.0
+
+    for entity, full in (("artist", ua), ("song", us)):
+        train = load_matrix(res / f"split/seed0/train_{entity}.npz")
+        test = load_matrix(res / f"split/seed0/test_{entity}.npz")
+        assert (train + test != full).nnz == 0 and train.multiply(test).nnz == 0
+        vtrain = load_matrix(res / f"split/seed0/valid/train_{entity}.npz")
+        vtest = load_matrix(res / f"split/seed0/valid/test_{entity}.npz")
+        assert (vtrain + vtest != train).nnz == 0
+
+
+def test_changing_seeds_schedules_nothing_upstream_of_split(tiny_run):
+    jobs = dry_run_jobs(tiny_run, "--config", "seeds=[1,2]")
+    assert jobs.get("split") == 2
+    for upstream in ("simulate", "ingest", "prepare", "matrices"):
+        assert upstream not in jobs, jobs
+
+
+def test_nothing_to_do_after_a_complete_run(tiny_run):
+    assert dry_run_jobs(tiny_run) == {}
