@@ -9,8 +9,14 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/matrices.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/models_torch.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/topics.smk"
+include: "workflow/rules/explore.smk"
 
 
 rule all:

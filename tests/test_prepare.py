@@ -172,3 +172,11 @@ def test_cooccurrence_and_stats():
     s = matrix_stats(m)
     assert s["nnz"] == m.nnz and s["shape"] == [50, 40]
     assert s["density"] == pytest.approx(m.nnz / 2000)
+
+
+def test_timestamps_survive_a_parquet_round_trip(tmp_path):
+    """Parquet stores [s] timestamps as [ms]; prepare must still read seconds."""
+    import pyarrow.parquet as pq
+    pq.write_table(LOG, tmp_path / "listens.parquet")
+    p = prepare(pq.read_table(tmp_path / "listens.parquet"), min_track_listeners=0)
+    assert p.interactions["first_ts"].min() == pd.Timestamp("2009-01-01", tz="UTC")

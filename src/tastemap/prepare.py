@@ -120,7 +120,8 @@ def prepare(
     artists, artist_names = _codes(listens.column("artist"))
     tracks, track_names = _codes(listens.column("track"))
     plays = listens.column("plays").to_numpy().astype(np.int64)
-    ts = listens.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    # Parquet has no second-resolution timestamps: a file written as [s] reads back as [ms].
+    ts = listens.column("timestamp").cast(TS_TYPE).cast(pa.int64()).to_numpy(zero_copy_only=False)
     has_ts = listens.column("timestamp").null_count < listens.num_rows
 
     if normalize_artist_names:

@@ -5,7 +5,7 @@ import os
 import yaml
 from snakemake.utils import validate
 
-from tastemap.configcheck import config_errors
+from tastemap.configcheck import coerce_strings, config_errors
 
 
 class ConfigError(ValueError):
@@ -16,7 +16,9 @@ def _validate_config():
     """Stop before any job with one line per wrong key, then fill in the schema's defaults."""
     schema_path = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
     with open(schema_path) as fh:
-        errors = config_errors(config, yaml.safe_load(fh))
+        schema = yaml.safe_load(fh)
+    coerce_strings(config, schema)  # --config nests values as strings: seeds=[1,2] -> ['1', '2']
+    errors = config_errors(config, schema)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
     validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -51,7 +53,11 @@ wildcard_constraints:
 def _check_config():
     """What the schema cannot express: cross-key rules and files that must exist."""
     fmt = config["input"]["format"]
-    trackless = fmt in TRACKLESS_FORMATS or (fmt == "simulate" and config["simulate"]["layout"] == "lastfm-360k")
+    trackless = (
+        fmt in TRACKLESS_FORMATS
+        or (fmt == "simulate" and config["simulate"]["layout"] == "lastfm-360k")
+        or (fmt == "msd-triplets" and not config["input"]["tracks_path"])
+    )
     if trackless and "song" in ENTITIES:
         raise ConfigError(
             f"entities: 'song' needs track names, which input.format={fmt!r}"
@@ -62,7 +68,7 @@ def _check_config():
         path = config["input"]["path"]
         if not path:
             raise ConfigError(f"input.path: required for input.format={fmt!r}")
-        if not os.path.exists(path):
+        if not os.path.exists(path) and not config["input"]["download"]["url"]:  # else download.smk makes it
             raise ConfigError(f"input.path: file not found: {path}")
         tracks = config["input"]["tracks_path"]
         if tracks and not os.path.exists(tracks):
@@ -125,8 +131,43 @@ def split_targets():
     return [R(f"split/seed{s}/test_{e}.npz") for s in SEEDS for e in ENTITIES]
 
 
+def topics_targets():
+    """LDA per (entity, k, seed): tables, maps; one sweep table + figure per entity over k."""
+    if not config["topics"]["enabled"]:
+        return []
+    runs = [
+        R(f"topics/lda/{e}/k{k}/seed{s}/{name}")
+        for e in ENTITIES
+        for k in config["topics"]["k"]
+        for s in SEEDS
+        for name in ("top_items.csv", "map.png", "items_map.png")
+    ]
+    return runs + [R(f"topics/lda/{e}/sweep.{ext}") for e in ENTITIES for ext in ("csv", "png")]
+
+
+def explore_targets():
+    """Maps, clusters and figures of every (entity, side, method, seed); summary per seed;
+    new users placed into the users maps when explore.place_users.listens is set."""
+    ex = config["explore"]
+    out = []
+    for s in SEEDS:
+        for e in ENTITIES:
+            for side in ex["sides"]:
+                for m in ex["methods"]:
+                    d = R(f"explore/{e}/{m}/seed{s}/{side}")
+                    out += [f"{d}/coords.parquet", f"{d}/clusters.parquet", f"{d}/map.png"]
+                out += [R(f"explore/{e}/svd/seed{s}/{side}/clusters.parquet"),
+                        R(f"explore/{e}/seed{s}/{side}/methods.png")]
+            if ex["place_users"]["listens"] and "users" in ex["sides"]:
+                out += [R(f"explore/{e}/{m}/seed{s}/users/placed.png")
+                        for m in ex["place_users"]["methods"] if m in ex["methods"]]
+        out.append(R(f"explore/seed{s}/summary.csv"))
+    return out
+
+
 def all_targets():
-    return data_targets() + split_targets()
+    return (data_targets() + split_targets() + models_targets() + evaluate_targets()
+            + topics_targets() + explore_targets() + models_torch_targets())
 
 
 # ---- models: which (entity, model, variant) runs the config asks for ----------------------
@@ -136,6 +177,19 @@ def all_targets():
 # have the single variant "default". Register the swept key of each model here.
 MODEL_SWEEPS = {
     # name: (swept key in models.<name>, variant prefix)
+    # -- classic families (models stage) --
+    "als": ("factors", "f"),
+    "bpr": ("factors", "f"),
+    "itemknn": ("neighbours", "k"),
+    "userknn": ("neighbours", "k"),
+    "ease": ("l2", "l"),
+    # -- topics stage: LDA as a recommender, one variant per topic count (k8, k16, ...) --
+    "lda": ("k", "k"),
+    # -- PyTorch families (torch models): one variant per latent size --
+    "mf": ("factors", "f"),
+    "item2vec": ("factors", "f"),
+    "sgns": ("factors", "f"),
+    "twotower": ("factors", "f"),
 }
 
 
@@ -186,3 +240,80 @@ def fit_matrix(entity, seed, fit):
         "train": R(f"split/seed{seed}/train_{entity}.npz"),
         "valid": R(f"split/seed{seed}/valid/train_{entity}.npz"),
     }[fit]
+
+
+# ---- evaluate: targets and sweep helpers ---------------------------------------------------
+
+
+def sweep_models(entity, param):
+    """{model: variant prefix} of the enabled models on ``entity`` whose swept key is ``param``
+    and that have more than one variant (one line each in sweep_<param>.png)."""
+    out = {}
+    for e, name, _ in model_runs(entity):
+        key, prefix = MODEL_SWEEPS.get(name, (None, None))
+        if key == param and len(model_variants(name)) > 1:
+            out[name] = prefix
+    return out
+
+
+def evaluate_targets():
+    """Per entity and seed: per-user metrics, leaderboard (csv + md), significance (csv + png),
+    one sweep figure per swept hyper-parameter, and with a validation split the selected
+    variants; per entity: the leaderboard across seeds. Nothing without an enabled model."""
+    out = []
+    for e in ENTITIES:
+        if not model_runs(e):
+            continue
+        params = sorted({MODEL_SWEEPS[m][0] for _, m, _ in model_runs(e) if m in MODEL_SWEEPS})
+        params = [p for p in params if sweep_models(e, p)]
+        for s in SEEDS:
+            files = ["per_user.parquet", "leaderboard.csv", "leaderboard.md", "significance.csv",
+                     "significance.png"] + [f"sweep_{p}.png" for p in params]
+            if config["split"]["validation"]:
+                files += ["selected.csv", "valid/leaderboard.csv"]
+            out += [R(f"evaluate/{e}/seed{s}/{f}") for f in files]
+        out += [R(f"evaluate/{e}/leaderboard.csv"), R(f"evaluate/{e}/leaderboard.md")]
+    return out
+
+
+# ---- models stage targets -----------------------------------------------------------------
+#: models whose fitted object can score new listeners (models.new_users) and has factors to map
+NEW_USER_MODELS = {"als", "bpr", "itemknn", "userknn", "popularity", "ease"}
+
+
+def models_targets():
+    """Full and train fits of every enabled run; new listeners (artist entity, when profiles
+    are configured), ALS explanations and embedding maps (models.maps.models) of full fits."""
+    files = ["model.joblib", "recommendations.parquet", "similar.parquet", "history.parquet"]
+    maps = set(config["models"]["maps"]["models"])
+    out = []
+    for seed in SEEDS:
+        for entity, model, variant in model_runs():
+            full = model_dir(entity, model, variant, seed, "full")
+            for fit in ("full", "train"):
+                out += [f"{model_dir(entity, model, variant, seed, fit)}/{f}" for f in files]
+            if config["models"]["new_users"] and entity == "artist" and model in NEW_USER_MODELS:
+                out.append(f"{full}/new_users.parquet")
+            if model == "als" and config["models"]["explain"]["users"] > 0:
+                out.append(f"{full}/explanations.parquet")
+            if model in maps:
+                out += [f"{full}/map_users.png", f"{full}/map_items.png"]
+    return out
+
+
+# ---- torch models: loss curves and the MF latent-size sweep (workflow/rules/models_torch.smk) --
+TORCH_MODELS = ("mf", "item2vec", "sgns", "twotower")
+
+
+def models_torch_targets():
+    """loss.png of the full and train fit of every enabled torch run; per entity and seed with
+    mf enabled, the validation RMSE of the train fits against the latent size."""
+    out = []
+    for seed in SEEDS:
+        for entity, model, variant in model_runs():
+            if model in TORCH_MODELS:
+                out += [f"{model_dir(entity, model, variant, seed, fit)}/loss.png"
+                        for fit in ("full", "train")]
+        out += [R(f"models/{e}/mf/seed{seed}/sweep_factors.png") for e in ENTITIES
+                if any(r[0] == e and r[1] == "mf" for r in model_runs())]
+    return out

@@ -9,7 +9,8 @@ rule matrices:
         songs=R("data/songs.parquet"),
     output:
         matrices=expand(R("matrices/user_{entity}.npz"), entity=ENTITIES),
-        stats=R("matrices/stats.json"),
+        stats=report(R("matrices/stats.json"), caption="../report/matrices_stats.rst",
+                     category="Data", labels={"table": "matrices"}),
     params:
         entities=ENTITIES,
     log:

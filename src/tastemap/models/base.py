@@ -8,6 +8,16 @@ A subclass implements ``fit`` and ``_score`` (dense scores of a block of known u
 ``_score_new`` (scores of users the model has not seen, from their item rows: fold-in);
 ``recommend``, ``recommend_new``, ``similar_items`` (for models with ``item_factors``), ``save``
 and ``load`` come from here.
+
+Conventions shared by every family:
+
+* ``num_threads`` is a run-time setting, not a hyper-parameter: the caller sets it on the
+  instance before ``fit`` (the workflow passes the rule's ``threads``). Scoring in ``recommend``
+  raises the BLAS thread count to it (threadpoolctl) while the workflow keeps BLAS single-threaded
+  elsewhere for implicit's sake.
+* ``history_``: a fitted model may carry its training curve as a list of
+  ``(epoch: int, split: "train"|"valid", metric: str, value: float)`` tuples; the workflow writes
+  it to ``history.parquet`` (closed-form models leave it empty).
 """
 from __future__ import annotations
 
@@ -19,6 +29,8 @@ from typing import Any, ClassVar
 import joblib
 import numpy as np
 import scipy.sparse as sp
+
+from tastemap.logs import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +62,23 @@ def make(name: str, **params: Any) -> "Recommender":
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` columns of every row of a dense score block, best first.
 
-    ``argpartition`` then a sort of only the ``k`` survivors: O(n_items) per row instead of a full
-    sort. Entries scored ``-inf`` (excluded) never appear; where a row has fewer than ``k``
-    finite scores the tail is padded with id ``-1`` and score ``-inf``.
+    Entries scored ``-inf`` (excluded) never appear; where a row has fewer than ``k`` finite
+    scores the tail is padded with id ``-1`` and score ``-inf``. Uses ``torch.topk`` (a partial
+    selection, O(n_items) per row, on torch's intra-op threads): on a 512 x 292K block it took
+    1.0 s against 7-11 s for ``np.argpartition`` + sort on the same machine (both one thread).
 
     >>> ids, s = top_k(np.array([[0.25, 0.75, -np.inf, 0.5]]), 2)
     >>> ids.tolist(), s.tolist()
     ([[1, 3]], [[0.75, 0.5]])
     """
+    import torch
+
     n, m = scores.shape
     k_eff = min(k, m)
-    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
-    ids = np.take_along_axis(part, order, axis=1).astype(np.int32)
-    best = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    block = torch.from_numpy(np.ascontiguousarray(scores, dtype=np.float32))
+    best_t, ids_t = torch.topk(block, k_eff, dim=1, largest=True, sorted=True)
+    ids = ids_t.numpy().astype(np.int32)
+    best = best_t.numpy().astype(np.float32, copy=False)
     ids[~np.isfinite(best)] = -1
     if k_eff < k:
         ids = np.pad(ids, ((0, 0), (0, k - k_eff)), constant_values=-1)
@@ -84,8 +98,14 @@ class Recommender(ABC):
     fitted state ends in ``_``."""
 
     name: ClassVar[str] = "base"
-    #: users scored per dense block in ``recommend``; block x n_items float32 must fit in memory.
+    #: users scored per dense block in ``recommend`` (at most; see ``block_bytes``).
     block_size: int = 4096
+    #: memory of one dense float32 score block; large catalogues get fewer users per block.
+    block_bytes: int = 256 * 2**20
+    #: threads for fitting and scoring (run-time setting, see the module docstring).
+    num_threads: int = 1
+    #: training curve, see the module docstring (``fit`` assigns its own list).
+    history_: tuple | list = ()
 
     # -- to implement ------------------------------------------------------------------
     @abstractmethod
@@ -109,6 +129,10 @@ class Recommender(ABC):
     def n_users(self) -> int:
         return self.seen_.shape[0]
 
+    def _block_rows(self) -> int:
+        """Users per dense score block: ``block_size``, fewer if a block would exceed ``block_bytes``."""
+        return int(max(1, min(self.block_size, self.block_bytes // (4 * max(1, self.n_items)))))
+
     def _set_seen(self, train: sp.csr_matrix) -> None:
         seen = sp.csr_matrix(train, dtype=np.float32, copy=True)
         seen.eliminate_zeros()
@@ -125,17 +149,30 @@ class Recommender(ABC):
         training matrix are excluded when ``exclude_seen``. Pads with ``-1`` / ``-inf`` when
         fewer than ``k`` items are left. Users are scored in dense blocks of ``block_size``.
         """
+        import torch
+        from threadpoolctl import threadpool_limits
+
         users = np.arange(self.n_users) if user_idx is None else np.asarray(user_idx)
         out_ids = np.empty((len(users), k), dtype=np.int32)
         out_scores = np.empty((len(users), k), dtype=np.float32)
-        for start in range(0, len(users), self.block_size):
-            block = users[start : start + self.block_size]
-            scores = np.asarray(self._score(block), dtype=np.float32)
-            if exclude_seen:
-                exclude(scores, self.seen_[block])
-            ids, best = top_k(scores, k)
-            out_ids[start : start + len(block)] = ids
-            out_scores[start : start + len(block)] = best
+        step = self._block_rows()
+        progress = Progress(f"{self.name}: recommend", total=len(users), logger=logger)
+        threads = max(1, int(self.num_threads))
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(threads)  # torch.topk in top_k
+        try:
+            with threadpool_limits(limits=threads, user_api="blas"):
+                for start in range(0, len(users), step):
+                    block = users[start : start + step]
+                    scores = np.asarray(self._score(block), dtype=np.float32)
+                    if exclude_seen:
+                        exclude(scores, self.seen_[block])
+                    ids, best = top_k(scores, k)
+                    out_ids[start : start + len(block)] = ids
+                    out_scores[start : start + len(block)] = best
+                    progress.update(start + len(block))
+        finally:
+            torch.set_num_threads(torch_threads)
         return out_ids, out_scores
 
     def recommend_new(
@@ -164,8 +201,9 @@ class Recommender(ABC):
         item_idx = np.asarray(item_idx)
         out_ids = np.empty((len(item_idx), k), dtype=np.int32)
         out_scores = np.empty((len(item_idx), k), dtype=np.float32)
-        for start in range(0, len(item_idx), self.block_size):
-            block = item_idx[start : start + self.block_size]
+        step = self._block_rows()
+        for start in range(0, len(item_idx), step):
+            block = item_idx[start : start + step]
             sims = unit[block] @ unit.T
             sims[np.arange(len(block)), block] = -np.inf
             ids, best = top_k(sims, k)

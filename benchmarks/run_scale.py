@@ -1,0 +1,111 @@
+"""Run the whole workflow at real scale and write per-rule time and memory to docs/benchmarks.md.
+
+Generates a Last.fm-360K-shaped (17.5M rows) or Last.fm-1K-shaped (19M scrobbles) log with
+``benchmarks/generate.py``, runs ``snakemake`` with the ready config of that dataset
+(``config/lastfm-360k.yaml`` / ``config/lastfm-1k.yaml``, pointed at the generated file), and
+collects every job's ``benchmark:`` file (wall time, peak RSS) into a Markdown table.
+
+Usage::
+
+    python benchmarks/run_scale.py 360k                      # generate + run + report
+    python benchmarks/run_scale.py 1k --workdir /tmp/bench   # where data and results go
+    python benchmarks/run_scale.py 360k --skip-generate      # reuse the generated file
+
+The table goes to ``<workdir>/<shape>.md``; ``--update-docs`` also replaces the section of that
+shape in ``docs/benchmarks.md`` (between ``<!-- scale:<shape>:begin -->`` and ``...:end -->``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPES = {
+    "360k": ("config/lastfm-360k.yaml", "usersha1-artmbid-artname-plays.tsv"),
+    "1k": ("config/lastfm-1k.yaml", "userid-timestamp-artid-artname-traid-traname.tsv"),
+}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
+    except OSError:
+        mem = float("nan")
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def collect(results: Path) -> pd.DataFrame:
+    """One row per benchmarked job: job (path below benchmarks/), seconds, max RSS in MB."""
+    rows = []
+    for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
+        b = pd.read_csv(tsv, sep="\t")
+        rows.append({"job": str(tsv.relative_to(results / "benchmarks").with_suffix("")),
+                     "s": float(b["s"].iloc[0]), "max_rss_mb": float(b["max_rss"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def table(df: pd.DataFrame) -> str:
+    df = df.sort_values("s", ascending=False)
+    lines = ["| job | wall time (s) | peak RSS (MB) |", "|---|---:|---:|"]
+    lines += [f"| {r.job} | {r.s:.1f} | {r.max_rss_mb:.0f} |" for r in df.itertuples()]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("shape", choices=sorted(SHAPES))
+    ap.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "out")
+    ap.add_argument("--cores", default="2")
+    ap.add_argument("--skip-generate", action="store_true")
+    ap.add_argument("--update-docs", action="store_true")
+    ap.add_argument("snakemake_args", nargs="*", help="extra arguments for snakemake (after --)")
+    args = ap.parse_args(argv)
+
+    config, filename = SHAPES[args.shape]
+    work = (args.workdir / args.shape).resolve()
+    data = work / "resources" / filename
+    data.parent.mkdir(parents=True, exist_ok=True)
+    if not args.skip_generate or not data.exists():
+        subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), args.shape, str(data)], check=True)
+
+    dataset = f"bench-{args.shape}"
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(work), "--cores", args.cores, "--configfile", str(REPO / config),
+           "--config", f"dataset={dataset}", f"input={{path: {data}}}", *args.snakemake_args]
+    print(" ".join(cmd), flush=True)
+    start = time.monotonic()
+    subprocess.run(cmd, check=True)
+    wall = time.monotonic() - start
+
+    df = collect(work / "results" / dataset)
+    body = (f"Machine: {machine()}.\n\nCommand: `python benchmarks/run_scale.py {args.shape}` "
+            f"(snakemake --cores {args.cores} --configfile {config}). Whole run: **{wall / 60:.1f} min** "
+            f"wall time, {len(df)} jobs, largest peak RSS {df['max_rss_mb'].max() / 1024:.2f} GiB.\n\n{table(df)}\n")
+    (work / f"{args.shape}.md").write_text(body)
+    print(body)
+    if args.update_docs:
+        docs = REPO / "docs" / "benchmarks.md"
+        text = docs.read_text()
+        begin, end = f"<!-- scale:{args.shape}:begin -->", f"<!-- scale:{args.shape}:end -->"
+        if begin not in text:
+            raise SystemExit(f"{docs}: no {begin} marker")
+        text = text.split(begin)[0] + begin + "\n" + body + end + text.split(end, 1)[1]
+        docs.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

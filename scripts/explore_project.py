@@ -1,0 +1,30 @@
+"""Rules explore_project / explore_tsne: one 2-D map (pca, umap or tsne) of one side of one
+matrix -> coords.parquet (idx, name, [artist,] x, y) and, for pca/umap, the fitted model."""
+import time
+
+import joblib
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from tastemap import logs
+from tastemap.explore import orient, point_table, project
+from tastemap.matrices import load_matrix
+
+log = logs.setup(snakemake.log[0])
+w = snakemake.wildcards
+seed = int(w.seed)
+rows = orient(load_matrix(snakemake.input.matrix), w.side)
+svd = joblib.load(snakemake.input.svd)
+options = dict(snakemake.params.options)
+log.info("%s of %s %s (%d x %d), seed %d, options %s", w.method, w.entity, w.side, *rows.shape,
+         seed, options)
+start = time.perf_counter()
+with threadpool_limits(snakemake.threads):
+    coords, model = project(rows, w.method, seed, svd=svd, params=options, n_jobs=snakemake.threads)
+log.info("%s done in %.1f s", w.method, time.perf_counter() - start)
+
+table = point_table(pd.read_parquet(snakemake.input.names), w.side, w.entity, len(coords))
+table["x"], table["y"] = coords[:, 0], coords[:, 1]
+table.to_parquet(snakemake.output.coords, index=False)
+if "model" in snakemake.output.keys():
+    joblib.dump(model, snakemake.output.model)

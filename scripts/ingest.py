@@ -1,0 +1,58 @@
+"""ingest: raw listening log (any supported format) -> canonical listens + rejected lines + stats."""
+
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tastemap import logs
+from tastemap.formats import FormatError, read_listens
+
+
+def main(snakemake) -> None:
+    log = logs.setup(snakemake.log[0])
+    pa.set_cpu_count(max(1, int(snakemake.threads)))  # the Arrow CSV reader's threads
+    fmt = snakemake.params.format
+    tracks = getattr(snakemake.input, "tracks", None) or None
+    if tracks is not None and not isinstance(tracks, str):  # the rule gives [] without a side file
+        tracks = str(tracks[0]) if len(tracks) else None
+    log.info("ingest %s as %s%s", snakemake.input.listens, fmt, f" with names from {tracks}" if tracks else "")
+    try:
+        listens, rejected, stats = read_listens(
+            fmt, snakemake.input.listens, tracks_path=tracks, generic=dict(snakemake.params.generic or {})
+        )
+    except FormatError as exc:
+        log.error("ingest failed: %s", exc)
+        sys.exit(1)
+    log.info("%s: %d lines = %d kept + %d rejected (header lines: %d)", stats["file"], stats["lines"],
+             stats["kept"], stats["rejected"], stats.get("header_lines", 0))
+    for reason, count in stats["rejected_by_reason"].items():
+        log.info("  rejected %d: %s", count, reason)
+    for side in ("tracks", "artists"):
+        if side in stats:
+            log.info("side file %s: %s", side, json.dumps(stats[side]))
+    if "recovered_stray_tabs" in stats:
+        log.info("lines recovered from stray tabs inside names: %d", stats["recovered_stray_tabs"])
+    for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(listens, snakemake.output.listens)
+    pq.write_table(rejected, snakemake.output.rejected)
+    with open(snakemake.output.stats, "w", encoding="utf-8") as f:
+        json.dump(stats, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    if "snakemake" in globals():
+        main(snakemake)  # noqa: F821 (injected by Snakemake)
+    else:  # by hand: python scripts/ingest.py FORMAT RAW OUTDIR [TRACKS]
+        from types import SimpleNamespace as NS
+
+        fmt, raw, out = sys.argv[1:4]
+        side = sys.argv[4] if len(sys.argv) > 4 else None
+        main(NS(input=NS(listens=raw, tracks=side), log=[f"{out}/ingest.log"], threads=2,
+                params=NS(format=fmt, generic={}),
+                output=NS(listens=f"{out}/listens.parquet", rejected=f"{out}/rejected.parquet",
+                          stats=f"{out}/ingest_stats.json")))

@@ -1,0 +1,34 @@
+"""Rule model_new_users: recommendations for the named new-listener profiles of the config
+(models.new_users), from the full fit, without retraining (fold-in)."""
+import numpy as np
+import pandas as pd
+
+import tastemap.logs
+from tastemap.matrices import load_matrix
+from tastemap.models.base import Recommender
+from tastemap.models.tables import item_names, new_users_table, profiles_matrix
+
+
+def main(snakemake):
+    log = tastemap.logs.setup(snakemake.log[0])
+    p = snakemake.params
+    model = Recommender.load(snakemake.input.model)
+    model.num_threads = snakemake.threads
+    items = item_names(pd.read_parquet(snakemake.input.catalogue), snakemake.wildcards.entity)
+    plays = load_matrix(snakemake.input.matrix)
+    # a favourite named without a play count counts as a heavily played item: the 90th
+    # percentile of the stored play counts of the matrix the model was fit on.
+    default_plays = float(np.percentile(plays.data, 90)) if plays.nnz else 1.0
+    names, rows = profiles_matrix(p.profiles, items, default_plays, key="models.new_users")
+    log.info("%d profiles, %d favourites, default play count %.0f", len(names), rows.nnz,
+             default_plays)
+    ids, scores = model.recommend_new(rows, k=int(p.n))
+    table = new_users_table(names, ids, scores, items)
+    table.to_parquet(snakemake.output[0], index=False)
+    for name in names:
+        top = table[table["profile"] == name]["item"].head(5).tolist()
+        log.info("%s -> %s", name, ", ".join(top))
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821

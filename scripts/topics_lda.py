@@ -1,0 +1,43 @@
+"""Rule topics_lda: fit LDA with k topics on the full user x item matrix; write the model, the
+user-topic and topic-item tables, each topic's top items, a per-topic summary and the metrics."""
+import json
+
+import pandas as pd
+
+import tastemap.logs
+from tastemap import topics
+from tastemap.matrices import load_matrix
+from tastemap.models.lda import LDA
+
+
+def main(snakemake):
+    log = tastemap.logs.setup(snakemake.log[0])
+    w, p, inp, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
+    k, seed = int(w.k), int(w.seed)
+    plays = load_matrix(inp.matrix)
+    log.info("%s: %d users x %d items, %d entries; LDA k=%d seed=%d %s", inp.matrix,
+             *plays.shape, plays.nnz, k, seed, dict(p.lda))
+    model = LDA(k=k, random_state=seed, **dict(p.lda)).fit(plays)
+    model.save(out.model)
+    truth_files = [inp.truth] if isinstance(inp.truth, str) else list(inp.truth)
+    truth = pd.read_parquet(truth_files[0]) if truth_files else None
+    tables, metrics = topics.describe(
+        model.transform(plays), model.theta_, model.lda_, pd.read_parquet(inp.users),
+        pd.read_parquet(inp.item_table), w.entity, truth=truth, top_n=int(p.top_n),
+        coherence_n=int(p.coherence_n),
+    )
+    for name in ("user_topics", "topic_items"):
+        tables[name].to_parquet(getattr(out, name), index=False)
+    tables["top_items"].to_csv(out.top_items, index=False)
+    tables["topics"].to_csv(out.summary, index=False)
+    metrics |= {"seed": seed, "counts": p.lda["counts"]}
+    with open(out.metrics, "w") as fh:
+        json.dump(metrics, fh, indent=2)
+    log.info("metrics: %s", metrics)
+    for row in tables["topics"].itertuples():
+        log.info("topic %d (%.1f%% of plays, NPMI %.3f): %s", row.topic, 100 * row.share, row.npmi,
+                 row.label)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

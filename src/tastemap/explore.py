@@ -1,0 +1,466 @@
+"""2-D maps of users, artists and songs, and the clusters in them.
+
+Orientation: the input is always a **users x items** matrix (CSR, play counts; rows =
+``user_idx``, columns = ``artist_idx`` or ``song_idx``). A map is drawn for one *side*:
+
+- ``"users"``: one point per row (a user described by the items they played);
+- ``"items"``: one point per column (an item described by the users who played it), i.e. the
+  rows of the transpose.
+
+Everything works on the **binary** matrix (played or not), rows L2-normalised, so that the
+geometry is cosine similarity and a heavy listener does not sit far from a light listener of
+the same music.
+
+Methods (all take an integer ``seed``):
+
+- ``pca``: :class:`sklearn.decomposition.TruncatedSVD` with 2 components on the sparse matrix
+  (never densified; no centring, which is what makes it usable on 100K-wide sparse data).
+- ``tsne``: :class:`sklearn.manifold.TSNE` (``init="pca"``, cosine metric) on the SVD
+  pre-reduction. t-SNE has no ``transform``: it **cannot place new points**.
+- ``umap``: :class:`umap.UMAP` with the cosine metric on the SVD pre-reduction when the matrix is
+  wider than ``reduce_above`` columns, else (and always for ``jaccard``) on the sparse binary
+  rows. ``random_state=seed`` makes UMAP reproducible and single-threaded.
+
+The fitted PCA / UMAP maps are :class:`sklearn.pipeline.Pipeline` objects (normalise -> SVD ->
+UMAP) whose ``transform`` takes new binary user rows: :func:`place_users`.
+
+Clustering (:func:`cluster_sweep`) runs k-means / agglomerative / spectral over a sweep of k and
+HDBSCAN / DBSCAN, scores every run with silhouette, Calinski-Harabasz and Davies-Bouldin (and
+ARI / NMI against known labels when given), and picks k and the best run by one internal
+criterion (:func:`select_runs`); known labels are never used to choose.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn import cluster as skcluster
+from sklearn import metrics as skmetrics
+from sklearn.decomposition import TruncatedSVD
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import Normalizer
+
+logger = logging.getLogger(__name__)
+
+Side = Literal["users", "items"]
+METHODS = ("pca", "umap", "tsne")
+#: methods whose fitted model can place new rows (t-SNE has no transform)
+PLACEABLE = ("pca", "umap")
+#: clustering algorithms that take a number of clusters k (swept)
+K_ALGORITHMS = ("kmeans", "agglomerative", "spectral")
+ALGORITHMS = K_ALGORITHMS + ("hdbscan", "dbscan")
+#: algorithms whose cost grows with n^2 (memory or time); skipped above ``max_points``
+QUADRATIC = ("agglomerative", "spectral")
+CRITERIA = {"silhouette": True, "calinski_harabasz": True, "davies_bouldin": False}
+
+
+# ---- representation ------------------------------------------------------------------------
+
+
+def binarize(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """Binary copy (float32, 1.0 where a play count is stored and non-zero) of ``matrix``."""
+    out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    out.eliminate_zeros()
+    out.data[:] = 1.0
+    out.sort_indices()
+    return out
+
+
+def orient(user_items: sp.spmatrix, side: Side) -> sp.csr_matrix:
+    """Rows to map: ``user_items`` itself (``users``, n_users x n_items) or its transpose
+    (``items``, n_items x n_users), binarised, CSR."""
+    if side == "users":
+        return binarize(user_items)
+    if side == "items":
+        return binarize(sp.csr_matrix(user_items).T.tocsr())
+    raise ValueError(f"side must be 'users' or 'items', not {side!r}")
+
+
+def fit_svd(rows: sp.csr_matrix, n_components: int, seed: int) -> tuple[Pipeline, np.ndarray]:
+    """High-dimensional representation: L2-normalise rows, TruncatedSVD, L2-normalise again.
+
+    Parameters
+    ----------
+    rows : (n, d) sparse binary rows (one point per row).
+    n_components : wanted dimension; capped at ``min(n, d) - 1``.
+    seed : random_state of the randomized SVD.
+
+    Returns
+    -------
+    pipeline : fitted ``Normalizer -> TruncatedSVD -> Normalizer``; ``transform`` maps new rows.
+    embedding : (n, n_components) float32, unit rows (euclidean distance ~ cosine).
+    """
+    n_comp = max(1, min(n_components, min(rows.shape) - 1))
+    pipe = Pipeline([
+        ("l2", Normalizer()),
+        ("svd", TruncatedSVD(n_components=n_comp, algorithm="randomized", random_state=seed)),
+        ("unit", Normalizer()),
+    ])
+    emb = pipe.fit_transform(rows).astype(np.float32)
+    logger.info("SVD %s -> %d components, explained variance %.3f", rows.shape, n_comp,
+                float(pipe.named_steps["svd"].explained_variance_ratio_.sum()))
+    return pipe, emb
+
+
+# ---- projections ---------------------------------------------------------------------------
+
+
+def project(
+    rows: sp.csr_matrix,
+    method: str,
+    seed: int,
+    svd: Pipeline | None = None,
+    params: dict[str, Any] | None = None,
+    n_jobs: int = 1,
+) -> tuple[np.ndarray, Pipeline | None]:
+    """Project the rows of a binary matrix to 2-D.
+
+    Parameters
+    ----------
+    rows : (n, d) sparse binary rows (see :func:`orient`).
+    method : ``pca``, ``umap`` or ``tsne``.
+    seed : random_state of every random component.
+    svd : fitted pre-reduction from :func:`fit_svd` (required for ``tsne``, and for ``umap``
+        with the cosine metric when ``d > params["reduce_above"]``).
+    params : method options: umap ``n_neighbors``, ``min_dist``, ``metric`` (cosine|jaccard),
+        ``reduce_above``; tsne ``perplexity``, ``max_iter``.
+    n_jobs : threads of t-SNE's neighbour search (results do not depend on it). UMAP always
+        runs single-threaded: ``random_state`` disables its parallel paths (reproducibility).
+
+    Returns
+    -------
+    coords : (n, 2) float32.
+    model : fitted Pipeline whose ``transform`` places new rows (pca, umap) or ``None`` (tsne).
+    """
+    params = dict(params or {})
+    if method == "pca":
+        pipe = Pipeline([("l2", Normalizer()),
+                         ("pca", TruncatedSVD(n_components=2, random_state=seed))])
+        return pipe.fit_transform(rows).astype(np.float32), pipe
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        if svd is None:
+            raise ValueError("tsne needs the SVD pre-reduction (svd=...)")
+        emb = svd.transform(rows)
+        perplexity = min(float(params.get("perplexity", 30.0)), (len(emb) - 1) / 3)
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", metric="cosine",
+                    max_iter=int(params.get("max_iter", 1000)), random_state=seed,
+                    n_jobs=n_jobs)
+        return tsne.fit_transform(emb).astype(np.float32), None
+    if method == "umap":
+        import umap
+
+        metric = params.get("metric", "cosine")
+        reduce = metric == "cosine" and rows.shape[1] > int(params.get("reduce_above", 1000))
+        if reduce and svd is None:
+            raise ValueError("umap on a wide matrix needs the SVD pre-reduction (svd=...)")
+        n_neighbors = max(2, min(int(params.get("n_neighbors", 15)), rows.shape[0] - 1))
+        model = umap.UMAP(n_components=2, n_neighbors=n_neighbors,
+                          min_dist=float(params.get("min_dist", 0.1)), metric=metric,
+                          random_state=seed, transform_seed=seed, n_jobs=1)
+        if reduce:
+            steps = list(svd.steps)
+            coords = model.fit_transform(svd.transform(rows))
+        else:
+            # jaccard works on sets: binary rows as they are; UMAP accepts sparse input
+            steps = []
+            coords = model.fit_transform(rows)
+        logger.info("UMAP on %s (%s, %s)", "SVD" if reduce else "sparse rows", metric,
+                    rows.shape)
+        return np.asarray(coords, dtype=np.float32), Pipeline(steps + [("umap", model)])
+    raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def place_users(model: Pipeline, user_items: sp.spmatrix) -> np.ndarray:
+    """Place new users into a saved users map without refitting.
+
+    Parameters
+    ----------
+    model : the fitted map of a ``users`` side (``model.joblib`` of pca or umap; t-SNE cannot
+        place new points and writes no model).
+    user_items : (n_new, n_items) play counts of the new users, columns in the map's item
+        order (``artist_idx`` / ``song_idx``); binarised here.
+
+    Returns
+    -------
+    coords : (n_new, 2) float32 in the map's coordinates.
+    """
+    rows = binarize(user_items)
+    n_in = _n_features(model)
+    if n_in is not None and rows.shape[1] != n_in:
+        raise ValueError(f"user_items has {rows.shape[1]} columns, the map was fit on {n_in}")
+    return np.asarray(model.transform(rows), dtype=np.float32)
+
+
+def _n_features(model: Pipeline) -> int | None:
+    first = model.steps[0][1]
+    n = getattr(first, "n_features_in_", None)
+    if n is None and hasattr(first, "_raw_data"):
+        n = first._raw_data.shape[1]
+    return None if n is None else int(n)
+
+
+def listens_to_rows(
+    listens: pd.DataFrame, item_index: pd.Series, key: str | list[str] = "artist"
+) -> tuple[np.ndarray, sp.csr_matrix, int]:
+    """New users' listening rows in a map's item order.
+
+    Parameters
+    ----------
+    listens : one row per (user, item, plays) - columns ``user``, ``plays`` (missing: 1) and the
+        item ``key`` columns (``artist``, or ``[artist, track]`` for songs).
+    item_index : item key -> column index (``artist_idx`` / ``song_idx``) of the saved map.
+    key : column(s) naming the item.
+
+    Returns
+    -------
+    users : (n_new,) user names in row order.
+    matrix : (n_new, len(item_index)) CSR float32 play counts.
+    n_unknown : listening rows whose item the map does not know (dropped; the caller logs it).
+    """
+    keys = [key] if isinstance(key, str) else list(key)
+    missing = [c for c in ["user", *keys] if c not in listens.columns]
+    if missing:
+        raise ValueError(f"listening table lacks column(s) {missing}; has {list(listens.columns)}")
+    plays = listens["plays"] if "plays" in listens.columns else pd.Series(1, index=listens.index)
+    item_key = (listens[keys[0]].astype(str) if len(keys) == 1
+                else pd.Series(list(zip(*(listens[k].astype(str) for k in keys))),
+                               index=listens.index))
+    col = item_key.map(item_index)
+    known = col.notna().to_numpy()
+    users, row = np.unique(listens["user"].astype(str).to_numpy(), return_inverse=True)
+    matrix = sp.csr_matrix(
+        (plays.to_numpy(dtype=np.float32)[known], (row[known], col[known].astype(np.int64))),
+        shape=(len(users), len(item_index)), dtype=np.float32)
+    matrix.sum_duplicates()
+    return users, matrix, int((~known).sum())
+
+
+def point_table(names: pd.DataFrame, side: Side, entity: str, n: int) -> pd.DataFrame:
+    """Ids and names of the ``n`` points of a map, in row order.
+
+    ``names`` is ``users.parquet`` (side ``users``), ``artists.parquet`` or ``songs.parquet``.
+    Returns ``idx`` (int32: user_idx / artist_idx / song_idx), ``name`` (user id, artist name,
+    or ``"artist - track"``) and, for songs, ``artist``.
+    """
+    col, idx = (("user", "user_idx") if side == "users" else
+                ("artist", "artist_idx") if entity == "artist" else (None, "song_idx"))
+    table = names.sort_values(idx)
+    if len(table) != n or not np.array_equal(table[idx].to_numpy(), np.arange(n)):
+        raise ValueError(f"the {idx} table has {len(table)} rows that are not 0..{n - 1}: it does "
+                         f"not match the matrix ({n} {side})")
+    out = pd.DataFrame({"idx": table[idx].to_numpy(dtype=np.int32)})
+    if col is None:
+        out["name"] = (table["artist"].astype(str) + " - " + table["track"].astype(str)).to_numpy()
+        out["artist"] = table["artist"].astype(str).to_numpy()
+    else:
+        out["name"] = table[col].astype(str).to_numpy()
+    return out
+
+
+def map_title(entity: str, side: Side, method: str, seed: int, n: int) -> str:
+    """Title of a map: what the points are, which matrix, which method and seed."""
+    what = "users" if side == "users" else f"{entity}s"
+    return f"{n} {what} of the user x {entity} matrix: {method.upper()} map, seed {seed}"
+
+
+def item_index(items: pd.DataFrame, entity: str) -> tuple[pd.Series, str | list[str]]:
+    """Item key -> column index of a matrix: artist name -> ``artist_idx`` (``artists.parquet``)
+    or (artist, track) -> ``song_idx`` (``songs.parquet``); returns the index and the key
+    column(s) of a listening table for :func:`listens_to_rows`."""
+    if entity == "artist":
+        index = pd.Series(items["artist_idx"].to_numpy(), index=items["artist"].astype(str))
+        return index, "artist"
+    keys = pd.MultiIndex.from_arrays([items["artist"].astype(str), items["track"].astype(str)])
+    return pd.Series(items["song_idx"].to_numpy(), index=keys.to_flat_index()), ["artist", "track"]
+
+
+def read_listens(path: str) -> pd.DataFrame:
+    """A new listening file for :func:`place_users`: Parquet in the canonical listens schema
+    (e.g. ``data/listens.parquet`` of an ingest run), or CSV / TSV (``.csv`` comma, other
+    suffixes tab) with a header naming at least ``user`` and ``artist`` (``track`` for songs,
+    ``plays`` optional, 1 per row when missing)."""
+    text = str(path)
+    if text.endswith(".parquet"):
+        table = pd.read_parquet(text)
+    else:
+        table = pd.read_csv(text, sep="," if text.endswith(".csv") else "\t", dtype=str,
+                            keep_default_na=False)
+        if "plays" in table.columns:
+            bad = ~table["plays"].str.fullmatch(r"\d+")
+            if bad.any():
+                line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+                raise ValueError(f"{text}, line {line}: plays must be a whole number, "
+                                 f"not {table['plays'][bad].iloc[0]!r}")
+            table["plays"] = table["plays"].astype(np.int64)
+    missing = [c for c in ("user", "artist") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{text}: needs columns user and artist (header line); missing {missing}, "
+                         f"found {list(table.columns)}")
+    return table
+
+
+# ---- clustering ----------------------------------------------------------------------------
+
+
+def internal_metrics(points: np.ndarray, labels: np.ndarray, seed: int,
+                     sample_size: int = 5000) -> dict[str, float]:
+    """Silhouette, Calinski-Harabasz and Davies-Bouldin of one clustering.
+
+    Noise points (label ``-1``) are left out; with fewer than 2 clusters (or every point its own
+    cluster) the scores are NaN. Silhouette is computed on a seeded sample of ``sample_size``
+    points when there are more (it is O(n^2)).
+    """
+    keep = labels >= 0
+    x, lab = points[keep], labels[keep]
+    n_clusters = len(np.unique(lab))
+    out = {"silhouette": np.nan, "calinski_harabasz": np.nan, "davies_bouldin": np.nan}
+    if n_clusters < 2 or n_clusters >= len(lab):
+        return out
+    out["silhouette"] = float(skmetrics.silhouette_score(
+        x, lab, sample_size=sample_size if len(lab) > sample_size else None, random_state=seed))
+    out["calinski_harabasz"] = float(skmetrics.calinski_harabasz_score(x, lab))
+    out["davies_bouldin"] = float(skmetrics.davies_bouldin_score(x, lab))
+    return out
+
+
+def external_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """ARI and NMI of ``labels`` against known classes ``truth`` (same length); entries whose
+    truth is negative (unknown) are left out. Noise (-1) counts as one more cluster."""
+    known = truth >= 0
+    if known.sum() < 2:
+        return {"ari": np.nan, "nmi": np.nan}
+    return {"ari": float(skmetrics.adjusted_rand_score(truth[known], labels[known])),
+            "nmi": float(skmetrics.normalized_mutual_info_score(truth[known], labels[known]))}
+
+
+def _unknown_algorithm(algorithm: str) -> str:
+    return f"unknown clustering algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
+
+
+def make_clusterer(algorithm: str, seed: int, k: int | None = None,
+                   params: dict[str, Any] | None = None):
+    """The scikit-learn estimator for one run (``k`` for the k-taking algorithms)."""
+    p = params or {}
+    if algorithm == "kmeans":
+        return skcluster.KMeans(n_clusters=k, n_init=int(p.get("kmeans_n_init", 4)),
+                                random_state=seed)
+    if algorithm == "agglomerative":
+        return skcluster.AgglomerativeClustering(n_clusters=k, linkage="ward")
+    if algorithm == "spectral":
+        return skcluster.SpectralClustering(
+            n_clusters=k, affinity="nearest_neighbors",
+            n_neighbors=int(p.get("spectral_n_neighbors", 10)),
+            assign_labels="cluster_qr", random_state=seed)
+    if algorithm == "hdbscan":
+        return skcluster.HDBSCAN(min_cluster_size=int(p.get("hdbscan_min_cluster_size", 10)),
+                                 copy=True)
+    if algorithm == "dbscan":
+        return skcluster.DBSCAN(eps=float(p.get("dbscan_eps", 0.5)),
+                                min_samples=int(p.get("dbscan_min_samples", 5)))
+    raise ValueError(_unknown_algorithm(algorithm))
+
+
+def cluster_sweep(
+    points: np.ndarray,
+    algorithms: list[str],
+    ks: list[int],
+    seed: int,
+    truth: np.ndarray | None = None,
+    params: dict[str, Any] | None = None,
+    max_points: int = 20000,
+    sample_size: int = 5000,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Run every configured clustering on ``points`` and score each run.
+
+    Parameters
+    ----------
+    points : (n, d) float array (2-D map coordinates or the SVD representation).
+    algorithms : names from :data:`ALGORITHMS`; k-taking ones run once per ``k`` in ``ks``.
+    ks : numbers of clusters to sweep (values >= n are skipped).
+    seed : random_state of every random component (k-means, spectral, silhouette sample).
+    truth : (n,) known class per point (-1 unknown) for ARI / NMI, or None.
+    params : algorithm options (``hdbscan_min_cluster_size``, ``dbscan_eps``, ...).
+    max_points : agglomerative and spectral (quadratic cost) are skipped above this many points;
+        the skip is logged and recorded in the table (``skipped`` column).
+
+    Returns
+    -------
+    labels : run name (``kmeans_k8``, ``hdbscan``) -> (n,) int labels, -1 = noise.
+    table : one row per run: ``run, algorithm, k, n_clusters, noise_fraction, silhouette,
+        calinski_harabasz, davies_bouldin, ari, nmi, skipped``.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    n = len(points)
+    labels: dict[str, np.ndarray] = {}
+    rows = []
+    for algorithm in algorithms:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(_unknown_algorithm(algorithm))
+        runs = ([(f"{algorithm}_k{k}", k) for k in ks if 2 <= k < n]
+                if algorithm in K_ALGORITHMS else [(algorithm, None)])
+        for run, k in runs:
+            row: dict[str, Any] = {"run": run, "algorithm": algorithm, "k": k, "skipped": ""}
+            if algorithm in QUADRATIC and n > max_points:
+                logger.warning("%s skipped: %d points > max_points=%d", run, n, max_points)
+                row["skipped"] = f"{n} points > max_points {max_points}"
+                rows.append(row)
+                continue
+            lab = make_clusterer(algorithm, seed, k, params).fit_predict(points).astype(np.int32)
+            labels[run] = lab
+            row["n_clusters"] = int(len(np.unique(lab[lab >= 0])))
+            row["noise_fraction"] = float((lab < 0).mean())
+            row.update(internal_metrics(points, lab, seed, sample_size))
+            if truth is not None:
+                row.update(external_metrics(lab, truth))
+            logger.info("%s: %d clusters, silhouette %.3f", run, row["n_clusters"],
+                        row["silhouette"])
+            rows.append(row)
+    cols = ["run", "algorithm", "k", "n_clusters", "noise_fraction", "silhouette",
+            "calinski_harabasz", "davies_bouldin", "ari", "nmi", "skipped"]
+    table = pd.DataFrame(rows).reindex(columns=cols)
+    table["k"] = table["k"].astype("Int64")
+    table["n_clusters"] = table["n_clusters"].astype("Int64")
+    return labels, table
+
+
+def select_runs(table: pd.DataFrame, criterion: str = "silhouette",
+                max_noise: float = 0.2) -> pd.DataFrame:
+    """Mark the chosen k of each algorithm and the best run overall by ``criterion``.
+
+    Adds boolean columns ``chosen`` (the best k of its algorithm; the single run of
+    HDBSCAN/DBSCAN) and ``best`` (the best chosen run). Runs that were skipped, have a NaN
+    score, or leave more than ``max_noise`` of the points as noise are never chosen.
+    Ties go to the earlier run (config order, smaller k). Known labels are never consulted.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}; expected one of {', '.join(CRITERIA)}")
+    higher = CRITERIA[criterion]
+    out = table.copy()
+    score = out[criterion].astype(float)
+    eligible = score.notna() & (out["noise_fraction"].astype(float) <= max_noise)
+    key = score.where(eligible)
+    key = key if higher else -key
+    out["chosen"] = False
+    for _, idx in out.groupby("algorithm", sort=False).groups.items():
+        sub = key.loc[idx]
+        if sub.notna().any():
+            out.loc[sub.idxmax(), "chosen"] = True
+    out["best"] = False
+    chosen = key.where(out["chosen"])
+    if chosen.notna().any():
+        out.loc[chosen.idxmax(), "best"] = True
+    return out
+
+
+def truth_labels(names: pd.Series, truth: pd.DataFrame, kind: str) -> np.ndarray:
+    """Planted genre of each name (``kind`` ``user`` or ``artist`` rows of truth.parquet),
+    -1 where the name is not in the truth table."""
+    table = truth[truth["kind"] == kind]
+    genre = pd.Series(table["genre"].to_numpy(), index=table["name"].astype(str).to_numpy())
+    genre = genre[~genre.index.duplicated()]
+    return names.astype(str).map(genre).fillna(-1).astype(np.int64).to_numpy()

@@ -1,0 +1,536 @@
+"""Open a finished run's ``results/<dataset>/`` folder in a notebook: ``tastemap.load(path)``.
+
+Every table, matrix, fitted model and metric the workflow wrote is one attribute or method
+away, read on first use and cached. The loader only reads; it never needs Snakemake or the
+config, and it knows the file names of the contract in ``docs/contributing.md`` (the results
+guide, ``docs/results.md``, describes every file).
+
+>>> run = load("results/synthetic")                      # doctest: +SKIP
+>>> run.matrix("artist").shape                            # users x artists   # doctest: +SKIP
+>>> run.recommendations("artist", "als", user="user_000001")   # doctest: +SKIP
+
+Anything the run did not make raises :class:`NotRun` (a ``FileNotFoundError``) naming the
+missing path and the config key that turns it on; an unknown user, artist, song or model
+raises :class:`UnknownName` (a ``KeyError``) with the closest names.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tastemap.matrices import load_matrix
+
+ENTITIES = ("artist", "song")
+FITS = ("full", "train", "valid")
+METHODS = ("pca", "umap", "tsne", "svd")
+SIDES = ("users", "items")
+
+
+class NotRun(FileNotFoundError):
+    """An output the run did not make; the message names the path and what makes it."""
+
+
+class UnknownName(KeyError):
+    """A user, item or model name that the run does not know; the message suggests close ones."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; print it plainly
+        return str(self.args[0]) if self.args else ""
+
+
+def close_names(name: str, names: Any, n: int = 5) -> list[str]:
+    """Up to ``n`` names of ``names`` closest to ``name`` (case-insensitive, difflib ratio).
+
+    >>> close_names("beatles", ["Beastie Boys", "The Beatles", "Blur"])
+    ['The Beatles']
+    >>> close_names("Radiohed", ["Radiohead", "Radio Birdman", "Blur"])
+    ['Radiohead', 'Radio Birdman']
+    """
+    pool = [str(x) for x in names]
+    lower: dict[str, str] = {}
+    for x in pool:
+        lower.setdefault(x.casefold(), x)
+    query = str(name).casefold()
+    # difflib ranks a short query contained in a long name ("beatles" in "the beatles") low:
+    # names containing the query come first, shortest first
+    contained = sorted((k for k in lower if query and query in k), key=len)
+    hits = difflib.get_close_matches(query, list(lower), n=n, cutoff=0.5)
+    ranked = list(dict.fromkeys(contained + hits))
+    return [lower[k] for k in ranked[:n]]
+
+
+def _unknown(kind: str, name: Any, names: Any, where: Path, list_all: bool = False) -> UnknownName:
+    """The error for an unknown name: the closest names, or all of a short list (models)."""
+    if list_all:
+        hint = f"; known: {', '.join(map(str, names))}"
+    else:
+        close = close_names(str(name), names)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return UnknownName(f"unknown {kind} {str(name)!r} in {where}{hint}")
+
+
+def _check_entity(entity: str) -> None:
+    if entity not in ENTITIES:
+        raise ValueError(f"entity must be one of {ENTITIES}, not {entity!r}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One fitted model folder: ``models/{entity}/{model}/{variant}/seed{seed}/{fit}/``."""
+
+    entity: str
+    model: str
+    variant: str
+    seed: int
+    fit: str
+    path: Path
+
+
+@dataclass
+class TopicRun:
+    """The LDA outputs of one (entity, k, seed): ``topics/lda/{entity}/k{k}/seed{seed}/``.
+
+    ``user_topics``: one row per user, ``user_idx, user, dominant_topic, topic_0 .. topic_{k-1}``
+    (mixtures sum to 1); ``topic_items``: ``topic, <entity>_idx, <entity>, weight`` =
+    P(item | topic) for every item; ``top_items``: the ``topics.top_n`` most probable items per
+    topic with ``rank``; ``topics``: one row per topic (share, coherence, label, purity);
+    ``metrics``: perplexity, coherence and (simulated data) purity / NMI of the run.
+    """
+
+    entity: str
+    k: int
+    seed: int
+    path: Path
+    user_topics: pd.DataFrame
+    topic_items: pd.DataFrame
+    top_items: pd.DataFrame
+    topics: pd.DataFrame
+    metrics: dict
+
+    def model(self):
+        """The fitted ``sklearn.decomposition.LatentDirichletAllocation`` (joblib)."""
+        import joblib
+
+        return joblib.load(_need(self.path / "model.joblib", "topics.enabled"))
+
+
+def _need(path: Path, hint: str) -> Path:
+    if not path.exists():
+        raise NotRun(f"{path}: not found - {hint} was not run (or the run did not finish)")
+    return path
+
+
+class Results:
+    """The outputs of one finished workflow run, loaded lazily.
+
+    Parameters
+    ----------
+    path : ``results/<dataset>`` (the folder holding ``data/``, ``matrices/``, ``models/``...).
+
+    Tables (``pandas.DataFrame``, read on first access and cached): ``users``, ``artists``,
+    ``songs``, ``interactions``, ``listens``, ``rejected``; ``stats`` is ``matrices/stats.json``.
+    Row ``i`` of every matrix is ``user_idx == i`` of ``users``; column ``j`` is
+    ``artist_idx == j`` of ``artists`` (``song_idx`` of ``songs``).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise NotRun(f"{self.path}: no such results directory (run snakemake first; results "
+                         f"go to results/<dataset>/)")
+        if not (self.path / "data" / "users.parquet").exists():
+            raise NotRun(f"{self.path}: not a tastemap results directory (no data/users.parquet;"
+                         f" expected results/<dataset>/ of a finished run)")
+        self._cache: dict[tuple, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"tastemap.load({str(self.path)!r})"
+
+    @property
+    def dataset(self) -> str:
+        return self.path.name
+
+    def _file(self, rel: str, hint: str) -> Path:
+        return _need(self.path / rel, hint)
+
+    def _parquet(self, rel: str, hint: str = "the data stage") -> pd.DataFrame:
+        key = ("parquet", rel)
+        if key not in self._cache:
+            self._cache[key] = pd.read_parquet(self._file(rel, hint))
+        return self._cache[key]
+
+    # ---- data tables ---------------------------------------------------------------------
+    @property
+    def users(self) -> pd.DataFrame:
+        """``user_idx, user, n_artists, n_plays`` (data/users.parquet)."""
+        return self._parquet("data/users.parquet")
+
+    @property
+    def artists(self) -> pd.DataFrame:
+        """``artist_idx, artist, n_users, n_plays`` (data/artists.parquet)."""
+        return self._parquet("data/artists.parquet")
+
+    @property
+    def songs(self) -> pd.DataFrame:
+        """``song_idx, artist_idx, artist, track, n_users, n_plays`` (data/songs.parquet)."""
+        return self._parquet("data/songs.parquet")
+
+    @property
+    def interactions(self) -> pd.DataFrame:
+        """One row per (user, artist, track): ``user_idx, artist_idx, song_idx, plays, first_ts,
+        last_ts`` (data/interactions.parquet)."""
+        return self._parquet("data/interactions.parquet")
+
+    @property
+    def listens(self) -> pd.DataFrame:
+        """The canonical listening rows ``user, artist, track, timestamp, plays`` (can be large:
+        one row per scrobble for Last.fm-1K)."""
+        return self._parquet("data/listens.parquet")
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """Raw lines ingest could not read: ``line`` (1-based), ``raw``, ``reason``."""
+        return self._parquet("data/rejected.parquet")
+
+    @cached_property
+    def stats(self) -> dict:
+        """``matrices/stats.json``: shape, nnz, density and quantiles of each matrix."""
+        return json.loads(self._file("matrices/stats.json", "the matrices stage").read_text())
+
+    def items(self, entity: str = "artist") -> pd.DataFrame:
+        """The item table of ``entity``: ``artists`` or ``songs``."""
+        _check_entity(entity)
+        return self.artists if entity == "artist" else self.songs
+
+    def item_names(self, entity: str = "artist") -> np.ndarray:
+        """Display name of every item by index: the artist, or ``"artist - track"`` for songs."""
+        key = ("item_names", entity)
+        if key not in self._cache:
+            items = self.items(entity).sort_values(f"{entity}_idx")
+            names = (items["artist"].astype(str) + " - " + items["track"].astype(str)
+                     if entity == "song" else items["artist"].astype(str))
+            self._cache[key] = names.to_numpy(dtype=object)
+        return self._cache[key]
+
+    def user_index(self, user: str | int) -> int:
+        """``user_idx`` of a user name (an int is taken as the index itself, range-checked)."""
+        users = self.users
+        if isinstance(user, (int, np.integer)):
+            if not 0 <= int(user) < len(users):
+                raise UnknownName(f"user_idx {user} out of range 0..{len(users) - 1} in "
+                                  f"{self.path / 'data/users.parquet'}")
+            return int(user)
+        hit = users.loc[users["user"].astype(str) == str(user), "user_idx"]
+        if hit.empty:
+            raise _unknown("user", user, users["user"], self.path / "data/users.parquet")
+        return int(hit.iloc[0])
+
+    def item_index(self, name: str, entity: str = "artist") -> int:
+        """Index of an item by name: exact, else case-insensitive; an artist name for
+        ``entity="artist"``, ``"artist - track"`` for songs. Unknown: :class:`UnknownName`."""
+        names = self.item_names(entity)
+        exact = np.flatnonzero(names == str(name))
+        if len(exact):
+            return int(exact[0])
+        folded = np.flatnonzero(np.char.lower(names.astype(str)) == str(name).casefold())
+        if len(folded):
+            return int(folded[0])
+        raise _unknown(entity, name, names, self.path / f"data/{entity}s.parquet")
+
+    # ---- matrices and splits ---------------------------------------------------------------
+    def matrix(self, entity: str = "artist", binary: bool = False) -> sp.csr_matrix:
+        """Users x items CSR of play counts (float32); ``binary`` sets every stored count to 1."""
+        _check_entity(entity)
+        key = ("matrix", entity, binary)
+        if key not in self._cache:
+            path = self._file(f"matrices/user_{entity}.npz", f"entities: [{entity}]")
+            self._cache[key] = load_matrix(path, binary=binary)
+        return self._cache[key]
+
+    def split(self, seed: int = 0, entity: str = "artist",
+              valid: bool = False) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``(train, test)`` CSR of ``split/seed{seed}/`` (``valid/`` inside train when
+        ``valid``); both have the full matrix's shape and sum to it."""
+        _check_entity(entity)
+        sub = "valid/" if valid else ""
+        hint = f"seed {seed} (config seeds)" + (" with split.validation" if valid else "")
+        return tuple(load_matrix(self._file(f"split/seed{seed}/{sub}{part}_{entity}.npz", hint))
+                     for part in ("train", "test"))
+
+    # ---- models -----------------------------------------------------------------------------
+    def models(self) -> pd.DataFrame:
+        """Every fitted model folder: ``entity, model, variant, seed, fit, path`` (sorted)."""
+        rows = []
+        pattern = re.compile(r"^seed(\d+)$")
+        for file in sorted((self.path / "models").glob("*/*/*/seed*/*/model.joblib")):
+            fit_dir = file.parent
+            seed_dir, variant_dir = fit_dir.parent, fit_dir.parent.parent
+            m = pattern.match(seed_dir.name)
+            if m is None:
+                continue
+            rows.append(Run(variant_dir.parent.parent.name, variant_dir.parent.name,
+                            variant_dir.name, int(m.group(1)), fit_dir.name, fit_dir))
+        cols = ["entity", "model", "variant", "seed", "fit", "path"]
+        table = pd.DataFrame([r.__dict__ for r in rows], columns=cols)
+        return table.sort_values(cols[:5], ignore_index=True)
+
+    def run(self, entity: str = "artist", model: str = "als", variant: str | None = None,
+            seed: int = 0, fit: str = "full") -> Run:
+        """The folder of one fit. ``variant=None`` picks the only variant, else the variant
+        chosen on validation (``evaluate/{entity}/seed{seed}/selected.csv``)."""
+        _check_entity(entity)
+        if fit not in FITS:
+            raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
+        runs = self.models()
+        if runs.empty:
+            raise NotRun(f"{self.path / 'models'}: no fitted models (enable models.<name>)")
+        mine = runs[(runs["entity"] == entity) & (runs["seed"] == seed) & (runs["fit"] == fit)]
+        if model not in set(mine["model"]):
+            known = sorted(set(mine["model"]))
+            if not known:
+                raise NotRun(f"{self.path / 'models' / entity}: no {fit} fit of seed {seed}")
+            raise _unknown("model", model, known, self.path / f"models/{entity}", list_all=True)
+        variants = sorted(set(mine.loc[mine["model"] == model, "variant"]))
+        if variant is None:
+            variant = variants[0] if len(variants) == 1 else self._selected_variant(
+                entity, model, seed, variants)
+        elif variant not in variants:
+            raise _unknown(f"variant of {model}", variant, variants,
+                           self.path / f"models/{entity}/{model}", list_all=True)
+        return Run(entity, model, variant, seed, fit,
+                   self.path / f"models/{entity}/{model}/{variant}/seed{seed}/{fit}")
+
+    def _selected_variant(self, entity: str, model: str, seed: int, variants: list[str]) -> str:
+        path = self.path / f"evaluate/{entity}/seed{seed}/selected.csv"
+        if path.exists():
+            sel = pd.read_csv(path)
+            hit = sel.loc[sel["model"] == model, "variant"]
+            if not hit.empty and str(hit.iloc[0]) in variants:
+                return str(hit.iloc[0])
+        raise UnknownName(f"{model} has variants {', '.join(variants)} in "
+                          f"{self.path / 'models' / entity / model} and no validation choice "
+                          f"({path}); pass variant=")
+
+    def model(self, entity: str = "artist", model: str = "als", variant: str | None = None,
+              seed: int = 0, fit: str = "full"):
+        """The fitted :class:`tastemap.models.base.Recommender` (``recommend``,
+        ``similar_items``, ``user_factors`` / ``item_factors`` where the family has them)."""
+        from tastemap.models.base import Recommender
+
+        run = self.run(entity, model, variant, seed, fit)
+        key = ("model", run.path)
+        if key not in self._cache:
+            self._cache[key] = Recommender.load(_need(run.path / "model.joblib", f"models.{model}"))
+        return self._cache[key]
+
+    def recommendations(self, entity: str = "artist", model: str = "als",
+                        variant: str | None = None, seed: int = 0, fit: str = "full",
+                        user: str | int | None = None) -> pd.DataFrame:
+        """Top-n recommendations of a fit: ``user_idx, user, rank, item_idx, item, score``
+        (all users, or one ``user`` by name or index)."""
+        run = self.run(entity, model, variant, seed, fit)
+        table = self._parquet(str((run.path / "recommendations.parquet").relative_to(self.path)),
+                              f"models.{model}")
+        if user is None:
+            return table
+        uidx = self.user_index(user)
+        return table[table["user_idx"] == uidx].reset_index(drop=True)
+
+    def similar(self, entity: str = "artist", model: str = "als", variant: str | None = None,
+                seed: int = 0, fit: str = "full", item: str | int | None = None) -> pd.DataFrame:
+        """Most similar items of a fit: ``item_idx, item, rank, similar_idx, similar, score``
+        (empty for models without item similarity, e.g. popularity); one ``item`` by name or
+        index."""
+        run = self.run(entity, model, variant, seed, fit)
+        table = self._parquet(str((run.path / "similar.parquet").relative_to(self.path)),
+                              f"models.{model}")
+        if item is None:
+            return table
+        idx = int(item) if isinstance(item, (int, np.integer)) else self.item_index(item, entity)
+        return table[table["item_idx"] == idx].reset_index(drop=True)
+
+    def history(self, entity: str = "artist", model: str = "mf", variant: str | None = None,
+                seed: int = 0, fit: str = "full") -> pd.DataFrame:
+        """Training curve of a fit: ``epoch, split, metric, value`` (empty for closed forms)."""
+        run = self.run(entity, model, variant, seed, fit)
+        return pd.read_parquet(_need(run.path / "history.parquet", f"models.{model}"))
+
+    # ---- evaluation -------------------------------------------------------------------------
+    def leaderboard(self, entity: str = "artist", seed: int | None = None,
+                    valid: bool = False) -> pd.DataFrame:
+        """Long table, one row per (run, metric), ranked by the primary metric.
+
+        ``seed=None``: across seeds (``mean, sd, n_seeds``); a seed: that seed's test split
+        with bootstrap intervals (``mean, ci_low, ci_high, n_users``), or its validation split
+        with ``valid=True``.
+        """
+        _check_entity(entity)
+        if seed is None:
+            rel = f"evaluate/{entity}/leaderboard.csv"
+        else:
+            rel = f"evaluate/{entity}/seed{seed}/{'valid/' if valid else ''}leaderboard.csv"
+        return pd.read_csv(self._file(rel, f"the evaluation of {entity} (enabled models)"))
+
+    def best(self, entity: str = "artist", metric: str | None = None) -> pd.DataFrame:
+        """Runs of the across-seeds leaderboard, best first on ``metric`` (default: the metric
+        the leaderboard is ranked by): ``rank, model, variant, mean, sd, n_seeds``."""
+        board = self.leaderboard(entity)
+        if metric is None:
+            metric = self.primary_metric(entity)
+        rows = board[board["metric"] == metric]
+        if rows.empty:
+            raise _unknown("metric", metric, board["metric"].unique(),
+                           self.path / f"evaluate/{entity}/leaderboard.csv")
+        return rows.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+
+    def primary_metric(self, entity: str = "artist") -> str:
+        """The metric the leaderboard is ranked by (``evaluate.primary_metric`` of the run),
+        read from ``significance.csv``, else from the leaderboard's markdown heading."""
+        for path in sorted(self.path.glob(f"evaluate/{entity}/seed*/significance.csv")):
+            metric = pd.read_csv(path, usecols=["metric"])["metric"]
+            if not metric.empty:
+                return str(metric.iloc[0])
+        md = self._file(f"evaluate/{entity}/leaderboard.md", f"the evaluation of {entity}")
+        m = re.search(r"Ranked by (\S+?)[;,.]?\s", md.read_text())
+        if m is None:
+            raise ValueError(f"{md}: no 'Ranked by <metric>' line")
+        return m.group(1)
+
+    def significance(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
+        """Paired tests of every pair of models (``a, b, mean_diff, wilcoxon_p_holm, ...``)."""
+        return pd.read_csv(self._file(f"evaluate/{entity}/seed{seed}/significance.csv",
+                                      f"the evaluation of {entity}"))
+
+    def selected(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
+        """Each model's variant chosen on validation and its test score (selected.csv)."""
+        return pd.read_csv(self._file(f"evaluate/{entity}/seed{seed}/selected.csv",
+                                      "split.validation"))
+
+    def per_user(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
+        """Per-user metrics of every run on the test split, long format:
+        ``entity, seed, model, variant, user_idx, metric, value``."""
+        return self._parquet(f"evaluate/{entity}/seed{seed}/per_user.parquet",
+                             f"the evaluation of {entity}")
+
+    # ---- topics and maps -------------------------------------------------------------------
+    def topics(self, entity: str = "artist", k: int = 8, seed: int = 0) -> TopicRun:
+        """The LDA run of ``(entity, k, seed)`` (see :class:`TopicRun`)."""
+        _check_entity(entity)
+        key = ("topics", entity, k, seed)
+        if key not in self._cache:
+            base = self.path / f"topics/lda/{entity}/k{k}/seed{seed}"
+            if not base.is_dir():
+                done = sorted(p.name for p in (self.path / f"topics/lda/{entity}").glob("k*"))
+                raise NotRun(f"{base}: not found - topics.k {k} seed {seed} was not run"
+                             + (f" (have {', '.join(done)})" if done else " (topics.enabled)"))
+            hint = f"topics k={k}"
+            self._cache[key] = TopicRun(
+                entity, k, seed, base,
+                user_topics=pd.read_parquet(_need(base / "user_topics.parquet", hint)),
+                topic_items=pd.read_parquet(_need(base / "topic_items.parquet", hint)),
+                top_items=pd.read_csv(_need(base / "top_items.csv", hint)),
+                topics=pd.read_csv(_need(base / "topics.csv", hint)),
+                metrics=json.loads(_need(base / "metrics.json", hint).read_text()),
+            )
+        return self._cache[key]
+
+    def coords(self, entity: str = "artist", method: str = "umap", seed: int = 0,
+               side: str = "users") -> pd.DataFrame:
+        """Points of a 2-D explore map with their clusters: ``idx, name, x, y, cluster`` and one
+        column per clustering run (``clusters.parquet``; ``coords.parquet`` if not clustered).
+        ``method="svd"`` has no coordinates, only clusters of the SVD representation."""
+        _check_entity(entity)
+        if method not in METHODS or side not in SIDES:
+            raise ValueError(f"method must be one of {METHODS} and side one of {SIDES}; "
+                             f"got {method!r}, {side!r}")
+        base = f"explore/{entity}/{method}/seed{seed}/{side}"
+        for name in ("clusters.parquet", "coords.parquet"):
+            if (self.path / base / name).exists():
+                return self._parquet(f"{base}/{name}")
+        raise NotRun(f"{self.path / base}: not found - explore.methods {method!r} / explore.sides"
+                     f" {side!r} / seed {seed} was not run")
+
+    def cluster_metrics(self, entity: str = "artist", method: str = "umap", seed: int = 0,
+                        side: str = "users") -> pd.DataFrame:
+        """Scores of every clustering run of one map (clusters_metrics.csv)."""
+        return pd.read_csv(self._file(
+            f"explore/{entity}/{method}/seed{seed}/{side}/clusters_metrics.csv", "explore"))
+
+    def map_model(self, entity: str = "artist", method: str = "umap", seed: int = 0):
+        """The saved users map (a scikit-learn ``Pipeline``) whose ``transform`` places new
+        users: pca and umap only (t-SNE cannot place new points)."""
+        import joblib
+
+        if method == "tsne":
+            raise NotRun("t-SNE maps cannot place new users (no transform); use pca or umap")
+        path = self._file(f"explore/{entity}/{method}/seed{seed}/users/model.joblib",
+                          f"explore.methods {method!r} with explore.sides [users]")
+        return joblib.load(path)
+
+    def place_users(self, listens: pd.DataFrame | str | Path, entity: str = "artist",
+                    method: str = "umap", seed: int = 0) -> pd.DataFrame:
+        """New users placed into the saved users map, without refitting.
+
+        ``listens``: a table (or a file for :func:`tastemap.explore.read_listens`) with
+        ``user``, ``artist`` (and ``track`` for songs), optional ``plays``. Returns one row per
+        new user: ``user, n_items`` (known items), ``n_unknown`` (listening rows naming items the
+        map does not know), ``x, y``, and the ``nearest`` map user with their ``cluster``.
+        """
+        from sklearn.neighbors import NearestNeighbors
+
+        from tastemap.explore import item_index, listens_to_rows, place_users, read_listens
+
+        _check_entity(entity)
+        table = read_listens(str(listens)) if isinstance(listens, (str, Path)) else listens
+        index, key = item_index(self.items(entity), entity)
+        users, rows, _ = listens_to_rows(table, index, key)
+        coords = place_users(self.map_model(entity, method, seed), rows)
+        out = pd.DataFrame({"user": users, "n_items": np.diff(rows.indptr),
+                            "x": coords[:, 0], "y": coords[:, 1]})
+        keys = [key] if isinstance(key, str) else list(key)
+        item_key = table[keys].astype(str).agg(tuple, axis=1) if len(keys) > 1 else \
+            table[keys[0]].astype(str)
+        unknown = ~item_key.isin(index.index)
+        out["n_unknown"] = (pd.Series(unknown.to_numpy(), index=table["user"].astype(str))
+                            .groupby(level=0).sum().reindex(users).fillna(0).astype(int).to_numpy())
+        base = self.coords(entity, method, seed, "users")
+        nn = NearestNeighbors(n_neighbors=1).fit(base[["x", "y"]].to_numpy())
+        _, nearest = nn.kneighbors(coords)
+        out["nearest"] = base["name"].to_numpy()[nearest[:, 0]]
+        if "cluster" in base.columns:
+            out["cluster"] = base["cluster"].to_numpy()[nearest[:, 0]]
+        return out
+
+    # ---- overview ---------------------------------------------------------------------------
+    def summary(self) -> dict:
+        """What was run: matrix sizes, seeds, fitted models, maps, topic runs."""
+        runs = self.models()
+        maps = sorted({f"{p.parts[-5]}/{p.parts[-4]}/{p.parts[-2]}"
+                       for p in self.path.glob("explore/*/*/seed*/*/coords.parquet")})
+        topics = sorted({f"{p.parts[-3]}/{p.parts[-2]}"
+                         for p in self.path.glob("topics/lda/*/k*/seed*")})
+        seeds = sorted({int(p.name[4:]) for p in self.path.glob("split/seed*")
+                        if p.name[4:].isdigit()})
+        stats = self.stats if (self.path / "matrices/stats.json").exists() else {}
+        return {
+            "dataset": self.dataset,
+            "matrices": {k: {"shape": v["shape"], "nnz": v["nnz"], "density": v["density"]}
+                         for k, v in stats.items()},
+            "seeds": seeds,
+            "models": sorted({f"{r.entity}/{r.model}/{r.variant}" for r in runs.itertuples()}),
+            "maps": maps,
+            "topics": topics,
+        }
+
+
+def load(path: str | Path) -> Results:
+    """Open ``results/<dataset>`` of a finished run (see :class:`Results`)."""
+    return Results(path)

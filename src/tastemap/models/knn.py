@@ -1,0 +1,188 @@
+"""Neighbourhood recommenders: item-kNN and user-kNN, both on implicit's sparse top-K kNN.
+
+Item-kNN uses implicit's ``CosineRecommender`` / ``BM25Recommender`` / ``TFIDFRecommender`` (an
+items x items similarity matrix holding the ``neighbours`` best of each row). User-kNN is the same
+machinery turned around: implicit's ``CosineRecommender`` fitted on the *transposed* matrix gives a
+sparse users x users matrix with ``neighbours`` entries per row, computed in C++ without ever
+forming a dense users x users matrix; the scores of a block of users are then
+``S[block] @ X`` (sparse x sparse). The dense 10,000-user version of the course notebook needed
+users^2 floats.
+
+Play counts are heavy-tailed, so both score with a damped weight of the plays (``weighting``:
+``log`` = log(1 + r), ``binary``, or ``raw``).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from tastemap.models.base import Recommender, register, top_k
+
+logger = logging.getLogger(__name__)
+
+WEIGHTINGS = ("log", "binary", "raw")
+
+
+def weigh(plays: sp.csr_matrix, weighting: str = "log") -> sp.csr_matrix:
+    """Damp play counts (users x items): ``log`` -> log(1 + r), ``binary`` -> 1, ``raw`` -> r.
+
+    >>> weigh(sp.csr_matrix(np.array([[0.0, np.e - 1]])), "log").toarray().round(6).tolist()
+    [[0.0, 1.0]]
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting {weighting!r}: use one of {', '.join(WEIGHTINGS)}")
+    X = sp.csr_matrix(plays, dtype=np.float32, copy=True)
+    X.eliminate_zeros()
+    X.sort_indices()
+    if weighting == "log":
+        X.data = np.log1p(X.data)
+    elif weighting == "binary":
+        X.data[:] = 1.0
+    return X
+
+
+def _drop_self(S: sp.spmatrix, k: int) -> sp.csr_matrix:
+    """Remove the diagonal of a square kNN matrix and keep the ``k`` largest entries per row
+    (vectorised: one lexsort over the stored entries, no Python loop over rows).
+
+    >>> S = sp.csr_matrix(np.array([[1.0, 0.5, 0.7], [0.2, 1.0, 0.0], [0.3, 0.9, 1.0]]))
+    >>> _drop_self(S, 1).toarray().tolist()
+    [[0.0, 0.0, 0.699999988079071], [0.20000000298023224, 0.0, 0.0], [0.0, 0.8999999761581421, 0.0]]
+    """
+    S = sp.coo_matrix(S)
+    keep = (S.row != S.col) & (S.data != 0)
+    rows, cols, vals = S.row[keep], S.col[keep], S.data[keep].astype(np.float32)
+    order = np.lexsort((cols, -vals, rows))  # by row, best first, ties by column
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    keep = rank < k
+    out = sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=S.shape)
+    out.sort_indices()
+    return out
+
+
+@register("itemknn")
+class ItemKNN(Recommender):
+    """Item-item nearest neighbours (implicit).
+
+    Parameters
+    ----------
+    neighbours : int
+        Neighbours kept per item (implicit's ``K``).
+    similarity : {"cosine", "bm25", "tfidf"}
+        implicit's ``CosineRecommender``, ``BM25Recommender`` or ``TFIDFRecommender``.
+    weighting : {"log", "binary", "raw"}
+        Damping of play counts before the similarity and in the scores (see :func:`weigh`).
+    bm25_k1, bm25_b
+        BM25 parameters (``similarity: bm25`` only).
+    random_state
+        Unused (the model is deterministic); accepted for the common interface.
+
+    Attributes (after ``fit``): ``similarity_`` (n_items x n_items CSR, row ``i`` = the
+    neighbours of item ``i``, itself excluded).
+    Score of user ``u`` for item ``j``: ``sum_i w(r_ui) * S[i, j]``.
+    """
+
+    def __init__(self, neighbours: int = 50, similarity: str = "cosine", weighting: str = "log",
+                 bm25_k1: float = 1.2, bm25_b: float = 0.75, random_state: int = 0):
+        self.neighbours = neighbours
+        self.similarity = similarity
+        self.weighting = weighting
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+        self.random_state = random_state
+
+    def fit(self, train: sp.csr_matrix) -> "ItemKNN":
+        from implicit import nearest_neighbours as nn
+
+        self._set_seen(train)
+        X = weigh(train, self.weighting)
+        if self.similarity == "cosine":
+            model = nn.CosineRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
+        elif self.similarity == "tfidf":
+            model = nn.TFIDFRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
+        elif self.similarity == "bm25":
+            model = nn.BM25Recommender(K=self.neighbours + 1, K1=self.bm25_k1, B=self.bm25_b,
+                                       num_threads=self.num_threads)
+        else:
+            raise ValueError(f"similarity {self.similarity!r}: use cosine, bm25 or tfidf")
+        logger.info("item-kNN (%s, K=%d) on %d x %d, %d plays", self.similarity,
+                    self.neighbours, *X.shape, X.nnz)
+        with warnings.catch_warnings():  # implicit converts its own COO weighting to CSR
+            warnings.filterwarnings("ignore", message="Method expects CSR input")
+            model.fit(X, show_progress=False)
+        self.similarity_ = _drop_self(model.similarity, self.neighbours)
+        self.weights_ = X
+        return self
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return (self.weights_[user_idx] @ self.similarity_).toarray()
+
+    def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
+        return (weigh(user_items, self.weighting) @ self.similarity_).toarray()
+
+    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest neighbours of each item (padded with -1 / -inf past ``neighbours``)."""
+        rows = self.similarity_[np.asarray(item_idx)].toarray()
+        rows[rows == 0] = -np.inf
+        return top_k(rows, k)
+
+
+@register("userknn")
+class UserKNN(Recommender):
+    """User-user nearest neighbours: cosine over users, ``neighbours`` per user, sparse.
+
+    Score of user ``u`` for item ``j``: ``sum_{v in N(u)} cos(u, v) * w(r_vj)``; ``N(u)`` never
+    contains ``u``. Similar items use the cosine of item columns (implicit's all-pairs kNN).
+
+    Attributes (after ``fit``): ``neighbours_`` (n_users x n_users CSR, ``neighbours`` per
+    row), ``weights_`` (weighted plays), ``item_similarity_`` (n_items x n_items CSR).
+    """
+
+    def __init__(self, neighbours: int = 50, weighting: str = "log", random_state: int = 0):
+        self.neighbours = neighbours
+        self.weighting = weighting
+        self.random_state = random_state
+
+    def fit(self, train: sp.csr_matrix) -> "UserKNN":
+        from implicit.nearest_neighbours import CosineRecommender
+
+        self._set_seen(train)
+        X = weigh(train, self.weighting)
+        logger.info("user-kNN (K=%d) on %d x %d, %d plays", self.neighbours, *X.shape, X.nnz)
+        users = CosineRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
+        items = CosineRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
+        with warnings.catch_warnings():  # implicit converts its own COO weighting to CSR
+            warnings.filterwarnings("ignore", message="Method expects CSR input")
+            users.fit(X.T.tocsr(), show_progress=False)  # users are the "items" here
+            items.fit(X, show_progress=False)
+        self.neighbours_ = _drop_self(users.similarity, self.neighbours)
+        self.item_similarity_ = _drop_self(items.similarity, self.neighbours)
+        self.weights_ = X
+        self._norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        return self
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return (self.neighbours_[user_idx] @ self.weights_).toarray()
+
+    def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
+        """Neighbours of a new user: cosine against every known user (sparse), top ``neighbours``."""
+        W = weigh(user_items, self.weighting)
+        norms = np.sqrt(np.asarray(W.multiply(W).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        known = self._norms.copy()
+        known[known == 0] = 1.0
+        sims = (W @ self.weights_.T).toarray() / norms[:, None] / known[None, :]
+        ids, best = top_k(sims, self.neighbours)
+        ok = ids >= 0
+        rows = np.repeat(np.arange(len(ids)), ok.sum(axis=1))
+        S = sp.csr_matrix((best[ok], (rows, ids[ok])), shape=(W.shape[0], self.n_users))
+        return (S @ self.weights_).toarray()
+
+    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.item_similarity_[np.asarray(item_idx)].toarray()
+        rows[rows == 0] = -np.inf
+        return top_k(rows, k)

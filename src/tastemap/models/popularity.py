@@ -1,0 +1,45 @@
+"""Most-popular baseline: every user gets the items with the most listeners they have not played."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from tastemap.models.base import Recommender, register, top_k
+
+
+@register("popularity")
+class Popularity(Recommender):
+    """Score of item ``j`` = number of distinct users who played it (``by="users"``) or its total
+    play count (``by="plays"``), the same for every user.
+
+    ``similar_items`` returns the most popular other items (a baseline for the similar-artist
+    lists, not a similarity). ``random_state`` is unused (deterministic), kept for the interface.
+
+    Attributes (after ``fit``): ``popularity_`` (n_items,) float32.
+    """
+
+    def __init__(self, by: str = "users", random_state: int = 0):
+        self.by = by
+        self.random_state = random_state
+
+    def fit(self, train: sp.csr_matrix) -> "Popularity":
+        if self.by not in ("users", "plays"):
+            raise ValueError(f"by={self.by!r}: use users or plays")
+        self._set_seen(train)
+        X = sp.csr_matrix(train, dtype=np.float64)
+        counts = self.seen_.sum(axis=0) if self.by == "users" else X.sum(axis=0)
+        self.popularity_ = np.asarray(counts, dtype=np.float32).ravel()
+        self.history_ = []
+        return self
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.popularity_, (len(user_idx), self.n_items)).copy()
+
+    def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
+        return self._score(np.arange(user_items.shape[0]))
+
+    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        item_idx = np.asarray(item_idx)
+        scores = self._score(item_idx)
+        scores[np.arange(len(item_idx)), item_idx] = -np.inf
+        return top_k(scores, k)

@@ -1,0 +1,104 @@
+"""Evaluate stage end to end on the shared tiny run: leaderboards, selection, significance,
+sweeps, and what a new sweep value re-runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import dry_run_jobs
+from tastemap import metrics
+from tastemap.matrices import load_matrix
+
+pytestmark = pytest.mark.workflow
+
+ENTITIES = ["artist", "song"]
+STR = {"model": str, "variant": str}
+
+
+def _results(workdir: Path) -> Path:
+    return workdir / "results" / "tiny"
+
+
+def _train_runs(workdir: Path, entity: str) -> set[tuple[str, str]]:
+    """(model, variant) of every train fit the models stage wrote for seed 0."""
+    base = _results(workdir) / "models" / entity
+    return {(p.parts[-5], p.parts[-4]) for p in base.glob("*/*/seed0/train/recommendations.parquet")}
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_leaderboard_ranks_every_model(tiny_run, entity):
+    ev = _results(tiny_run) / "evaluate" / entity
+    board = pd.read_csv(ev / "seed0" / "leaderboard.csv", dtype=STR)
+    primary = board[board["metric"] == "ndcg@10"]
+    runs = _train_runs(tiny_run, entity)
+    assert len(runs) >= 5
+    assert set(zip(primary["model"], primary["variant"])) == runs
+    assert sorted(primary["rank"]) == list(range(1, len(runs) + 1))
+    assert primary["mean"].is_monotonic_decreasing
+    assert (primary["ci_low"] <= primary["mean"]).all() and (primary["mean"] <= primary["ci_high"]).all()
+    # every run is scored on the same users: the test users of the split
+    test = load_matrix(_results(tiny_run) / "split" / "seed0" / f"test_{entity}.npz")
+    assert (primary["n_users"] == int((np.diff(test.indptr) > 0).sum())).all()
+    assert {"coverage@10", "novelty@10", "mrr@20", "hitrate@20"} <= set(board["metric"])
+    # the biased MF model also gets its RMSE
+    assert set(board.loc[board["metric"] == "rmse", "model"]) == {"mf"} & {m for m, _ in runs}
+    md = (ev / "seed0" / "leaderboard.md").read_text()
+    assert md.count("\n| ") == len(runs) + 1
+    across = pd.read_csv(ev / "leaderboard.csv", dtype=STR)
+    assert set(zip(across["model"], across["variant"])) == runs and (across["n_seeds"] == 1).all()
+
+
+def test_per_user_file_reproduces_from_the_recommendations(tiny_run):
+    res = _results(tiny_run)
+    per_user = pd.read_parquet(res / "evaluate" / "artist" / "seed0" / "per_user.parquet")
+    assert list(per_user.columns) == ["entity", "seed", "model", "variant", "user_idx", "metric", "value"]
+    model, variant = sorted(_train_runs(tiny_run, "artist"))[0]
+    recs = pd.read_parquet(res / "models" / "artist" / model / variant / "seed0" / "train" / "recommendations.parquet")
+    train = load_matrix(res / "split" / "seed0" / "train_artist.npz")
+    test = load_matrix(res / "split" / "seed0" / "test_artist.npz")
+    wide, _ = metrics.evaluate_recommendations(recs, train, test, [10, 20])
+    mine = per_user[(per_user["model"] == model) & (per_user["variant"] == variant)
+                    & (per_user["metric"] == "ndcg@10")].sort_values("user_idx")
+    np.testing.assert_array_equal(mine["user_idx"].to_numpy(), wide["user_idx"].to_numpy())
+    np.testing.assert_allclose(mine["value"].to_numpy(), wide["ndcg@10"].to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_selection_significance_and_sweeps(tiny_run, entity):
+    ev = _results(tiny_run) / "evaluate" / entity / "seed0"
+    runs = _train_runs(tiny_run, entity)
+    models = {m for m, _ in runs}
+    selected = pd.read_csv(ev / "selected.csv", dtype=STR)
+    assert set(selected["model"]) == models and len(selected) == len(models)
+    assert all((m, v) in runs for m, v in zip(selected["model"], selected["variant"]))
+    # the choice is the best validation score of each model
+    valid = pd.read_csv(ev / "valid" / "leaderboard.csv", dtype=STR)
+    vbest = valid[valid["metric"] == "ndcg@10"].sort_values("mean", ascending=False, kind="stable")
+    vbest = vbest.drop_duplicates("model").set_index("model")["variant"]
+    assert dict(zip(selected["model"], selected["variant"])) == vbest.to_dict()
+
+    sig = pd.read_csv(ev / "significance.csv")
+    assert len(sig) == len(models) * (len(models) - 1) // 2
+    assert set(sig["a"]) | set(sig["b"]) == models
+    assert (sig["wilcoxon_p_holm"] >= sig["wilcoxon_p"] - 1e-15).all()
+    assert (sig["t_p_holm"] >= sig["t_p"] - 1e-15).all()
+    assert (ev / "significance.png").stat().st_size > 10_000
+    # mf sweeps factors (3 values), LDA sweeps k (2 values) in the defaults
+    assert (ev / "sweep_factors.png").stat().st_size > 10_000
+    assert (ev / "sweep_k.png").stat().st_size > 10_000
+
+
+def test_new_sweep_value_reevaluates_only_what_depends_on_it(tiny_run):
+    jobs = dry_run_jobs(tiny_run, "--config", "models={als: {factors: [64, 8]}}")
+    assert not {"simulate", "ingest", "prepare", "matrices", "split"} & set(jobs), jobs
+    # one new ALS variant per entity: its train and validation runs are evaluated, nothing else
+    assert jobs.get("evaluate_run") == 2 * len(ENTITIES), jobs
+    assert jobs.get("fit_model") == 3 * len(ENTITIES), jobs  # train, valid, full fits of f8
+    for rule in ("evaluate_leaderboard", "evaluate_valid_leaderboard", "evaluate_select",
+                 "evaluate_significance", "evaluate_across_seeds"):
+        assert jobs.get(rule) == len(ENTITIES), (rule, jobs)
+    allowed = ("fit_model", "model_", "models_", "evaluate_", "report", "all")
+    assert all(rule.startswith(allowed) for rule in jobs), jobs

@@ -1,0 +1,299 @@
+"""Unit tests of the classic recommenders (ALS, BPR, item/user-kNN, popularity, EASE) and their
+output tables, on small hand-made or planted-genre matrices."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from tastemap.explain import explanations_table, sample_users
+from tastemap.models import make
+from tastemap.models.als import ALS, confidence
+from tastemap.models.base import Recommender, top_k
+from tastemap.models.ease import TooManyItems
+from tastemap.models.knn import weigh
+from tastemap.models.run import fit_outputs
+from tastemap.models.tables import (
+    UnknownItem, history_table, item_names, profiles_matrix, recommendations_table,
+)
+
+CLASSIC = ["als", "bpr", "itemknn", "userknn", "popularity", "ease"]
+SMALL = {"als": dict(factors=8, iterations=5), "bpr": dict(factors=8, iterations=20),
+         "itemknn": dict(neighbours=10), "userknn": dict(neighbours=10), "popularity": {},
+         "ease": dict(l2=10.0)}
+
+
+def planted(n_users=240, n_genres=4, per_genre=30, items_per_user=15, purity=0.9, seed=0):
+    """Users x items play counts where each user mostly plays one genre's items (Zipf-ish
+    popularity inside a genre, Pareto play counts). Returns (matrix, user genre, item genre)."""
+    rng = np.random.default_rng(seed)
+    n_items = n_genres * per_genre
+    item_genre = np.repeat(np.arange(n_genres), per_genre)
+    user_genre = rng.integers(n_genres, size=n_users)
+    pop = 1.0 / np.arange(1, per_genre + 1) ** 0.8
+    pop /= pop.sum()
+    rows, cols = [], []
+    for u, g in enumerate(user_genre):
+        n_in = int(round(items_per_user * purity))
+        inside = g * per_genre + rng.choice(per_genre, size=n_in, replace=False, p=pop)
+        outside = rng.choice(np.flatnonzero(item_genre != g), size=items_per_user - n_in, replace=False)
+        items = np.concatenate([inside, outside])
+        rows += [u] * len(items)
+        cols += list(items)
+    plays = np.ceil(rng.pareto(1.2, size=len(rows)) * 5 + 1)
+    X = sp.csr_matrix((plays.astype(np.float32), (rows, cols)), shape=(n_users, n_items))
+    X.sort_indices()
+    return X, user_genre, item_genre
+
+
+@pytest.fixture(scope="module")
+def data():
+    return planted()
+
+
+# ---- ALS confidence: the formula, and implicit's use of it ------------------------------------
+
+def test_confidence_formulas_exact():
+    X = sp.csr_matrix(np.array([[0, 3.0, 1.0], [10.0, 0, 0]], dtype=np.float32))
+    assert confidence(X, "hu", alpha=2.0).toarray().tolist() == [[0, 7, 3], [21, 0, 0]]
+    C = confidence(X, "log", alpha=4.0, eps=0.5).toarray()
+    np.testing.assert_allclose(C[0, 1], 1 + 4 * np.log(1 + 3 / 0.5), rtol=1e-6)
+    np.testing.assert_allclose(C[1, 0], 1 + 4 * np.log(1 + 10 / 0.5), rtol=1e-6)
+    assert C[0, 0] == 0 and C[1, 2] == 0  # unobserved pairs stay unstored
+    assert confidence(X, "binary", alpha=3.0).toarray().tolist() == [[0, 4, 4], [4, 0, 0]]
+    # bm25: items are the documents (bm25 over the items x users matrix), as implicit's example
+    from implicit.nearest_neighbours import bm25_weight
+
+    B = bm25_weight(X.T.tocsr(), K1=100, B=0.8).T.toarray()
+    np.testing.assert_allclose(confidence(X, "bm25", alpha=2.0).toarray()[X.toarray() > 0],
+                               1 + 2 * B[X.toarray() > 0], rtol=1e-6)
+    with pytest.raises(ValueError, match="confidence transform"):
+        confidence(X, "sqrt")
+
+
+def _hu_solve(fixed, c_row, reg):
+    """Closed-form minimiser of sum_i c_i (p_i - x.y_i)^2 + reg |x|^2 (Hu et al. eq. 4):
+    x = (Y^T C Y + reg I)^-1 Y^T C p, with c_i = 1 and p_i = 0 where nothing was played."""
+    c = np.where(c_row > 0, c_row, 1.0)
+    p = (c_row > 0).astype(float)
+    A = fixed.T @ (c[:, None] * fixed) + reg * np.eye(fixed.shape[1])
+    return np.linalg.solve(A, fixed.T @ (c * p))
+
+
+@pytest.mark.parametrize("transform", ["hu", "log", "binary"])
+def test_als_matches_closed_form_hu_objective(transform):
+    X = sp.csr_matrix(np.array([[5, 0, 1, 0, 0, 2], [0, 3, 0, 0, 1, 0], [1, 0, 0, 8, 0, 0],
+                                [0, 0, 2, 0, 4, 1]], dtype=np.float32))
+    m = ALS(factors=3, regularization=0.3, iterations=4, confidence=transform, alpha=2.0,
+            eps=0.5, use_cg=False, random_state=3).fit(X)
+    C = {"hu": 1 + 2.0 * X.toarray(), "log": 1 + 2.0 * np.log1p(X.toarray() / 0.5),
+         "binary": np.full(X.shape, 3.0)}[transform] * (X.toarray() > 0)
+    U, V = m.user_factors.astype(float), m.item_factors.astype(float)
+    # the last half-sweep solved the items exactly given the users (Cholesky solver)
+    for j in range(X.shape[1]):
+        np.testing.assert_allclose(V[j], _hu_solve(U, C[:, j], 0.3), rtol=2e-4, atol=2e-5)
+    # fold-in of a user is the exact solve given the items
+    for u in range(X.shape[0]):
+        np.testing.assert_allclose(m.fold_in(X[u])[0], _hu_solve(V, C[u], 0.3), rtol=2e-4, atol=2e-5)
+
+
+# ---- every model: no played item, shapes, determinism, save/load ---------------------------------
+
+@pytest.mark.parametrize("name", CLASSIC)
+def test_recommendations_never_contain_played_items(name, data):
+    X, _, _ = data
+    m = make(name, random_state=1, **SMALL[name]).fit(X)
+    ids, scores = m.recommend(k=20)
+    assert ids.shape == scores.shape == (X.shape[0], 20)
+    played = X.toarray() > 0
+    rows = np.repeat(np.arange(X.shape[0]), 20).reshape(ids.shape)
+    assert not played[rows[ids >= 0], ids[ids >= 0]].any()
+    assert (np.diff(scores, axis=1) <= 0).all()  # best first
+    new_ids, _ = m.recommend_new(X[:5], k=10)
+    assert not played[np.repeat(np.arange(5), 10).reshape(5, 10), new_ids].any()
+
+
+@pytest.mark.parametrize("name", CLASSIC)
+def test_same_seed_same_numbers(name, data, tmp_path):
+    X, _, _ = data
+    a = make(name, random_state=7, **SMALL[name]).fit(X)
+    b = make(name, random_state=7, **SMALL[name]).fit(X)
+    ra, rb = a.recommend(k=10), b.recommend(k=10)
+    np.testing.assert_array_equal(ra[0], rb[0])
+    np.testing.assert_array_equal(ra[1], rb[1])
+    if hasattr(a, "user_factors"):
+        np.testing.assert_array_equal(a.user_factors, b.user_factors)
+        np.testing.assert_array_equal(a.item_factors, b.item_factors)
+    a.save(tmp_path / "m.joblib")
+    c = Recommender.load(tmp_path / "m.joblib")
+    np.testing.assert_array_equal(c.recommend(k=10)[0], ra[0])
+
+
+def test_factor_models_depend_on_seed(data):
+    X, _, _ = data
+    for name in ("als", "bpr"):
+        a = make(name, random_state=1, **SMALL[name]).fit(X)
+        b = make(name, random_state=2, **SMALL[name]).fit(X)
+        assert not np.array_equal(a.item_factors, b.item_factors)
+
+
+# ---- planted genres: similar items and new listeners -----------------------------------------
+
+@pytest.mark.parametrize("name,params", [
+    ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
+    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)),
+])
+def test_similar_items_share_the_planted_genre(name, params, data):
+    X, _, item_genre = data
+    m = make(name, random_state=0, **params).fit(X)
+    ids, _ = m.similar_items(np.arange(X.shape[1]), k=10)
+    assert (ids != np.arange(X.shape[1])[:, None]).all()  # never itself
+    same = (item_genre[ids] == item_genre[:, None])[ids >= 0].mean()
+    assert same >= 0.8, f"{name}: only {same:.0%} of similar items share the genre"
+
+
+@pytest.mark.parametrize("name,params", [
+    ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
+    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), ("bpr", dict(factors=16, iterations=60)),
+])
+def test_new_listener_of_one_genre_gets_that_genre(name, params, data):
+    X, _, item_genre = data
+    m = make(name, random_state=0, **params).fit(X)
+    rows = []
+    for g in range(4):
+        favourites = np.flatnonzero(item_genre == g)[[0, 3, 6, 9]]
+        rows.append(sp.csr_matrix((np.full(4, 20.0, np.float32), (np.zeros(4), favourites)),
+                                  shape=(1, X.shape[1])))
+    ids, _ = m.recommend_new(sp.vstack(rows).tocsr(), k=10)
+    same = (item_genre[ids] == np.arange(4)[:, None]).mean()
+    assert same >= 0.8, f"{name}: only {same:.0%} of fold-in recommendations in the genre"
+
+
+def test_popularity_scores_listeners():
+    X = sp.csr_matrix(np.array([[1, 0, 5, 0], [2, 0, 0, 0], [0, 1, 9, 0]], dtype=np.float32))
+    m = make("popularity", random_state=0).fit(X)
+    np.testing.assert_array_equal(m.popularity_, [2, 1, 2, 0])
+    ids, _ = m.recommend(k=2)
+    assert ids.tolist() == [[1, 3], [2, 1], [0, 3]]
+    assert make("popularity", by="plays", random_state=0).fit(X).popularity_.tolist() == [3, 1, 14, 0]
+
+
+def test_ease_closed_form_and_guard():
+    X = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float32))
+    m = make("ease", l2=0.5, random_state=0).fit(X)
+    G = X.T.toarray() @ X.toarray() + 0.5 * np.eye(3)
+    P = np.linalg.inv(G)
+    B = np.eye(3) - P / np.diag(P)
+    np.fill_diagonal(B, 0)
+    np.testing.assert_allclose(m.B_, B, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TooManyItems, match="models.ease.max_items=2"):
+        make("ease", max_items=2, random_state=0).fit(X)
+
+
+def test_user_knn_matches_dense_cosine(data):
+    X, _, _ = data
+    m = make("userknn", neighbours=5, random_state=0).fit(X)
+    W = np.log1p(X.toarray())
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    S = unit @ unit.T
+    np.fill_diagonal(S, -np.inf)
+    for u in (0, 17, 101):
+        nb = np.argsort(-S[u])[:5]
+        expected = S[u, nb] @ W[nb]
+        np.testing.assert_allclose(m._score(np.array([u]))[0], expected, rtol=1e-4, atol=1e-5)
+    # a new user equal to a known one gets the same neighbours (except that user itself)
+    np.testing.assert_allclose(m._score_new(X[[0]])[0].sum() > 0, True)
+
+
+def test_item_knn_neighbours_are_cosine_top_k(data):
+    X, _, _ = data
+    m = make("itemknn", neighbours=5, random_state=0).fit(X)
+    W = np.log1p(X.toarray())
+    unit = W / np.linalg.norm(W, axis=0, keepdims=True)
+    S = unit.T @ unit
+    np.fill_diagonal(S, -np.inf)
+    ids, scores = m.similar_items(np.arange(X.shape[1]), k=5)
+    np.testing.assert_allclose(scores, -np.sort(-S, axis=1)[:, :5], rtol=1e-4, atol=1e-5)
+
+
+def test_bpr_history_and_threads(data):
+    X, _, _ = data
+    m = make("bpr", factors=8, iterations=5, random_state=0).fit(X)
+    assert [h[0] for h in m.history_] == [1, 2, 3, 4, 5]
+    assert all(h[1:3] == ("train", "auc") and 0 <= h[3] <= 1 for h in m.history_)
+    assert m.model_.num_threads == 1  # deterministic -> single thread
+
+
+def test_als_history_is_training_loss(data):
+    X, _, _ = data
+    m = make("als", factors=8, iterations=6, random_state=0).fit(X)
+    loss = [h[3] for h in m.history_]
+    assert len(loss) == 6 and loss[-1] < loss[0]
+    t = history_table(m.history_)
+    assert t.schema.names == ["epoch", "split", "metric", "value"]
+    assert history_table([]).num_rows == 0
+
+
+def test_top_k_pads_and_orders():
+    ids, s = top_k(np.array([[0.1, -np.inf, 0.3], [-np.inf, -np.inf, 2.0]], np.float32), 3)
+    assert ids.tolist() == [[2, 0, -1], [2, -1, -1]]
+    assert np.isneginf(s[0, 2])
+
+
+# ---- tables, profiles, explanations -----------------------------------------------------------
+
+def test_tables_and_names(data):
+    X, _, _ = data
+    songs = pd.DataFrame({"song_idx": [1, 0], "artist": ["B", "A"], "track": ["y", "x"]})
+    assert item_names(songs, "song").tolist() == ["A - x", "B - y"]
+    users = np.array([f"u{i}" for i in range(X.shape[0])], dtype=object)
+    items = np.array([f"a{i}" for i in range(X.shape[1])], dtype=object)
+    model, recs, similar, hist = fit_outputs("itemknn", {"neighbours": [10][0]}, 0, X, users,
+                                             items, n=7, similar_n=4)
+    assert str(recs.dtypes["rank"]) == "int16" and str(recs.dtypes["score"]) == "float32"
+    assert str(recs.dtypes["user_idx"]) == "int32" and str(recs.dtypes["item"]) == "string"
+    assert recs.groupby("user_idx")["rank"].max().eq(7).all()
+    assert recs["user_idx"].nunique() == X.shape[0]
+    assert list(similar.columns) == ["item_idx", "item", "rank", "similar_idx", "similar", "score"]
+    assert similar["item_idx"].nunique() == X.shape[1]
+    assert (similar["item"] == "a" + similar["item_idx"].astype(str)).all()
+    assert hist.num_rows == 0
+    t = recommendations_table(np.array([3]), np.array([[2, -1]]), np.array([[0.5, -np.inf]]),
+                              users, items)
+    assert t[["user", "rank", "item"]].values.tolist() == [["u3", 1, "a2"]]
+
+
+def test_profiles_matrix_names_and_errors():
+    items = np.array(["Radiohead", "Portishead", "Björk"], dtype=object)
+    names, X = profiles_matrix({"p1": ["radiohead", "Björk"], "p2": {"Portishead": 7}}, items, 30.0)
+    assert names == ["p1", "p2"]
+    assert X.toarray().tolist() == [[30, 0, 30], [0, 7, 0]]
+    with pytest.raises(UnknownItem, match=r"models.new_users.p3: unknown name 'Radiohed'.*'Radiohead'"):
+        profiles_matrix({"p3": ["Radiohed"]}, items, 1.0)
+
+
+def test_explanations_sum_to_the_score(data):
+    X, _, _ = data
+    m = make("als", factors=8, iterations=5, random_state=0).fit(X)
+    users_names = np.array([f"u{i}" for i in range(X.shape[0])], dtype=object)
+    items = np.array([f"a{i}" for i in range(X.shape[1])], dtype=object)
+    ids, scores = m.recommend(k=3)
+    recs = recommendations_table(np.arange(X.shape[0]), ids, scores, users_names, items)
+    users = sample_users(X, 4, seed=1)
+    assert len(users) == 4 and np.array_equal(users, sample_users(X, 4, seed=1))
+    table = explanations_table(m, X, recs, users, items, n=100)
+    assert set(table["user_idx"]) == set(users.tolist())
+    played = X.toarray() > 0
+    assert played[table["user_idx"], table["played_idx"]].all()
+    # with every played item listed, the contributions add up to the model's score (Hu et al. s.5)
+    total = table.groupby(["user_idx", "rank"]).agg(c=("contribution", "sum"), s=("score", "first"))
+    np.testing.assert_allclose(total["c"], total["s"], rtol=2e-2, atol=2e-3)
+
+
+def test_weigh():
+    X = sp.csr_matrix(np.array([[0, 3.0]], dtype=np.float32))
+    assert weigh(X, "binary").toarray().tolist() == [[0, 1]]
+    assert weigh(X, "raw").toarray().tolist() == [[0, 3]]
+    with pytest.raises(ValueError, match="weighting"):
+        weigh(X, "sqrt")

@@ -1,0 +1,112 @@
+"""Workflow tests of the models stage on the shared tiny run (tests/config/tiny.yaml)."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TINY_CONFIG, dry_run_jobs, run_snakemake
+from tastemap.matrices import load_matrix
+
+pytestmark = pytest.mark.workflow
+
+CLASSIC = {"als": "f64", "bpr": "f64", "itemknn": "k50", "userknn": "k50",
+           "popularity": "default", "ease": "l500"}
+FILES = ["model.joblib", "recommendations.parquet", "similar.parquet", "history.parquet"]
+
+
+def _res(run):
+    return run / "results" / "tiny"
+
+
+def _truth(run, entity_names):
+    truth = pd.read_parquet(run / "resources" / "synthetic" / "tiny" / "truth.parquet")
+    genre = truth[truth["kind"] == "artist"].set_index("name")["genre"]
+    return genre.reindex(entity_names).to_numpy()
+
+
+@pytest.mark.parametrize("entity", ["artist", "song"])
+@pytest.mark.parametrize("model", sorted(CLASSIC))
+def test_every_fit_written_and_never_recommends_played(tiny_run, model, entity):
+    res = _res(tiny_run)
+    n_users = len(pd.read_parquet(res / "data" / "users.parquet"))
+    for fit, matrix in [("full", res / "matrices" / f"user_{entity}.npz"),
+                        ("train", res / "split" / "seed0" / f"train_{entity}.npz")]:
+        out = res / "models" / entity / model / CLASSIC[model] / "seed0" / fit
+        for f in FILES:
+            assert (out / f).exists(), out / f
+        recs = pd.read_parquet(out / "recommendations.parquet")
+        assert recs["user_idx"].nunique() == n_users
+        played = load_matrix(matrix).toarray() > 0
+        assert not played[recs["user_idx"], recs["item_idx"]].any()
+        assert recs["rank"].min() == 1
+        sim = pd.read_parquet(out / "similar.parquet")
+        assert (sim["item_idx"] != sim["similar_idx"]).all()
+
+
+@pytest.mark.parametrize("model", ["als", "itemknn"])
+def test_similar_artists_share_planted_genre(tiny_run, model):
+    res = _res(tiny_run)
+    sim = pd.read_parquet(res / "models" / "artist" / model / CLASSIC[model] / "seed0" / "full"
+                          / "similar.parquet")
+    sim = sim[sim["rank"] <= 10]
+    g_item = _truth(tiny_run, sim["item"].to_numpy())
+    g_sim = _truth(tiny_run, sim["similar"].to_numpy())
+    same = pd.Series(g_item == g_sim).groupby(sim["item_idx"].to_numpy()).mean()
+    assert same.mean() >= 0.8, f"{model}: {same.mean():.0%} of top-10 similar artists share the genre"
+
+
+def test_als_extras(tiny_run):
+    full = _res(tiny_run) / "models" / "artist" / "als" / "f64" / "seed0" / "full"
+    hist = pd.read_parquet(full / "history.parquet")
+    assert list(hist.columns) == ["epoch", "split", "metric", "value"]
+    assert len(hist) == 15 and hist["value"].iloc[-1] < hist["value"].iloc[0]
+    expl = pd.read_parquet(full / "explanations.parquet")
+    assert expl["user_idx"].nunique() == 20
+    played = load_matrix(_res(tiny_run) / "matrices" / "user_artist.npz").toarray() > 0
+    assert played[expl["user_idx"], expl["played_idx"]].all()
+    for kind in ("users", "items"):
+        assert (full / f"map_{kind}.png").stat().st_size > 10_000
+
+
+def test_new_listener_gets_their_genre(tiny_run, tmp_path):
+    """A profile naming five popular artists of one planted genre gets mostly that genre."""
+    res = _res(tiny_run)
+    artists = pd.read_parquet(res / "data" / "artists.parquet").sort_values("n_users", ascending=False)
+    artists["genre"] = _truth(tiny_run, artists["artist"].to_numpy())
+    profiles = {f"fan{g}": artists[artists["genre"] == g]["artist"].head(5).tolist()
+                for g in sorted(artists["genre"].dropna().unique())[:2]}
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config.setdefault("models", {})["new_users"] = profiles
+    cfg = tmp_path / "tiny_new_users.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    work = tmp_path / "run"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    targets = [f"results/tiny/models/artist/{m}/{CLASSIC[m]}/seed0/full/new_users.parquet"
+               for m in ("als", "itemknn")]
+    jobs = dry_run_jobs(work, *targets, configfile=cfg)
+    assert set(jobs) == {"model_new_users"}, jobs  # only the new job, no refit
+    run_snakemake(work, *targets, configfile=cfg)
+    genre_of = dict(zip(artists["artist"], artists["genre"]))
+    for target in targets:
+        table = pd.read_parquet(work / target)
+        for profile, names in profiles.items():
+            rows = table[table["profile"] == profile]
+            assert len(rows) == 10 and not rows["item"].isin(names).any()
+            want = genre_of[names[0]]
+            share = np.mean([genre_of[i] == want for i in rows["item"]])
+            assert share >= 0.7, f"{target} {profile}: {share:.0%} in the genre"
+
+
+def test_adding_a_factor_count_fits_only_the_new_variant(tiny_run, tmp_path):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config.setdefault("models", {}).setdefault("als", {})["factors"] = [64, 8]
+    cfg = tmp_path / "tiny_f8.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    jobs = dry_run_jobs(tiny_run, configfile=cfg)
+    assert not {"ingest", "prepare", "matrices", "split"} & set(jobs)
+    # new ALS f8 fits: full + train for two entities (+ valid ones if the evaluation asks)
+    assert 4 <= jobs.get("fit_model", 0) <= 6, jobs

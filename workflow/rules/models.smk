@@ -1,0 +1,110 @@
+# Models stage: one generic fit rule for every registered recommender, plus per-model extras
+# (new listeners, ALS explanations, embedding maps). Targets: models_targets() in common.smk.
+
+MODEL_OUT = "models/{entity}/{model}/{variant}/seed{seed}/{fit}"
+
+
+def _model_n(w):
+    """Recommendations per user: top_n for what people read (full fits), max(evaluate.ks) for
+    the fits the evaluation scores (train, valid)."""
+    return cfg("models", "top_n") if w.fit == "full" else max(cfg("evaluate", "ks"))
+
+
+rule fit_model:
+    input:
+        matrix=lambda w: fit_matrix(w.entity, w.seed, w.fit),
+        users=R("data/users.parquet"),
+        catalogue=R("data/{entity}s.parquet"),
+    output:
+        model=R(f"{MODEL_OUT}/model.joblib"),
+        recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
+        similar=R(f"{MODEL_OUT}/similar.parquet"),
+        history=R(f"{MODEL_OUT}/history.parquet"),
+    params:
+        model=lambda w: model_params(w.model, w.variant),
+        n=_model_n,
+        similar_n=cfg("models", "similar_n"),
+    log:
+        LOG(f"{MODEL_OUT}/fit.log"),
+    benchmark:
+        BENCH(f"{MODEL_OUT}/fit.tsv")
+    threads: 2
+    resources:
+        mem_mb=lambda w, input: max(2000, int(60 * input.size_mb)),
+        runtime=lambda w, input: max(20, int(input.size_mb)),
+    script:
+        "../../scripts/fit_model.py"
+
+
+rule model_new_users:
+    input:
+        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.joblib"),
+        matrix=R("matrices/user_{entity}.npz"),
+        catalogue=R("data/{entity}s.parquet"),
+    output:
+        R("models/{entity}/{model}/{variant}/seed{seed}/full/new_users.parquet"),
+    params:
+        profiles=cfg("models", "new_users"),
+        n=cfg("models", "top_n"),
+    log:
+        LOG("models/{entity}/{model}/{variant}/seed{seed}/full/new_users.log"),
+    threads: 1
+    resources:
+        mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
+        runtime=10,
+    script:
+        "../../scripts/models_new_users.py"
+
+
+rule model_explanations:
+    input:
+        model=R("models/{entity}/als/{variant}/seed{seed}/full/model.joblib"),
+        recommendations=R("models/{entity}/als/{variant}/seed{seed}/full/recommendations.parquet"),
+        matrix=R("matrices/user_{entity}.npz"),
+        catalogue=R("data/{entity}s.parquet"),
+    output:
+        R("models/{entity}/als/{variant}/seed{seed}/full/explanations.parquet"),
+    params:
+        n_users=cfg("models", "explain", "users"),
+        n=cfg("models", "explain", "n"),
+    log:
+        LOG("models/{entity}/als/{variant}/seed{seed}/full/explanations.log"),
+    threads: 1
+    resources:
+        mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
+        runtime=20,
+    script:
+        "../../scripts/models_explain.py"
+
+
+rule model_map:
+    input:
+        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.joblib"),
+        users=R("data/users.parquet"),
+        catalogue=R("data/{entity}s.parquet"),
+    output:
+        user_map=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_users.png"),
+                        caption="../report/models_map.rst", category="Models",
+                        subcategory="Embedding maps",
+                        labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
+                                "seed": "{seed}", "figure": "users"}),
+        item_map=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_items.png"),
+                        caption="../report/models_map.rst", category="Models",
+                        subcategory="Embedding maps",
+                        labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
+                                "seed": "{seed}", "figure": "items"}),
+    params:
+        max_points=cfg("models", "maps", "max_points"),
+        n_neighbors=cfg("models", "maps", "n_neighbors"),
+        min_dist=cfg("models", "maps", "min_dist"),
+        plots=cfg("plots"),
+    log:
+        LOG("models/{entity}/{model}/{variant}/seed{seed}/full/map.log"),
+    benchmark:
+        BENCH("models/{entity}/{model}/{variant}/seed{seed}/full/map.tsv")
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/models_map.py"
