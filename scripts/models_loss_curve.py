@@ -13,8 +13,8 @@ def main(snakemake):
              sorted(set(history["metric"])))
     width = p.plots["figsize"][0]
     fig = loss_curves(
-        history, figsize=(width, width * 0.4), dpi=p.plots["dpi"],
-        title=f"{w.model} {w.variant} on user x {w.entity} (seed {w.seed}, {w.fit} fit): training curves",
+        history, figsize=(max(8.0, width), max(3.5, width * 0.4)), dpi=p.plots["dpi"],
+        title=f"{w.model} {w.variant}, user x {w.entity} (seed {w.seed}, {w.fit} fit): training curves",
     )
     fig.savefig(snakemake.output[0])
     log.info("wrote %s", snakemake.output[0])

@@ -15,9 +15,10 @@ def main(snakemake):
     table.to_csv(snakemake.output.table, index=False)
     width = p.plots["figsize"][0]
     fig = factor_sweep(
-        table, metric="rmse", figsize=(width * 0.6, width * 0.4), dpi=p.plots["dpi"],
-        title=f"biased MF on user x {w.entity} (seed {w.seed}, train fits): RMSE of log(1 + plays) "
-              "vs latent size",
+        table, metric="rmse", figsize=(max(6.0, width * 0.6), max(4.0, width * 0.4)),
+        dpi=p.plots["dpi"],
+        title=f"biased MF, user x {w.entity} (seed {w.seed}, train fits)\n"
+              "RMSE of log(1 + plays) vs latent size",
     )
     fig.savefig(snakemake.output.figure)
 

@@ -297,3 +297,11 @@ def test_weigh():
     assert weigh(X, "raw").toarray().tolist() == [[0, 3]]
     with pytest.raises(ValueError, match="weighting"):
         weigh(X, "sqrt")
+
+
+def test_every_family_registers_under_its_name():
+    from tastemap.models import FAMILIES, load_all
+    models = load_all()
+    assert set(models) == set(FAMILIES)
+    for name, cls in models.items():
+        assert cls.__module__ == FAMILIES[name] and cls.name == name

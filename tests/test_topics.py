@@ -246,26 +246,24 @@ def test_tiny_topics_outputs(tiny_run):
     sweep = pd.read_csv(base / "sweep.csv")
     assert sorted(sweep["k"]) == sorted(_tiny().get("topics", {}).get("k", [4, 8, 16]))
     assert sweep[["perplexity", "npmi", "umass", "purity"]].notna().all().all()
-    assert (sweep["perplexity"] < sweep["unigram_perplexity"]).all()
+    # at the planted k, topics predict held-out items better than popularity (too many topics
+    # for 150 users may overfit, so only the planted k is checked)
+    at_g = sweep.loc[sweep["k"] == g].iloc[0]
+    assert at_g["perplexity"] < 0.8 * at_g["unigram_perplexity"]
     for name in ("map.png", "items_map.png"):
         assert (base / f"k{g}" / "seed0" / name).stat().st_size > 0
     assert (base / "sweep.png").stat().st_size > 0
 
 
 @pytest.mark.workflow
-def test_adding_a_topic_count_runs_only_its_jobs(tiny_run, tmp_path):
+def test_adding_a_topic_count_runs_only_its_jobs(tiny_run):
     cfg = _tiny()
     ks = list(cfg.get("topics", {}).get("k", [4, 8, 16]))
     new_k = max(ks) + 3
     entities, seeds = cfg["entities"], cfg["seeds"]
-    # The same config with one more topic count. (A config file, not --config: snakemake parses
-    # nested --config values as strings, which the schema rightly refuses for topics.k.)
-    cfg["topics"] = cfg.get("topics", {}) | {"k": ks + [new_k]}
-    more = tmp_path / "more_topics.yaml"
-    more.write_text(yaml.safe_dump(cfg))
     # nothing is left to do on the finished run
     assert dry_run_jobs(tiny_run) == {}
-    jobs = dry_run_jobs(tiny_run, configfile=more)
+    jobs = dry_run_jobs(tiny_run, "--config", f"topics={{k: {ks + [new_k]}}}")
     per_run = len(entities) * len(seeds)
     expected = {"topics_lda": per_run, "topics_heldout": per_run, "topics_map": per_run,
                 "topics_sweep": len(entities), "all": 1}

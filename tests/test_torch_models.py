@@ -11,7 +11,7 @@ from sklearn.linear_model import Ridge
 import yaml
 
 from conftest import TINY_CONFIG, dry_run_jobs
-from tastemap.models import MODELS, make
+from tastemap.models import MODELS, load_all, make
 from tastemap.models._torch import History, mean_of_rows, torch_session, unit_rows
 from tastemap.models.base import Recommender
 from tastemap.models.item2vec import Item2Vec, cooccurrence_distributions, sample_context_pairs
@@ -59,6 +59,7 @@ def one_genre_user(genre: int, n: int = 5) -> sp.csr_matrix:
 
 # -- shared behaviour of every torch model ---------------------------------------------------
 def test_registered():
+    load_all()
     for name in FAST:
         assert name in MODELS
     assert isinstance(make("mf", factors=4), BiasedMF)

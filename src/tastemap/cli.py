@@ -1,5 +1,6 @@
-"""The ``tastemap`` command: quick questions to a finished run, without Snakemake.
+"""The tastemap command: quick questions to a finished run, without Snakemake.
 
+examples:
     tastemap info        --results results/<dataset>
     tastemap recommend   --results results/<dataset> --user user_000001 [--model als] [-n 10]
     tastemap similar     --results results/<dataset> --artist "Radiohead" [--model als]
@@ -156,6 +157,10 @@ def cmd_place_users(args) -> None:
           f" (seed {args.seed}) in {run.path}")
     with pd.option_context("display.width", 200, "display.max_rows", 200):
         print(placed.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    lost = placed.loc[placed["n_items"] == 0, "user"].tolist()
+    if lost:
+        print(f"warning: {len(lost)} user(s) play no {args.entity} the map knows and sit at its "
+              f"origin, which means nothing: {', '.join(map(str, lost[:10]))}")
     if args.out:
         print(f"written to {args.out}")
 
@@ -194,7 +199,9 @@ def cmd_info(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tastemap", description=__doc__.split("\n")[0],
+    head, _, rest = __doc__.partition("\n\n")
+    p = argparse.ArgumentParser(prog="tastemap", description=head,
+                                epilog=rest.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

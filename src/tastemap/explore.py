@@ -31,6 +31,7 @@ criterion (:func:`select_runs`); known labels are never used to choose.
 """
 from __future__ import annotations
 
+import csv
 import logging
 from typing import Any, Literal
 
@@ -282,14 +283,16 @@ def item_index(items: pd.DataFrame, entity: str) -> tuple[pd.Series, str | list[
 def read_listens(path: str) -> pd.DataFrame:
     """A new listening file for :func:`place_users`: Parquet in the canonical listens schema
     (e.g. ``data/listens.parquet`` of an ingest run), or CSV / TSV (``.csv`` comma, other
-    suffixes tab) with a header naming at least ``user`` and ``artist`` (``track`` for songs,
+    suffixes tab, unquoted) with a header naming at least ``user`` and ``artist`` (``track`` for songs,
     ``plays`` optional, 1 per row when missing)."""
     text = str(path)
     if text.endswith(".parquet"):
         table = pd.read_parquet(text)
     else:
-        table = pd.read_csv(text, sep="," if text.endswith(".csv") else "\t", dtype=str,
-                            keep_default_na=False)
+        # CSV: standard quoting; TSV: no quoting at all (names like '"Kid" Hazel' are literal)
+        csv_file = text.endswith(".csv")
+        table = pd.read_csv(text, sep="," if csv_file else "\t", dtype=str, keep_default_na=False,
+                            quoting=csv.QUOTE_MINIMAL if csv_file else csv.QUOTE_NONE)
         if "plays" in table.columns:
             bad = ~table["plays"].str.fullmatch(r"\d+")
             if bad.any():

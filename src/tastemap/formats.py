@@ -46,6 +46,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from tastemap.logs import Progress
+
 log = logging.getLogger("tastemap.formats")
 
 FORMATS = ("lastfm-1k", "lastfm-360k", "msd-triplets", "hetrec-2k", "generic")
@@ -448,7 +450,11 @@ def _run(path: Path, fmt: str, layout: _Layout, header: Callable[[str], None] | 
     counts: Counter = Counter()
     lines_total = header_lines = checked = checked_bad = crlf = 0
     line_no = 1
+    progress = Progress(f"ingest {path.name}", total=path.stat().st_size, every=15.0)
+    bytes_read = 0
     for i, (data, end) in enumerate(_raw_blocks(path, block_bytes)):
+        bytes_read += end
+        progress.update(bytes_read, f"(bytes; {line_no - 1:,} lines so far)")
         skip = 3 if i == 0 and data.startswith(b"\xef\xbb\xbf") else 0
         if data.find(b"\r\n", 0, end) >= 0:  # CRLF line ends: drop the CRs (CRLF files only)
             data = data[:end].replace(b"\r\n", b"\n")

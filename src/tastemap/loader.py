@@ -337,12 +337,19 @@ class Results:
         """Top-n recommendations of a fit: ``user_idx, user, rank, item_idx, item, score``
         (all users, or one ``user`` by name or index)."""
         run = self.run(entity, model, variant, seed, fit)
-        table = self._parquet(str((run.path / "recommendations.parquet").relative_to(self.path)),
-                              f"models.{model}")
+        rel = str((run.path / "recommendations.parquet").relative_to(self.path))
         if user is None:
-            return table
-        uidx = self.user_index(user)
-        return table[table["user_idx"] == uidx].reset_index(drop=True)
+            return self._parquet(rel, f"models.{model}")
+        return self._rows(rel, "user_idx", self.user_index(user), f"models.{model}")
+
+    def _rows(self, rel: str, column: str, value: int, hint: str) -> pd.DataFrame:
+        """Rows of a large Parquet table with ``column == value``: from the cached table, else
+        read with a filter (one user of millions, without loading them all)."""
+        key = ("parquet", rel)
+        if key in self._cache:
+            table = self._cache[key]
+            return table[table[column] == value].reset_index(drop=True)
+        return pd.read_parquet(self._file(rel, hint), filters=[(column, "==", value)])
 
     def similar(self, entity: str = "artist", model: str = "als", variant: str | None = None,
                 seed: int = 0, fit: str = "full", item: str | int | None = None) -> pd.DataFrame:
@@ -350,12 +357,11 @@ class Results:
         (empty for models without item similarity, e.g. popularity); one ``item`` by name or
         index."""
         run = self.run(entity, model, variant, seed, fit)
-        table = self._parquet(str((run.path / "similar.parquet").relative_to(self.path)),
-                              f"models.{model}")
+        rel = str((run.path / "similar.parquet").relative_to(self.path))
         if item is None:
-            return table
+            return self._parquet(rel, f"models.{model}")
         idx = int(item) if isinstance(item, (int, np.integer)) else self.item_index(item, entity)
-        return table[table["item_idx"] == idx].reset_index(drop=True)
+        return self._rows(rel, "item_idx", idx, f"models.{model}")
 
     def history(self, entity: str = "artist", model: str = "mf", variant: str | None = None,
                 seed: int = 0, fit: str = "full") -> pd.DataFrame:

@@ -1,16 +1,10 @@
 """Recommenders behind one interface (see ``base.Recommender``).
 
-Importing this package registers every model family; ``make(name, **params)`` builds one.
+``make(name, **params)`` builds one. Families are imported on first use (``FAMILIES`` maps each
+registered name to its module), so a job that fits ALS does not pay for importing PyTorch's
+model code, scikit-learn's LDA and the rest; ``load_all()`` imports every family (fills
+``MODELS``).
 """
-from tastemap.models.base import MODELS, Recommender, make, register  # noqa: F401
+from tastemap.models.base import FAMILIES, MODELS, Recommender, load_all, make, register  # noqa: F401
 
-# Each family module registers itself on import; keep this list in step with the modules.
-# (Families are added here as they land.)
-# -- classic families (ALS, BPR, kNN, popularity, EASE) --
-from tastemap.models import als, bpr, ease, knn, popularity  # noqa: E402,F401
-# -- topics: LDA (topics stage) --
-from tastemap.models import lda  # noqa: E402,F401
-# -- PyTorch families: biased MF, item2vec (KL course variant + SGNS), two-tower --
-from tastemap.models import item2vec, mf, twotower  # noqa: E402,F401
-
-__all__ = ["MODELS", "Recommender", "make", "register"]
+__all__ = ["FAMILIES", "MODELS", "Recommender", "load_all", "make", "register"]

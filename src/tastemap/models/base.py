@@ -21,6 +21,7 @@ Conventions shared by every family:
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -49,13 +50,38 @@ def register(name: str):
     return deco
 
 
+#: registered name -> module that registers it (imported on first use by ``make``).
+FAMILIES: dict[str, str] = {
+    # classic families (ALS, BPR, kNN, popularity, EASE)
+    "als": "tastemap.models.als",
+    "bpr": "tastemap.models.bpr",
+    "itemknn": "tastemap.models.knn",
+    "userknn": "tastemap.models.knn",
+    "popularity": "tastemap.models.popularity",
+    "ease": "tastemap.models.ease",
+    # topics stage
+    "lda": "tastemap.models.lda",
+    # PyTorch families
+    "mf": "tastemap.models.mf",
+    "item2vec": "tastemap.models.item2vec",
+    "sgns": "tastemap.models.item2vec",
+    "twotower": "tastemap.models.twotower",
+}
+
+
+def load_all() -> dict[str, type["Recommender"]]:
+    """Import every family so that ``MODELS`` lists them all."""
+    for module in sorted(set(FAMILIES.values())):
+        importlib.import_module(module)
+    return MODELS
+
+
 def make(name: str, **params: Any) -> "Recommender":
     """Build the model registered as ``name`` with hyper-parameters ``params``."""
-    # Import the families so that their @register decorators have run.
-    from tastemap import models as _  # noqa: F401
-
     if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
+        if name not in FAMILIES:
+            raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(FAMILIES))}")
+        importlib.import_module(FAMILIES[name])
     return MODELS[name](**params)
 
 

@@ -246,7 +246,7 @@ class SkipGramNS(_MeanCosineScoring):
     """
 
     def __init__(self, factors: int = 32, epochs: int = 5, contexts: int = 5, negatives: int = 5,
-                 batch_size: int = 4096, learning_rate: float = 0.01, random_state: int = 0,
+                 batch_size: int = 512, learning_rate: float = 0.01, random_state: int = 0,
                  num_threads: int = 1):
         self.factors = factors
         self.epochs = epochs

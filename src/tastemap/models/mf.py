@@ -7,9 +7,9 @@ systems", fit to log play counts::
 
     loss = mean over sampled entries of  (r - r_hat)^2 + reg * (|p_u|^2 + |q_i|^2 + b_u^2 + b_i^2)
 
-``mu`` is fixed to the mean training target. Factors and biases live in two torch tables
-``[p_u | b_u]`` and ``[q_i | b_i]``; each mini-batch of entries (a seeded ``torch.randperm``, no
-DataLoader: index batching is several times faster) gathers its rows, torch autograd gives the
+``mu`` is fixed to the mean training target (sampled negatives counting as zeros). Factors and
+biases live in two torch tables ``[p_u | b_u]`` and ``[q_i | b_i]``; each mini-batch of entries
+(slices of a seeded ``torch.randperm``; no DataLoader) gathers its rows, torch autograd gives the
 per-entry gradients, and every touched row takes one SGD step with the mean gradient of its
 entries in the batch (``_row_averaged_step``: the Koren SGD update, batched). A seeded
 ``valid_fraction`` of the stored training entries is held out inside ``fit`` to record the
@@ -75,7 +75,7 @@ class BiasedMF(Recommender):
     """
 
     def __init__(
-        self, factors: int = 32, epochs: int = 20, batch_size: int = 1024,
+        self, factors: int = 32, epochs: int = 20, batch_size: int = 256,
         learning_rate: float = 0.05, regularization: float = 0.01, negatives: int = 1,
         valid_fraction: float = 0.1, init_std: float = 0.05, random_state: int = 0,
         num_threads: int = 1,
@@ -264,13 +264,16 @@ def _row_averaged_step(table: torch.Tensor, idx: torch.Tensor, grad: torch.Tenso
                        weight: torch.Tensor, lr: float) -> None:
     """SGD step ``table[r] -= lr * mean of the gradients of the batch entries touching row r``.
 
-    Written here because no torch optimiser does this: plain (sparse) SGD sums the gradients of
-    a row, so a popular item seen 1,000 times in a batch takes a 1,000x step, and SparseAdam /
-    sparse Adagrad coalesce sparse gradients by sorting (3-5x slower per batch at 17.5M entries,
-    measured). Averaging per row gives every row one Koren-style SGD step per batch.
+    Written here because no torch optimiser does this: plain SGD on sparse embedding gradients
+    sums the gradients of a row, so a popular item seen 1,000 times in a batch takes a 1,000x
+    step and diverges; SparseAdam / sparse Adagrad adapt the step but cost more per batch
+    (SparseAdam measured ~15% more CPU per 131K-entry batch at 358K x 292K) and are not the
+    paper's SGD. Averaging per row gives every touched row one Koren-style SGD step per batch.
+    ``scatter_add_`` measured 2x cheaper than ``index_add_`` here.
     """
     counts = torch.bincount(idx, weights=weight, minlength=table.shape[0]).clamp_(min=1.0)
-    table.index_add_(0, idx, grad / counts[idx].to(grad.dtype)[:, None], alpha=-lr)
+    step = grad * (-lr / counts[idx].to(grad.dtype))[:, None]
+    table.scatter_add_(0, idx[:, None].expand(-1, table.shape[1]), step)
 
 
 @torch.no_grad()

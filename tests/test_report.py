@@ -1,0 +1,123 @@
+"""`snakemake --report`: every report() output has a caption that exists; the report of the tiny
+run holds exactly the outputs marked for it, every figure the run drew, and the small tables."""
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, dry_run_jobs, run_snakemake
+
+RULES = REPO / "workflow" / "rules"
+REPORT_DIR = REPO / "workflow" / "report"
+#: the small tables the report must carry (every file of these names the run made)
+TABLES = ("ingest_stats.json", "prepare_stats.json", "stats.json", "clusters_metrics.csv",
+          "summary.csv", "top_items.csv", "sweep.csv", "sweep_factors.csv", "leaderboard.csv",
+          "selected.csv", "significance.csv")
+CATEGORIES = {"Data", "Maps", "Topics", "Models", "Evaluation"}
+
+
+def rule_blocks() -> dict[str, str]:
+    """Source text of every rule (``rule x:`` or ``use rule a as x with:``) in workflow/rules."""
+    blocks: dict[str, str] = {}
+    head = re.compile(r"^\s*(?:rule\s+(\w+)\s*:|use\s+rule\s+\w+\s+as\s+(\w+)\s+with\s*:)")
+    for smk in sorted(RULES.glob("*.smk")):
+        name = None
+        for line in smk.read_text().splitlines():
+            m = head.match(line)
+            if m:
+                name = m.group(1) or m.group(2)
+                blocks[name] = ""
+            elif name is not None and line and not line[0].isspace() and not line.startswith("#"):
+                name = None  # a top-level statement ends the rule
+            if name is not None:
+                blocks[name] += line + "\n"
+    return blocks
+
+
+def report_calls(block: str) -> list[str]:
+    """The ``report(...)`` expressions of one rule's output block (balanced parentheses)."""
+    calls, start = [], 0
+    while (i := block.find("report(", start)) >= 0:
+        depth, j = 0, i + len("report")
+        while True:
+            depth += {"(": 1, ")": -1}.get(block[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        calls.append(block[i:j])
+        start = j
+    return calls
+
+
+def test_every_report_output_has_an_existing_caption_and_category():
+    blocks = rule_blocks()
+    calls = [(rule, call) for rule, block in blocks.items() for call in report_calls(block)]
+    assert len(calls) >= 25
+    used = set()
+    for rule, call in calls:
+        m = re.search(r'caption="\.\./report/([\w.]+\.rst)"', call)
+        assert m, f"rule {rule}: report() without caption=\"../report/<x>.rst\": {call}"
+        assert (REPORT_DIR / m.group(1)).exists(), f"rule {rule}: missing {m.group(1)}"
+        used.add(m.group(1))
+        cat = re.search(r'category="([^"]+)"', call)
+        assert cat and cat.group(1) in CATEGORIES, f"rule {rule}: category of {call}"
+        assert "labels=" in call, f"rule {rule}: report() without labels"
+    orphans = {p.name for p in REPORT_DIR.glob("*.rst")} - used - {"workflow.rst"}
+    assert not orphans, f"captions no rule uses: {orphans}"
+    snakefile = (REPO / "Snakefile").read_text()
+    assert 'report: "workflow/report/workflow.rst"' in snakefile
+
+
+def _embedded_json(html: str, var: str) -> dict:
+    """The JSON object the report assigns to ``var`` (``var results = {...};``)."""
+    start = html.index(f"var {var} = {{") + len(f"var {var} = ")
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+@pytest.mark.workflow
+def test_report_zip_holds_every_marked_output(tiny_run, tmp_path):
+    out = tmp_path / "report.zip"
+    run_snakemake(tiny_run, "--report", str(out))
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        html = zf.read(next(n for n in names if n.endswith("/report.html"))).decode()
+    raw = [n for n in names if re.search(r"/data/raw/[^/]+/[^/]+$", n)]
+    in_report = Counter(Path(n).name for n in raw)
+
+    # 1. count = sum over rules of (report() outputs x jobs of the rule in the whole DAG)
+    jobs = dry_run_jobs(tiny_run, "--forceall")
+    expected = sum(len(report_calls(block)) * jobs.get(rule, 0)
+                   for rule, block in rule_blocks().items())
+    assert len(raw) == expected, (len(raw), expected, sorted(in_report.items()))
+
+    # 2. every figure the run drew is in the report (results/, not logs or benchmarks)
+    res = tiny_run / "results" / "tiny"
+    made = [p for p in res.rglob("*") if p.is_file()
+            and not {"logs", "benchmarks"} & set(p.relative_to(res).parts)]
+    figures = Counter(p.name for p in made if p.suffix == ".png")
+    assert figures and Counter({k: v for k, v in in_report.items() if k.endswith(".png")}) == figures
+
+    # 3. the small tables: every file of those names, nothing large (parquet, npz, joblib)
+    tables = Counter(p.name for p in made if p.name in TABLES)
+    assert Counter({k: v for k, v in in_report.items() if not k.endswith(".png")}) == tables
+    assert not [n for n in in_report if n.endswith((".parquet", ".npz", ".joblib"))]
+
+    # 4. every category is there, and no two results of a subcategory share their labels
+    #    (the report's table would show only one of them)
+    categories = _embedded_json(html, "categories")
+    results = _embedded_json(html, "results")
+    assert set(categories) == CATEGORIES
+    for cat, subcats in categories.items():
+        for sub, paths in subcats.items():
+            keys = [tuple(sorted(results[p]["labels"].items())) for p in paths]
+            dupes = [k for k, n in Counter(keys).items() if n > 1]
+            assert not dupes, f"{cat}/{sub}: results with the same labels {dupes}"
+    # captions were rendered with the wildcards filled in
+    leaderboard = next(r for p, r in results.items() if p.endswith("seed0/leaderboard.csv")
+                       and "/valid/" not in p)
+    assert "seed 0" in leaderboard["caption"] and "{{" not in leaderboard["caption"]
