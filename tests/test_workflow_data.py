@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import dry_run_jobs
+from tastemap.formats import LISTENS_SCHEMA, load_listens
 from tastemap.matrices import build_matrix, load_matrix
 
 pytestmark = pytest.mark.workflow
@@ -14,9 +15,10 @@ pytestmark = pytest.mark.workflow
 
 def test_data_outputs(tiny_run):
     res = tiny_run / "results" / "tiny"
-    listens = pq.read_table(res / "data/listens.parquet")
-    assert [f.name for f in listens.schema] == ["user", "artist", "track", "timestamp", "plays"]
-    assert str(listens.schema.field("timestamp").type) == "timestamp[s, tz=UTC]"
+    # Parquet stores second timestamps as [ms]; load_listens casts back to the canonical schema
+    listens = load_listens(res / "data/listens.parquet")
+    assert listens.schema.equals(LISTENS_SCHEMA)
+    assert pq.read_schema(res / "data/listens.parquet").field("timestamp").type.tz == "UTC"
     stats = json.loads((res / "data/ingest_stats.json").read_text())
     rejected = pd.read_parquet(res / "data/rejected.parquet")
     assert stats["lines"] == stats["kept"] + stats["rejected"]
