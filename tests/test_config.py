@@ -20,6 +20,10 @@ CASES = [
     ({"input": {"format": "lastfm-1k"}}, "input.path: required for input.format='lastfm-1k'"),
     ({"simulate": {"layout": "lastfm-360k"}}, "entities: 'song' needs track names"),
     ({"plots": {"figsize": [15]}}, "plots.figsize: [15] is too short"),
+    ({"models": {"als": {"factors": []}}}, "models.als.factors: [] should be non-empty"),
+    ({"topics": {"k": []}}, "topics.k: [] should be non-empty"),
+    ({"models": {"als": {"factors": [64, 500]}}}, "models.als.factors: 500 is not smaller than the catalogue"),
+    ({"topics": {"k": [4, 300]}}, "topics.k: 300 is not smaller than the catalogue"),
 ]
 
 

@@ -78,6 +78,31 @@ def _check_config():
 _check_config()
 
 
+def _check_sizes_against_simulation():
+    """With simulated data the artist catalogue size is known before any job: refuse model
+    sizes and topic counts it cannot support now, naming the key (for real data the fit job
+    refuses them, see tastemap.models.run.check_sizes)."""
+    if config["input"]["format"] != "simulate" or "artist" not in ENTITIES:
+        return
+    n_artists = config["simulate"]["n_artists"]
+    for name, section in config["models"].items():
+        if not isinstance(section, dict) or not section.get("enabled", False):
+            continue
+        for key in ("factors", "k", "neighbours"):
+            values = section.get(key)
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, int) and value >= n_artists:
+                    raise ConfigError(f"models.{name}.{key}: {value} is not smaller than the "
+                                      f"catalogue (simulate.n_artists = {n_artists})")
+    for value in config["topics"].get("k", []):
+        if value >= n_artists:
+            raise ConfigError(f"topics.k: {value} is not smaller than the catalogue "
+                              f"(simulate.n_artists = {n_artists})")
+
+
+_check_sizes_against_simulation()
+
+
 def R(path):
     """Path of an output under results/<dataset>/."""
     return f"results/{DATASET}/{path}"

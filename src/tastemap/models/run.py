@@ -19,6 +19,25 @@ from tastemap.models.tables import history_table, recommendations_table, similar
 logger = logging.getLogger(__name__)
 
 
+#: hyper-parameters that count items or dimensions and must stay below the catalogue size
+SIZE_KEYS = ("factors", "k", "neighbours")
+
+
+def check_sizes(name: str, params: dict[str, Any], n_items: int) -> None:
+    """Refuse sizes the catalogue cannot support, naming the config key.
+
+    >>> check_sizes("als", {"factors": 64}, 50)
+    Traceback (most recent call last):
+    ...
+    ValueError: models.als.factors: 64 is not smaller than the catalogue (50 items)
+    """
+    for key in SIZE_KEYS:
+        value = params.get(key)
+        if isinstance(value, int) and value >= n_items:
+            raise ValueError(f"models.{name}.{key}: {value} is not smaller than the catalogue "
+                             f"({n_items} items)")
+
+
 def fit_outputs(
     name: str, params: dict[str, Any], seed: int, train: sp.csr_matrix,
     users: np.ndarray, items: np.ndarray, n: int, similar_n: int, threads: int = 1,
@@ -32,6 +51,7 @@ def fit_outputs(
     if train.shape != (len(users), len(items)):
         raise ValueError(f"matrix is {train.shape}, id tables have {len(users)} users and "
                          f"{len(items)} items")
+    check_sizes(name, params, train.shape[1])
     model = make(name, random_state=int(seed), **params)
     model.num_threads = max(1, int(threads))
     t0 = time.monotonic()
