@@ -22,7 +22,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.models.base import Recommender, register
+from tastemap.models.base import ImplicitFactors, Recommender, register
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def confidence(
 
 
 @register("als")
-class ALS(Recommender):
+class ALS(ImplicitFactors, Recommender):
     """Weighted matrix factorisation by alternating least squares (implicit's CPU solver).
 
     Parameters
@@ -144,17 +144,6 @@ class ALS(Recommender):
 
         self.model_.fit(C, show_progress=False, callback=progress)
         return self
-
-    @property
-    def user_factors(self) -> np.ndarray:
-        return self.model_.user_factors
-
-    @property
-    def item_factors(self) -> np.ndarray:
-        return self.model_.item_factors
-
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return self.user_factors[user_idx] @ self.item_factors.T
 
     def fold_in(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Factors ``(n_new, factors)`` of new users from their play rows (implicit's exact

@@ -247,3 +247,19 @@ class Recommender(ABC):
         if not isinstance(model, cls):
             raise TypeError(f"{path}: holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+
+class ImplicitFactors:
+    """Mixin for models wrapping a fitted ``implicit`` factor model in ``model_`` (ALS, BPR):
+    its factors, and scores as their dot product (users x items)."""
+
+    @property
+    def user_factors(self) -> np.ndarray:
+        return self.model_.user_factors
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        return self.model_.item_factors
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return self.user_factors[user_idx] @ self.item_factors.T

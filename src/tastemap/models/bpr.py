@@ -13,14 +13,14 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.models.base import Recommender, register
+from tastemap.models.base import ImplicitFactors, Recommender, register
 from tastemap.models.knn import weigh
 
 logger = logging.getLogger(__name__)
 
 
 @register("bpr")
-class BPR(Recommender):
+class BPR(ImplicitFactors, Recommender):
     """Parameters
     ----------
     factors, learning_rate, regularization, iterations
@@ -75,17 +75,6 @@ class BPR(Recommender):
 
         self.model_.fit(self.seen_, show_progress=False, callback=progress)
         return self
-
-    @property
-    def user_factors(self) -> np.ndarray:
-        return self.model_.user_factors
-
-    @property
-    def item_factors(self) -> np.ndarray:
-        return self.model_.item_factors
-
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return self.user_factors[user_idx] @ self.item_factors.T
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Fold-in without retraining: a new user's vector is the log-play-weighted mean of the
