@@ -1,5 +1,6 @@
 """Rules explore_project / explore_tsne: one 2-D map (pca, umap or tsne) of one side of one
 matrix -> coords.parquet (idx, name, [artist,] x, y) and, for pca/umap, the fitted model."""
+import contextlib
 import time
 
 import joblib
@@ -19,8 +20,11 @@ options = dict(snakemake.params.options)
 log.info("%s of %s %s (%d x %d), seed %d, options %s", w.method, w.entity, w.side, *rows.shape,
          seed, options)
 start = time.perf_counter()
-with threadpool_limits(snakemake.threads):
-    coords, model = project(rows, w.method, seed, svd=svd, params=options, n_jobs=snakemake.threads)
+# t-SNE / UMAP print their progress (iterations; epochs as a tqdm bar on stderr): into the log.
+with threadpool_limits(snakemake.threads), open(snakemake.log[0], "a") as progress, \
+        contextlib.redirect_stdout(progress), contextlib.redirect_stderr(progress):
+    coords, model = project(rows, w.method, seed, svd=svd, params=options,
+                            n_jobs=snakemake.threads, verbose=True)
 log.info("%s done in %.1f s", w.method, time.perf_counter() - start)
 
 table = point_table(pd.read_parquet(snakemake.input.names), w.side, w.entity, len(coords))

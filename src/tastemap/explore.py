@@ -116,6 +116,7 @@ def project(
     svd: Pipeline | None = None,
     params: dict[str, Any] | None = None,
     n_jobs: int = 1,
+    verbose: bool = False,
 ) -> tuple[np.ndarray, Pipeline | None]:
     """Project the rows of a binary matrix to 2-D.
 
@@ -130,6 +131,8 @@ def project(
         ``reduce_above``; tsne ``perplexity``, ``max_iter``.
     n_jobs : threads of t-SNE's neighbour search (results do not depend on it). UMAP always
         runs single-threaded: ``random_state`` disables its parallel paths (reproducibility).
+    verbose : let t-SNE and UMAP print their progress (iterations / epochs) to stdout; the
+        workflow script sends stdout to the rule's log. Does not change the result.
 
     Returns
     -------
@@ -150,7 +153,7 @@ def project(
         perplexity = min(float(params.get("perplexity", 30.0)), (len(emb) - 1) / 3)
         tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", metric="cosine",
                     max_iter=int(params.get("max_iter", 1000)), random_state=seed,
-                    n_jobs=n_jobs)
+                    n_jobs=n_jobs, verbose=2 if verbose else 0)
         return tsne.fit_transform(emb).astype(np.float32), None
     if method == "umap":
         import umap
@@ -162,7 +165,7 @@ def project(
         n_neighbors = max(2, min(int(params.get("n_neighbors", 15)), rows.shape[0] - 1))
         model = umap.UMAP(n_components=2, n_neighbors=n_neighbors,
                           min_dist=float(params.get("min_dist", 0.1)), metric=metric,
-                          random_state=seed, transform_seed=seed, n_jobs=1)
+                          random_state=seed, transform_seed=seed, n_jobs=1, verbose=verbose)
         if reduce:
             steps = list(svd.steps)
             coords = model.fit_transform(svd.transform(rows))
