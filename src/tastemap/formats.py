@@ -137,21 +137,30 @@ def _raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
             yield data, len(data)
 
 
+def _line_view(data: bytes, end: int, skip: int = 0):
+    """Zero-copy view of ``data[skip:end]`` (whole lines) as an Arrow binary array, one line each.
+
+    Line i is ``data[offsets[i]:offsets[i+1]]`` including its '\\n' (Arrow strings are
+    contiguous). Returns ``(buf, ends, offsets, binary)``: the bytes as uint8, the positions of
+    the '\\n's, the int32 offsets and the array.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8, count=end)
+    ends = np.flatnonzero(buf == 10)
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)
+    offsets[0] = skip
+    offsets[1:] = ends + 1
+    binary = pa.BinaryArray.from_buffers(pa.binary(), len(ends),
+                                         [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return buf, ends, offsets, binary
+
+
 def _decode_lines(data: bytes, end: int, skip: int = 0) -> tuple[pa.StringArray, np.ndarray]:
     """Cut ``data[skip:end]`` (whole lines, ending in b'\\n') into an Arrow string array, one
     line each, without line ends. Returns (lines, bad_utf8 mask). Lines with invalid UTF-8 come
     back decoded with backslash escapes (for the rejected table) and flagged in the mask."""
-    buf = np.frombuffer(data, dtype=np.uint8, count=end)
-    ends = np.flatnonzero(buf == 10)
-    n = len(ends)
-    # Line i is data[offsets[i]:offsets[i+1]] including its '\n' (Arrow strings are contiguous);
     # the line end (and a CR before it) is trimmed off after decoding.
-    offsets = np.empty(n + 1, dtype=np.int32)
-    offsets[0] = skip
-    offsets[1:] = ends + 1
-    binary = pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets),
-                                                          pa.py_buffer(data)])
-    bad = np.zeros(n, dtype=bool)
+    _, _, offsets, binary = _line_view(data, end, skip)
+    bad = np.zeros(len(binary), dtype=bool)
     try:
         strings = binary.cast(pa.string())
     except pa.ArrowInvalid:
@@ -383,13 +392,8 @@ def _block_fields(data: bytes, end: int, skip: int, layout: _Layout, header: boo
     that reached ``validate``), fields (k arrays aligned with rows), odd-reasons as
     (positions, reason strings)).
     """
-    buf = np.frombuffer(data, dtype=np.uint8, count=end)
-    ends = np.flatnonzero(buf == 10)
+    buf, ends, offsets, binary = _line_view(data, end, skip)
     n = len(ends)
-    offsets = np.empty(n + 1, dtype=np.int32)
-    offsets[0] = skip
-    offsets[1:] = ends + 1
-    binary = pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     try:
         strings = binary.cast(pa.string())
         bad_utf8 = np.zeros(n, dtype=bool)
