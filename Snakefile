@@ -22,7 +22,53 @@ include: "workflow/rules/topics.smk"
 include: "workflow/rules/explore.smk"
 
 
+# Light plotting and aggregation: on a cluster these run in the Snakemake process itself, not
+# as sbatch jobs (each reads a few small tables or draws one figure, in seconds).
+localrules:
+    all,
+    topics_sweep,
+    explore_map,
+    explore_methods,
+    explore_summary,
+    evaluate_select,
+    evaluate_sweep,
+    evaluate_across_seeds,
+    model_loss_curve,
+    mf_factor_sweep,
+
+
 rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# One target rule per stage: `snakemake --cores all models` runs that stage and what it needs.
+# (`topics` is defined with its stage in workflow/rules/topics.smk.)
+rule data:
+    """Only the data stages: tables, matrices and splits."""
+    localrule: True
+    input:
+        data_targets() + split_targets(),
+
+
+rule models:
+    """Every enabled recommender: fits, recommendations, similar items, maps, loss curves."""
+    localrule: True
+    input:
+        models_targets() + models_torch_targets(),
+
+
+rule evaluate:
+    """The offline evaluation of every enabled recommender (fits what it needs)."""
+    localrule: True
+    input:
+        evaluate_targets(),
+
+
+rule explore:
+    """Only the explore stage: maps and clusters of users and items."""
+    localrule: True
+    input:
+        explore_targets(),
+

@@ -16,7 +16,9 @@ if "coords" in snakemake.input.keys():
     points = table[["x", "y"]].to_numpy()
 else:
     points = np.load(snakemake.input.embedding)
-    table = point_table(pd.read_parquet(snakemake.input.names), w.side, w.entity, len(points))
+    names = pd.read_parquet(snakemake.input.names)
+    rows = np.load(snakemake.input.points)  # every row, or the explore.max_points sample
+    table = point_table(names, w.side, w.entity, len(names)).iloc[rows].reset_index(drop=True)
 
 truth = None
 if snakemake.input.truth:

@@ -1,5 +1,5 @@
-"""Rule fit_model: fit one registered recommender, write the model, recommendations for every
-user, similar items for every item and the training curve."""
+"""Rules fit_model / fit_model_split: fit one registered recommender, write the model,
+recommendations for every user, the training curve and (full fits) similar items for every item."""
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -17,13 +17,15 @@ def main(snakemake):
     items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)
     log.info("%s/%s/%s seed %s, fit %s: %s", w.entity, w.model, w.variant, w.seed, w.fit,
              snakemake.input.matrix)
+    wants_similar = "similar" in snakemake.output.keys()
     model, recs, similar, history = fit_outputs(
-        w.model, dict(p.model), int(w.seed), train, users, items, int(p.n), int(p.similar_n),
-        threads=snakemake.threads,
+        w.model, dict(p.model), int(w.seed), train, users, items, int(p.n),
+        int(p.similar_n) if wants_similar else 0, threads=snakemake.threads,
     )
     model.save(snakemake.output.model)
     recs.to_parquet(snakemake.output.recommendations, index=False)
-    similar.to_parquet(snakemake.output.similar, index=False)
+    if wants_similar:
+        similar.to_parquet(snakemake.output.similar, index=False)
     pq.write_table(history, snakemake.output.history)
     log.info("wrote %s", snakemake.output.model)
 

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from conftest import dry_run_jobs, run_snakemake
 from tastemap import explore as ex
+from tastemap.matrices import sample_rows
 
 # ---- small planted data --------------------------------------------------------------------
 
@@ -392,3 +393,36 @@ def test_changing_umap_options_reruns_only_umap_jobs(tiny_run):
     jobs.pop("all", None)  # the default target rule itself, re-run whenever an input changes
     assert jobs == {"explore_project": n_maps, "explore_cluster": n_maps, "explore_map": n_maps,
                     "explore_methods": n_maps, "explore_summary": 1}, jobs
+
+
+@pytest.mark.workflow
+def test_max_points_maps_a_seeded_sample_of_the_points(tiny_run, tmp_path):
+    """explore.max_points: the SVD, the maps and the clusters of a side cover the same seeded
+    sample of rows, with the right ids and names."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(tiny_run, work, symlinks=True)  # keeps mtimes and .snakemake metadata
+    side = work / "results" / "tiny" / "explore" / "artist"
+    targets = [f"results/tiny/explore/artist/{space}/seed0/items/clusters.parquet"
+               for space in ("pca", "svd")]
+    run_snakemake(work, *targets, "--config", "explore={max_points: 50}")
+    artists = pd.read_parquet(work / "results" / "tiny" / "data" / "artists.parquet")
+    points = np.load(side / "svd" / "seed0" / "items" / "points.npy")
+    assert len(points) == 50 < len(artists)
+    assert (np.diff(points) > 0).all() and points.max() < len(artists)
+    assert np.array_equal(points, sample_rows(len(artists), 50, 0))
+    name = artists.set_index("artist_idx")["artist"]
+    for space in ("pca", "svd"):
+        clusters = pd.read_parquet(side / space / "seed0" / "items" / "clusters.parquet")
+        assert clusters["idx"].tolist() == points.tolist(), space
+        assert clusters["name"].tolist() == name.loc[points].astype(str).tolist(), space
+    assert len(np.load(side / "svd" / "seed0" / "items" / "embedding.npy")) == 50
+
+
+def test_explore_switched_off_schedules_no_explore_job(tmp_path):
+    on = dry_run_jobs(tmp_path)
+    off = dry_run_jobs(tmp_path, "--config", "explore={enabled: false}")
+    assert on["explore_tsne"] > 0
+    assert not [rule for rule in off if rule.startswith("explore")], off
+    assert off["fit_model"] == on["fit_model"]

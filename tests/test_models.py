@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from tastemap.explain import explanations_table, sample_users
 from tastemap.models import make
 from tastemap.models.als import ALS, confidence
-from tastemap.models.base import Recommender, top_k
+from tastemap.models.base import Recommender, top_k, top_k_dot, top_k_sparse
 from tastemap.models.ease import TooManyItems
 from tastemap.models.knn import weigh
 from tastemap.models.run import fit_outputs
@@ -109,7 +109,9 @@ def test_recommendations_never_contain_played_items(name, data):
     played = X.toarray() > 0
     rows = np.repeat(np.arange(X.shape[0]), 20).reshape(ids.shape)
     assert not played[rows[ids >= 0], ids[ids >= 0]].any()
-    assert (np.diff(scores, axis=1) <= 0).all()  # best first
+    # best first; kNN lists may end early (padded with -inf where no item has a score)
+    assert (np.diff(np.where(np.isfinite(scores), scores, -3e38), axis=1) <= 0).all()
+    assert ((ids == -1) == np.isneginf(scores)).all()
     new_ids, _ = m.recommend_new(X[:5], k=10)
     assert not played[np.repeat(np.arange(5), 10).reshape(5, 10), new_ids].any()
 
@@ -239,6 +241,88 @@ def test_top_k_pads_and_orders():
     ids, s = top_k(np.array([[0.1, -np.inf, 0.3], [-np.inf, -np.inf, 2.0]], np.float32), 3)
     assert ids.tolist() == [[2, 0, -1], [2, -1, -1]]
     assert np.isneginf(s[0, 2])
+
+
+def _dense_top_k(scores, seen, k):
+    scores = scores.astype(np.float32).copy()
+    scores[seen.toarray() > 0] = -np.inf
+    return top_k(scores, k)
+
+
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_top_k_dot_equals_dense_selection(k):
+    """The norm-ordered, pruned, tiled selection returns exactly what scoring every pair does,
+    with played items excluded, negative scores, zero vectors and heavy-tailed norms."""
+    rng = np.random.default_rng(3)
+    users = rng.standard_normal((300, 6)).astype(np.float32)
+    users[7] = 0.0
+    items = (rng.standard_normal((35, 6)) * rng.pareto(1.5, (35, 1))).astype(np.float32)
+    items[4] = 0.0
+    seen = sp.random(300, 35, density=0.3, random_state=1, format="lil")
+    seen[11] = 1.0  # a user who played everything gets nothing
+    seen = sp.csr_matrix(seen)
+    ids, scores = top_k_dot(users, items, k, exclude=seen, block_rows=64, chunk=8)
+    want_ids, want_scores = _dense_top_k(users @ items.T, seen, k)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-6)
+    assert (ids[11] == -1).all() and np.isneginf(scores[11]).all()
+    finite = np.isfinite(want_scores)
+    full = users @ items.T
+    rows = np.nonzero(finite)[0]
+    np.testing.assert_allclose(full[rows, ids[finite]], want_scores[finite], rtol=1e-5, atol=1e-6)
+    assert (ids[~finite] == -1).all()
+
+
+def test_top_k_dot_prunes_by_norm_without_changing_the_answer():
+    """With popularity-shaped norms most tiles are never scored, and the lists are still exact."""
+    rng = np.random.default_rng(0)
+    items = rng.random((5000, 8)).astype(np.float32) / np.arange(1, 5001)[:, None] ** 0.8
+    users = rng.random((200, 8)).astype(np.float32)
+    calls = []
+    real_topk = __import__("torch").topk
+
+    def counting_topk(x, *a, **kw):
+        calls.append(x.shape)
+        return real_topk(x, *a, **kw)
+
+    import torch
+    torch.topk = counting_topk
+    try:
+        ids, scores = top_k_dot(users, items, 10, chunk=256)
+    finally:
+        torch.topk = real_topk
+    want_ids, want_scores = top_k(users @ items.T, 10)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-6)
+    tiles = sum(1 for shape in calls if shape[1] == 256)
+    assert tiles < 5000 // 256 / 2, f"{tiles} tiles scored: no pruning"
+
+
+def test_top_k_sparse_equals_dense_selection():
+    m = sp.random(50, 30, density=0.2, random_state=2, format="csr", dtype=np.float32)
+    m.data -= 0.5  # negative scores too; absent entries are not candidates
+    ids, scores = top_k_sparse(m, 8)
+    dense = m.toarray()
+    dense[dense == 0] = -np.inf
+    want_ids, want_scores = top_k(dense, 8)
+    np.testing.assert_allclose(scores, want_scores)
+    assert ((ids == -1) == np.isneginf(want_scores)).all()
+    rows = np.nonzero(ids >= 0)[0]
+    np.testing.assert_allclose(dense[rows, ids[ids >= 0]], scores[ids >= 0])
+
+
+@pytest.mark.parametrize("name", ["als", "itemknn", "userknn", "popularity"])
+def test_fast_recommend_paths_match_dense_scores(name, data):
+    """recommend's fast path (dot products / sparse scores) gives the lists dense scoring gives;
+    kNN lists end where the neighbourhoods do (items without a score are not candidates)."""
+    X, _, _ = data
+    m = make(name, random_state=0, **SMALL[name]).fit(X)
+    ids, scores = m.recommend(k=15)
+    dense = np.asarray(m._score(np.arange(X.shape[0])), dtype=np.float32)
+    if name in ("itemknn", "userknn"):
+        dense[dense == 0] = -np.inf
+    want_ids, want_scores = _dense_top_k(dense, X, 15)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-6)
+    sim_ids, sim_scores = m.similar_items(np.arange(X.shape[1]), k=5)
+    assert (sim_ids != np.arange(X.shape[1])[:, None]).all()
 
 
 # ---- tables, profiles, explanations -----------------------------------------------------------

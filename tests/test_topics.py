@@ -12,6 +12,7 @@ import yaml
 
 from tastemap import topics as T
 from tastemap.models import make
+from tastemap.matrices import sample_rows
 from tastemap.models.lda import LDA
 
 from conftest import TINY_CONFIG, dry_run_jobs
@@ -130,6 +131,22 @@ def test_planted_genres_recovered():
     assert purity.min() >= 0.8
     assert sorted(major.tolist()) == [0, 1, 2, 3]
     assert T.nmi(model.theta_.argmax(axis=1), ugenre) > 0.8
+
+
+def test_topics_from_a_sample_of_users_still_cover_every_user():
+    """max_users: the topics are learnt from a seeded sample of users; every user gets a mixture
+    and the planted genres are still found."""
+    X, genre, ugenre = planted(n_users=400)
+    sample = sample_rows(X.shape[0], 150, 0)
+    model = LDA(k=4, random_state=0, max_users=150).fit(X)
+    direct = T.fit_lda(T.transform_counts(X[sample], "log"), 4, 0)
+    assert np.allclose(model.lda_.components_, direct.components_)  # fit on the sample only
+    assert model.theta_.shape == (400, 4) and np.allclose(model.theta_.sum(axis=1), 1)
+    idx, _ = T.top_items(model.phi_, 15)
+    assert T.topic_purity(idx, genre)[0].min() >= 0.8
+    assert T.nmi(model.theta_.argmax(axis=1), ugenre) > 0.8
+    assert np.array_equal(sample_rows(400, 150, 0), sample) and len(np.unique(sample)) == 150
+    assert np.array_equal(sample_rows(400, None, 0), np.arange(400))
 
 
 def test_describe_tables_have_names():

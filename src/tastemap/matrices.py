@@ -99,6 +99,24 @@ def cooccurrence(m: sp.spmatrix) -> sp.csr_matrix:
     return (b.T @ b).tocsr()
 
 
+def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of a uniform random sample of at most ``max_rows`` of ``n`` rows.
+
+    Every row (``arange(n)``) when ``max_rows`` is ``None`` or at least ``n``; the same ``seed``
+    gives the same sample. Stages that cannot scale to every user (t-SNE, HDBSCAN, batch LDA)
+    work on such a sample.
+
+    >>> sample_rows(5, None, 0).tolist()
+    [0, 1, 2, 3, 4]
+    >>> len(sample_rows(1000, 10, 0)), bool((sample_rows(1000, 10, 0) == sample_rows(1000, 10, 0)).all())
+    (10, True)
+    """
+    if max_rows is None or max_rows >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=int(max_rows), replace=False))
+
+
 def matrix_stats(m: sp.csr_matrix) -> dict:
     """Shape, nnz, density and quantiles of plays per entry, items per user, users per item."""
     q = [0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0]

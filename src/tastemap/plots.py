@@ -44,7 +44,10 @@ def _label_points(
         name = str(names[i])
         name = name if len(name) <= max_chars else name[: max_chars - 1] + "…"
         texts.append(ax.text(coords[i, 0], coords[i, 1], name, fontsize=7))
-    adjust_text(texts, x=coords[:, 0], y=coords[:, 1], ax=ax,
+    # only the labelled points as obstacles: adjustText's overlap test is quadratic in memory in
+    # the points it avoids (28 GiB for a 20K-point map)
+    pick = np.sort(pick)
+    adjust_text(texts, x=coords[pick, 0], y=coords[pick, 1], ax=ax,
                 arrowprops=dict(arrowstyle="-", color="0.4", lw=0.5))
 
 

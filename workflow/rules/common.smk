@@ -174,6 +174,8 @@ def explore_targets():
     """Maps, clusters and figures of every (entity, side, method, seed); summary per seed;
     new users placed into the users maps when explore.place_users.listens is set."""
     ex = config["explore"]
+    if not ex["enabled"]:
+        return []
     out = []
     for s in SEEDS:
         for e in ENTITIES:
@@ -316,7 +318,8 @@ def models_targets():
         for entity, model, variant in model_runs():
             full = model_dir(entity, model, variant, seed, "full")
             for fit in ("full", "train"):
-                out += [f"{model_dir(entity, model, variant, seed, fit)}/{f}" for f in files]
+                out += [f"{model_dir(entity, model, variant, seed, fit)}/{f}" for f in files
+                        if fit == "full" or f != "similar.parquet"]
             if config["models"]["new_users"] and entity == "artist" and model in NEW_USER_MODELS:
                 out.append(f"{full}/new_users.parquet")
             if model == "als" and config["models"]["explain"]["users"] > 0:

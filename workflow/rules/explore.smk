@@ -2,6 +2,7 @@
 #
 # Paths (under results/<dataset>/explore/):
 #   {entity}/svd/seed{seed}/{side}/model.joblib, embedding.npy      high-dim representation (SVD)
+#   {entity}/svd/seed{seed}/{side}/points.npy                       rows mapped (explore.max_points)
 #   {entity}/svd/seed{seed}/{side}/clusters.parquet, clusters_metrics.csv   its clusters
 #   {entity}/{method}/seed{seed}/{side}/coords.parquet               the 2-D map (idx, name, x, y)
 #   {entity}/{method}/seed{seed}/{side}/model.joblib                 pca/umap only: places new rows
@@ -43,8 +44,11 @@ rule explore_svd:
     output:
         model=R(f"{SVD_DIR}/model.joblib"),
         embedding=R(f"{SVD_DIR}/embedding.npy"),
+        # the rows (user / item indices) this side maps: all, or explore.max_points of them
+        points=R(f"{SVD_DIR}/points.npy"),
     params:
         n_components=cfg("explore", "svd", "n_components"),
+        max_points=cfg("explore", "max_points"),
     log:
         LOG(f"{SVD_DIR}/svd.log"),
     benchmark:
@@ -61,6 +65,7 @@ rule explore_project:
     input:
         matrix=R("matrices/user_{entity}.npz"),
         svd=R(f"{SVD_DIR}/model.joblib"),
+        points=R(f"{SVD_DIR}/points.npy"),
         names=explore_names,
     output:
         coords=R(f"{EXPLORE_DIR}/coords.parquet"),
@@ -87,6 +92,7 @@ rule explore_tsne:
     input:
         matrix=R("matrices/user_{entity}.npz"),
         svd=R(f"{SVD_DIR}/model.joblib"),
+        points=R(f"{SVD_DIR}/points.npy"),
         names=explore_names,
     output:
         # no model: t-SNE has no transform, it cannot place new points
@@ -134,6 +140,7 @@ rule explore_cluster:
 rule explore_cluster_svd:
     input:
         embedding=R(f"{SVD_DIR}/embedding.npy"),
+        points=R(f"{SVD_DIR}/points.npy"),
         names=explore_names,
         truth=explore_truth,
     output:

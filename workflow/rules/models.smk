@@ -20,6 +20,8 @@ rule fit_model:
         recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
         similar=R(f"{MODEL_OUT}/similar.parquet"),
         history=R(f"{MODEL_OUT}/history.parquet"),
+    wildcard_constraints:
+        fit="full",
     params:
         model=lambda w: model_params(w.model, w.variant),
         n=_model_n,
@@ -34,6 +36,17 @@ rule fit_model:
         runtime=lambda w, input: max(20, int(input.size_mb)),
     script:
         "../../scripts/fit_model.py"
+
+
+# Fits on a split (train, valid) serve the evaluation, which reads their recommendations: no
+# similar items (for a factor model, all items x all items - 1.5 min at Last.fm-360K size).
+use rule fit_model as fit_model_split with:
+    output:
+        model=R(f"{MODEL_OUT}/model.joblib"),
+        recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
+        history=R(f"{MODEL_OUT}/history.parquet"),
+    wildcard_constraints:
+        fit=r"train|valid",
 
 
 rule model_new_users:

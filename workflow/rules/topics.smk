@@ -15,6 +15,7 @@ TOPICS_LDA = {
     "n_init": cfg("topics", "n_init"),
     "doc_topic_prior": cfg("topics", "doc_topic_prior"),
     "topic_word_prior": cfg("topics", "topic_word_prior"),
+    "max_users": cfg("topics", "max_users"),
 }
 TOPICS_DIR = "topics/lda/{entity}/k{k}/seed{seed}"
 

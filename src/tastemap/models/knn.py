@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.models.base import Recommender, register, top_k
+from tastemap.models.base import Recommender, register, top_k, top_k_sparse
 
 logger = logging.getLogger(__name__)
 
@@ -119,16 +119,17 @@ class ItemKNN(Recommender):
         return self
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return (self.weights_[user_idx] @ self.similarity_).toarray()
+        return self._score_sparse(user_idx).toarray()
+
+    def _score_sparse(self, user_idx: np.ndarray) -> sp.csr_matrix:
+        return (self.weights_[user_idx] @ self.similarity_).tocsr()
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return (weigh(user_items, self.weighting) @ self.similarity_).toarray()
 
     def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest neighbours of each item (padded with -1 / -inf past ``neighbours``)."""
-        rows = self.similarity_[np.asarray(item_idx)].toarray()
-        rows[rows == 0] = -np.inf
-        return top_k(rows, k)
+        return top_k_sparse(self.similarity_[np.asarray(item_idx)], k)
 
 
 @register("userknn")
@@ -166,7 +167,10 @@ class UserKNN(Recommender):
         return self
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return (self.neighbours_[user_idx] @ self.weights_).toarray()
+        return self._score_sparse(user_idx).toarray()
+
+    def _score_sparse(self, user_idx: np.ndarray) -> sp.csr_matrix:
+        return (self.neighbours_[user_idx] @ self.weights_).tocsr()
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Neighbours of a new user: cosine against every known user (sparse), top ``neighbours``."""
@@ -183,6 +187,4 @@ class UserKNN(Recommender):
         return (S @ self.weights_).toarray()
 
     def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.item_similarity_[np.asarray(item_idx)].toarray()
-        rows[rows == 0] = -np.inf
-        return top_k(rows, k)
+        return top_k_sparse(self.item_similarity_[np.asarray(item_idx)], k)

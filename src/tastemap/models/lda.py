@@ -8,11 +8,16 @@ New users are folded in by inferring ``theta`` from their rows with the topics f
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.sparse as sp
 
+from tastemap.matrices import sample_rows
 from tastemap.models.base import Recommender, register
 from tastemap.topics import fit_lda, topic_item_matrix, transform_counts
+
+logger = logging.getLogger(__name__)
 
 
 @register("lda")
@@ -34,7 +39,10 @@ class LDA(Recommender):
         Restarts from different seeds; the one with the lowest training perplexity is kept
         (see :func:`tastemap.topics.fit_lda`).
     random_state
-        Seed of the variational initialisation.
+        Seed of the variational initialisation (and of the user sample).
+    max_users
+        Fit the topics on a seeded random sample of at most this many users, then infer every
+        user's mixture with the topics fixed (``None``: fit on every user).
 
     Attributes (after ``fit``)
     --------------------------
@@ -48,7 +56,7 @@ class LDA(Recommender):
     def __init__(
         self, k: int = 8, counts: str = "log", doc_topic_prior: float | None = None,
         topic_word_prior: float | None = None, max_iter: int = 10, n_init: int = 1,
-        random_state: int = 0,
+        random_state: int = 0, max_users: int | None = None,
     ):
         self.k = k
         self.counts = counts
@@ -57,6 +65,7 @@ class LDA(Recommender):
         self.max_iter = max_iter
         self.n_init = n_init
         self.random_state = random_state
+        self.max_users = max_users
 
     def transform(self, plays: sp.csr_matrix) -> sp.csr_matrix:
         """Play counts (users x items) -> the word counts this model learns from."""
@@ -66,8 +75,12 @@ class LDA(Recommender):
         """Fit ``k`` topics on ``train`` (users x items play counts)."""
         self._set_seen(train)
         X = self.transform(train)
+        sample = sample_rows(X.shape[0], self.max_users, int(self.random_state))
+        if len(sample) < X.shape[0]:
+            logger.info("LDA: topics fit on a sample of %d of %d users (max_users)", len(sample),
+                        X.shape[0])
         self.lda_ = fit_lda(
-            X, int(self.k), int(self.random_state), doc_topic_prior=self.doc_topic_prior,
+            X[sample], int(self.k), int(self.random_state), doc_topic_prior=self.doc_topic_prior,
             topic_word_prior=self.topic_word_prior, max_iter=int(self.max_iter),
             n_init=int(self.n_init),
         )
@@ -90,6 +103,9 @@ class LDA(Recommender):
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.theta_[user_idx] @ self.phi_
+
+    def _dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.theta_, self.phi_.T
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return self.fold_in(user_items) @ self.phi_

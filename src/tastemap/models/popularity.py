@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.models.base import Recommender, register, top_k
+from tastemap.models.base import Recommender, register, top_k_dot
 
 
 @register("popularity")
@@ -38,8 +38,13 @@ class Popularity(Recommender):
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return self._score(np.arange(user_items.shape[0]))
 
+    def _dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        # score = 1 x popularity: recommend's top_k_dot stops after the first tile of popular items
+        return np.ones((self.n_users, 1), np.float32), self.popularity_[:, None]
+
     def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         item_idx = np.asarray(item_idx)
-        scores = self._score(item_idx)
-        scores[np.arange(len(item_idx)), item_idx] = -np.inf
-        return top_k(scores, k)
+        itself = sp.csr_matrix((np.ones(len(item_idx), np.float32), (np.arange(len(item_idx)), item_idx)),
+                               shape=(len(item_idx), self.n_items))
+        return top_k_dot(np.ones((len(item_idx), 1), np.float32), self.popularity_[:, None], k,
+                         exclude=itself)

@@ -65,6 +65,8 @@ def fit_outputs(
     t2 = time.monotonic()
     logger.info("recommend took %.1f s (%d rows)", t2 - t1, len(recs))
     try:
+        if similar_n == 0:  # not asked for (fits on a split: the evaluation reads no similar items)
+            raise NotImplementedError("similar_n = 0")
         sids, sscores = model.similar_items(np.arange(train.shape[1]), k=similar_n)
     except NotImplementedError as err:
         logger.warning("no similar items: %s", err)
