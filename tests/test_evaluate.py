@@ -96,7 +96,8 @@ def test_new_sweep_value_reevaluates_only_what_depends_on_it(tiny_run):
     assert not {"simulate", "ingest", "prepare", "matrices", "split"} & set(jobs), jobs
     # one new ALS variant per entity: its train and validation runs are evaluated, nothing else
     assert jobs.get("evaluate_run") == 2 * len(ENTITIES), jobs
-    assert jobs.get("fit_model") == 3 * len(ENTITIES), jobs  # train, valid, full fits of f8
+    assert jobs.get("fit_model") == len(ENTITIES), jobs  # the full fit of f8
+    assert jobs.get("fit_model_split") == 2 * len(ENTITIES), jobs  # its train and valid fits
     for rule in ("evaluate_leaderboard", "evaluate_valid_leaderboard", "evaluate_select",
                  "evaluate_significance", "evaluate_across_seeds"):
         assert jobs.get(rule) == len(ENTITIES), (rule, jobs)

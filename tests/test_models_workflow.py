@@ -116,4 +116,5 @@ def test_adding_a_factor_count_fits_only_the_new_variant(tiny_run, tmp_path):
     targets = [f"results/tiny/models/{e}/{m[:3] if m == 'als8' else m}/{variants[m]}/seed0/{fit}/"
                "recommendations.parquet" for m, e in runs for fit in ("full", "train")]
     jobs = dry_run_jobs(tiny_run, *targets, configfile=cfg)
-    assert jobs == {"fit_model": 4}, jobs  # f8 full + train, two entities; nothing else refits
+    # f8 full (fit_model) + train (fit_model_split), two entities; nothing else refits
+    assert jobs == {"fit_model": 2, "fit_model_split": 2}, jobs
