@@ -262,6 +262,14 @@ def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]
     return ids, best
 
 
+def item_rows(item_idx: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """``len(item_idx) x n_items`` CSR with a 1 at ``(i, item_idx[i])``: excludes each item from
+    its own similar-items list."""
+    item_idx = np.asarray(item_idx)
+    return sp.csr_matrix((np.ones(len(item_idx), np.float32), (np.arange(len(item_idx)), item_idx)),
+                         shape=(len(item_idx), n_items))
+
+
 def drop_stored(scores: sp.csr_matrix, seen: sp.csr_matrix) -> sp.csr_matrix:
     """``scores`` without the entries stored in ``seen`` (same shape; e.g. played items)."""
     scores = sp.csr_matrix(scores, dtype=np.float32)
@@ -416,11 +424,10 @@ class Recommender(ABC):
         norms[norms == 0] = 1.0
         unit = factors / norms[:, None]
         item_idx = np.asarray(item_idx)
-        itself = sp.csr_matrix((np.ones(len(item_idx), np.float32), (np.arange(len(item_idx)), item_idx)),
-                               shape=(len(item_idx), len(unit)))
         # unit vectors: no norm pruning, so large tiles (fewer merges) are fastest here
         with self._scoring_threads():
-            return top_k_dot(unit[item_idx], unit, k, exclude=itself, block_rows=4096, chunk=32768)
+            return top_k_dot(unit[item_idx], unit, k, exclude=item_rows(item_idx, len(unit)),
+                             block_rows=4096, chunk=32768)
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model to one file (joblib); ``load`` reads it back."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.models.base import Recommender, register, top_k_dot
+from tastemap.models.base import Recommender, item_rows, register, top_k_dot
 
 
 @register("popularity")
@@ -44,7 +44,5 @@ class Popularity(Recommender):
 
     def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         item_idx = np.asarray(item_idx)
-        itself = sp.csr_matrix((np.ones(len(item_idx), np.float32), (np.arange(len(item_idx)), item_idx)),
-                               shape=(len(item_idx), self.n_items))
         return top_k_dot(np.ones((len(item_idx), 1), np.float32), self.popularity_[:, None], k,
-                         exclude=itself)
+                         exclude=item_rows(item_idx, self.n_items))
