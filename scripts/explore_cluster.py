@@ -18,7 +18,7 @@ else:
     points = np.load(snakemake.input.embedding)
     names = pd.read_parquet(snakemake.input.names)
     rows = np.load(snakemake.input.points)  # every row, or the explore.max_points sample
-    table = point_table(names, w.side, w.entity, len(names)).iloc[rows].reset_index(drop=True)
+    table = point_table(names, w.side, w.entity, len(names), rows)
 
 truth = None
 if snakemake.input.truth:

@@ -16,7 +16,8 @@ log = logs.setup(snakemake.log[0])
 w = snakemake.wildcards
 seed = int(w.seed)
 points = np.load(snakemake.input.points)  # every row, or the explore.max_points sample
-rows = orient(load_matrix(snakemake.input.matrix), w.side)[points]
+rows = orient(load_matrix(snakemake.input.matrix), w.side)
+n_rows, rows = rows.shape[0], rows[points]
 svd = joblib.load(snakemake.input.svd)
 options = dict(snakemake.params.options)
 log.info("%s of %s %s (%d x %d), seed %d, options %s", w.method, w.entity, w.side, *rows.shape,
@@ -29,8 +30,7 @@ with threadpool_limits(snakemake.threads), open(snakemake.log[0], "a") as progre
                             n_jobs=snakemake.threads, verbose=True)
 log.info("%s done in %.1f s", w.method, time.perf_counter() - start)
 
-names = pd.read_parquet(snakemake.input.names)
-table = point_table(names, w.side, w.entity, len(names)).iloc[points].reset_index(drop=True)
+table = point_table(pd.read_parquet(snakemake.input.names), w.side, w.entity, n_rows, points)
 table["x"], table["y"] = coords[:, 0], coords[:, 1]
 table.to_parquet(snakemake.output.coords, index=False)
 if "model" in snakemake.output.keys():

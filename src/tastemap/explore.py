@@ -244,8 +244,11 @@ def listens_to_rows(
     return users, matrix, int((~known).sum())
 
 
-def point_table(names: pd.DataFrame, side: Side, entity: str, n: int) -> pd.DataFrame:
-    """Ids and names of the ``n`` points of a map, in row order.
+def point_table(
+    names: pd.DataFrame, side: Side, entity: str, n: int, points: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Ids and names of the ``n`` points of a map, in row order (only the rows ``points``, e.g.
+    the ``explore.max_points`` sample, when given).
 
     ``names`` is ``users.parquet`` (side ``users``), ``artists.parquet`` or ``songs.parquet``.
     Returns ``idx`` (int32: user_idx / artist_idx / song_idx), ``name`` (user id, artist name,
@@ -263,6 +266,8 @@ def point_table(names: pd.DataFrame, side: Side, entity: str, n: int) -> pd.Data
         out["artist"] = table["artist"].astype(str).to_numpy()
     else:
         out["name"] = table[col].astype(str).to_numpy()
+    if points is not None:
+        out = out.iloc[points].reset_index(drop=True)
     return out
 
 
