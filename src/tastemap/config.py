@@ -24,6 +24,7 @@ import copy
 import difflib
 import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -425,8 +426,20 @@ def _allowed(schema: dict) -> str:
                      + [o for o in out[1:] if o[0].isalpha()])
 
 
+def _md(text: str) -> str:
+    """Markdown of a description: ``<`` outside code escaped, so that ``results/<dataset>/``
+    is not taken for an HTML tag.
+
+    >>> print(_md("results/<dataset>/ or `<a>`, x < 1"))
+    results/\\<dataset>/ or `<a>`, x < 1
+    """
+    parts = text.split("`")
+    return "`".join(p if i % 2 else re.sub(r"<(?=[A-Za-z/!?])", r"\\<", p)
+                    for i, p in enumerate(parts))
+
+
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return _md(" ".join(str(text).split())).replace("|", "\\|")
 
 
 def _rows(props: dict, prefix: str) -> list[str]:
@@ -456,7 +469,7 @@ def _section(name: str, schema: dict, level: int) -> list[str]:
     nested = {k: s for k, s in props.items() if level == 2 and s.get("type") == "object"
               and "properties" in s}
     leaves = {k: s for k, s in props.items() if k not in nested}
-    out = [f"{'#' * level} {name}", "", schema["description"].strip(), ""]
+    out = [f"{'#' * level} {name}", "", _md(schema["description"].strip()), ""]
     out += _table(leaves, f"{name}.")
     for key, sub in nested.items():
         out += _section(f"{name}.{key}", sub, level + 1)
@@ -470,7 +483,7 @@ def readme(schema: dict | None = None) -> str:
     props = schema["properties"]
     out = ["# Configuration", "",
            f"<!-- Generated from workflow/schemas/config.schema.yaml by `{README_COMMAND}`; "
-           "edit the schema, not this file. -->", "", schema["description"].strip(), "",
+           "edit the schema, not this file. -->", "", _md(schema["description"].strip()), "",
            "## Top level", ""]
     out += _table({k: s for k, s in props.items() if s.get("type") != "object"}, "")
     for key, sub in props.items():
