@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, TINY_CONFIG, run_snakemake
+from conftest import REPO, TINY_CONFIG, reversed_mappings, run_snakemake
 from tastemap import config as C
 
 BASE = yaml.safe_load(TINY_CONFIG.read_text())
@@ -29,7 +29,8 @@ def merged(update: dict) -> dict:
 CASES = [
     ({"split": {"test_fraction": 1.5}}, "split.test_fraction: 1.5 is not below 1"),
     ({"split": {"test_fraction": 0}}, "split.test_fraction: 0 is not above 0"),
-    ({"split": {"scheme": "kfold"}}, "split.scheme: 'kfold' is not one of ['holdout', 'loo', 'temporal']"),
+    ({"split": {"scheme": "kfold"}},
+     "split.scheme: 'kfold' is not one of ['holdout', 'loo', 'temporal']"),
     ({"prepare": {"min_track_listener": 3}},
      "prepare.min_track_listener: unknown key (did you mean prepare.min_track_listeners?)"),
     ({"prepare": {"min_track_listeners": "many"}},
@@ -38,7 +39,8 @@ CASES = [
     ({"seeds": [0, 1.5]}, "seeds[1]: 1.5 is not of type 'integer'"),
     ({"entities": ["album"]}, "entities[0]: 'album' is not one of ['artist', 'song']"),
     ({"colour": "blue"}, "colour: unknown key"),
-    ({"input": {"format": "lastfm-1k", "path": "missing.tsv"}}, "input.path: file not found: missing.tsv"),
+    ({"input": {"format": "lastfm-1k", "path": "missing.tsv"}},
+     "input.path: file not found: missing.tsv"),
     ({"input": {"format": "lastfm-1k"}}, "input.path: required for input.format='lastfm-1k'"),
     ({"simulate": {"layout": "lastfm-360k"}},
      "entities: 'song' needs track names, which input.format='simulate' (simulate.layout=lastfm-360k) "
@@ -48,9 +50,12 @@ CASES = [
     ({"topics": {"k": []}}, "topics.k: [] should be non-empty"),
     ({"models": {"als": {"factors": [64, 500]}}},
      "models.als.factors: 500 is not smaller than the catalogue (simulate.n_artists = 240)"),
-    ({"topics": {"k": [4, 300]}}, "topics.k: 300 is not smaller than the catalogue (simulate.n_artists = 240)"),
-    ({"input": {"download": {"md5": "abc"}}}, "input.download.md5: 'abc' does not match '^[0-9a-fA-F]{32}$'"),
-    ({"models": {"new_users": {"fan": []}}}, "models.new_users.fan: [] is not valid under any of the given schemas"),
+    ({"topics": {"k": [4, 300]}},
+     "topics.k: 300 is not smaller than the catalogue (simulate.n_artists = 240)"),
+    ({"input": {"download": {"md5": "abc"}}},
+     "input.download.md5: 'abc' does not match '^[0-9a-fA-F]{32}$'"),
+    ({"models": {"new_users": {"fan": []}}},
+     "models.new_users.fan: [] is not valid under any of the given schemas"),
     ({"evaluate": {"primary_metric": "ndcg@5"}},
      "evaluate.primary_metric: 'ndcg@5' is not a ranking metric of evaluate.ks [10, 20]; choose one of"),
     ({"evaluate": {"sweep_metrics": ["rmse", "recall@5", "mrr@10"]}},
@@ -104,8 +109,9 @@ def test_input_files(tmp_path, monkeypatch):
     real = {"format": "lastfm-360k", "path": "plays.tsv"}
     assert C.check(merged({"entities": ["artist"], "input": real})) == []
     # the download rule makes a missing input.path
+    url = {"url": "https://example.org/a.tar.gz"}
     assert C.check(merged({"entities": ["artist"], "input": {
-        "format": "lastfm-360k", "path": "later.tsv", "download": {"url": "https://example.org/a.tar.gz"}}})) == []
+        "format": "lastfm-360k", "path": "later.tsv", "download": url}})) == []
     assert C.check(merged({"entities": ["artist"], "input": {**real, "tracks_path": "names.dat"}})) == [
         "input.tracks_path: file not found: names.dat"]
     assert C.check(merged({"input": {"path": "missing.tsv"}})) == []  # simulate reads no file
@@ -168,15 +174,9 @@ def test_resolve_raises_with_every_line():
         "  split.test_fraction: 2 is not below 1"]
 
 
-def _reorder(value):
-    if isinstance(value, dict):
-        return {k: _reorder(value[k]) for k in reversed(list(value))}
-    return [_reorder(v) for v in value] if isinstance(value, list) else value
-
-
 def test_resolve_is_canonical_whatever_the_key_order():
-    a, b = C.resolve(BASE), C.resolve(_reorder(BASE))
-    assert list(_reorder(BASE)) != list(BASE)
+    a, b = C.resolve(BASE), C.resolve(reversed_mappings(BASE))
+    assert list(reversed_mappings(BASE)) != list(BASE)
     assert repr(a) == repr(b)  # what Snakemake compares for params
     assert list(a["simulate"]) == sorted(a["simulate"])
 

@@ -39,7 +39,7 @@ SIZE_KEYS = ("factors", "k", "neighbours")
 #: input formats without track names (no song entity)
 TRACKLESS_FORMATS = ("lastfm-360k", "hetrec-2k")
 
-Path_ = tuple  # a key path: ("split", "test_fraction") or ("seeds", 0)
+KeyPath = tuple  # a key path: ("split", "test_fraction") or ("seeds", 0)
 
 
 class ConfigError(ValueError):
@@ -53,7 +53,7 @@ def _load_schema(path: str) -> dict:
 
 
 def load_schema(path: str | os.PathLike | None = None) -> dict:
-    """The config schema (a dict, shared: do not modify); ``path`` defaults to :data:`SCHEMA_PATH`."""
+    """The config schema (a dict, shared: do not modify); ``path``: :data:`SCHEMA_PATH`."""
     return _load_schema(str(path or SCHEMA_PATH))
 
 
@@ -98,7 +98,8 @@ def coerce_strings(node, schema: dict):
     as string stay strings; anything that does not convert is left for the schema to report.
     Mappings are changed in place.
 
-    >>> schema = {"type": "object", "properties": {"seeds": {"type": "array", "items": {"type": "integer"}}}}
+    >>> schema = {"type": "object",
+    ...           "properties": {"seeds": {"type": "array", "items": {"type": "integer"}}}}
     >>> coerce_strings({"seeds": ["1", "2"]}, schema)
     {'seeds': [1, 2]}
     """
@@ -161,7 +162,7 @@ def fill_defaults(config: dict, schema: dict | None = None) -> dict:
     return config
 
 
-def _unknown_key(err) -> list[tuple[Path_, str]]:
+def _unknown_key(err) -> list[tuple[KeyPath, str]]:
     allowed = sorted(err.schema.get("properties", {}))
     out = []
     for name in sorted(set(err.instance) - set(allowed), key=str):
@@ -176,7 +177,7 @@ def _unknown_key(err) -> list[tuple[Path_, str]]:
     return out
 
 
-def _schema_errors(config: dict, schema: dict) -> list[tuple[Path_, str]]:
+def _schema_errors(config: dict, schema: dict) -> list[tuple[KeyPath, str]]:
     """(key path, message) of every schema violation; fills in defaults on the way."""
     out = []
     for err in _DefaultingValidator(schema).iter_errors(config):
@@ -195,7 +196,7 @@ def _schema_errors(config: dict, schema: dict) -> list[tuple[Path_, str]]:
 # ---- cross-key rules ------------------------------------------------------------------------
 #: (keys read, rule): each rule takes the config with defaults filled in and returns
 #: (key path, message) pairs; it is skipped when the schema already refused a key it reads.
-RULES: list[tuple[tuple[Path_, ...], Callable[[dict], list[tuple[Path_, str]]]]] = []
+RULES: list[tuple[tuple[KeyPath, ...], Callable[[dict], list[tuple[KeyPath, str]]]]] = []
 
 
 def _rule(*keys: str):
@@ -207,12 +208,13 @@ def _rule(*keys: str):
 
 
 @_rule("input.format", "input.tracks_path", "simulate.layout", "entities")
-def songs_need_tracks(config: dict) -> list[tuple[Path_, str]]:
+def songs_need_tracks(config: dict) -> list[tuple[KeyPath, str]]:
     """The song entity needs track names, which some formats do not have.
 
-    >>> songs_need_tracks({"input": {"format": "hetrec-2k", "tracks_path": None},
-    ...                    "entities": ["artist", "song"]})
-    [(('entities',), "'song' needs track names, which input.format='hetrec-2k' does not have; set entities: [artist]")]
+    >>> [(path, msg)] = songs_need_tracks({"input": {"format": "hetrec-2k", "tracks_path": None},
+    ...                                    "entities": ["artist", "song"]})
+    >>> path, msg
+    (('entities',), "'song' needs track names, which input.format='hetrec-2k' does not have; set entities: [artist]")
     """
     fmt = config["input"]["format"]
     trackless = (
@@ -229,7 +231,7 @@ def songs_need_tracks(config: dict) -> list[tuple[Path_, str]]:
 
 
 @_rule("input.format", "input.path", "input.tracks_path", "input.download.url")
-def input_files(config: dict) -> list[tuple[Path_, str]]:
+def input_files(config: dict) -> list[tuple[KeyPath, str]]:
     """Real data needs ``input.path``, existing unless a download URL makes it; the optional
     ``input.tracks_path`` must exist. Relative paths are relative to the working directory.
 
@@ -251,7 +253,7 @@ def input_files(config: dict) -> list[tuple[Path_, str]]:
 
 
 @_rule("input.format", "entities", "simulate.n_artists", "models", "topics.k")
-def sizes_against_simulation(config: dict) -> list[tuple[Path_, str]]:
+def sizes_against_simulation(config: dict) -> list[tuple[KeyPath, str]]:
     """With simulated data the artist catalogue size is known before any job: refuse the model
     sizes (:data:`SIZE_KEYS`) and topic counts it cannot support (for real data the fit job
     refuses them, see ``tastemap.models.run.check_sizes``).
@@ -271,13 +273,15 @@ def sizes_against_simulation(config: dict) -> list[tuple[Path_, str]]:
             continue
         for key in SIZE_KEYS:
             values = section.get(key)
-            found += [(("models", name, key), v) for v in (values if isinstance(values, list) else [values])]
+            values = values if isinstance(values, list) else [values]
+            found += [(("models", name, key), v) for v in values]
     return [(path, f"{v} is not smaller than the catalogue (simulate.n_artists = {n_artists})")
-            for path, v in found if isinstance(v, int) and not isinstance(v, bool) and v >= n_artists]
+            for path, v in found
+            if isinstance(v, int) and not isinstance(v, bool) and v >= n_artists]
 
 
 @_rule("evaluate.ks", "evaluate.primary_metric", "evaluate.sweep_metrics")
-def evaluation_metrics(config: dict) -> list[tuple[Path_, str]]:
+def evaluation_metrics(config: dict) -> list[tuple[KeyPath, str]]:
     """The primary metric must be a ranking metric computed for ``evaluate.ks``, and every sweep
     metric one computed at all (``rmse`` too).
 
@@ -307,7 +311,7 @@ def evaluation_metrics(config: dict) -> list[tuple[Path_, str]]:
 # ---- the public entry points ----------------------------------------------------------------
 
 
-def _overlaps(a: Path_, b: Path_) -> bool:
+def _overlaps(a: KeyPath, b: KeyPath) -> bool:
     n = min(len(a), len(b))
     return tuple(map(str, a[:n])) == tuple(map(str, b[:n]))
 
@@ -329,7 +333,7 @@ def canonical(value):
     return value
 
 
-def _resolve(config, schema: dict) -> tuple[dict, list[tuple[Path_, str]]]:
+def _resolve(config, schema: dict) -> tuple[dict, list[tuple[KeyPath, str]]]:
     if not isinstance(config, dict):
         return {}, [((), f"must be a mapping of keys to values, not {type(config).__name__}")]
     full = coerce_strings(copy.deepcopy(config), schema)
@@ -341,7 +345,7 @@ def _resolve(config, schema: dict) -> tuple[dict, list[tuple[Path_, str]]]:
     return canonical(full), problems
 
 
-def messages(problems: list[tuple[Path_, str]]) -> list[str]:
+def messages(problems: list[tuple[KeyPath, str]]) -> list[str]:
     """One ``key: message`` line per key (two problems of one key joined by ``; ``), sorted.
 
     >>> messages([(("topics", "k"), "b"), (("seeds", 0), "c"), (("topics", "k"), "a")])
@@ -358,8 +362,10 @@ def check(config: dict, schema: dict | None = None) -> list[str]:
 
     ``config`` is not modified. ``schema`` defaults to the workflow's (:func:`load_schema`).
 
-    >>> check({"split": {"test_fraction": 1.5}, "prepare": {"min_track_listener": 3}})
-    ['prepare.min_track_listener: unknown key (did you mean prepare.min_track_listeners?)', 'split.test_fraction: 1.5 is not below 1']
+    >>> for line in check({"split": {"test_fraction": 1.5}, "prepare": {"min_track_listener": 3}}):
+    ...     print(line)
+    prepare.min_track_listener: unknown key (did you mean prepare.min_track_listeners?)
+    split.test_fraction: 1.5 is not below 1
     >>> check({"seeds": ["1", "2"]})  # as --config seeds=[1,2] gives them
     []
     """
@@ -453,7 +459,8 @@ def _rows(props: dict, prefix: str) -> list[str]:
         if "description" not in sub:
             raise ValueError(f"{SCHEMA_PATH.name}: {key} has no description")
         default = f"`{_inline(sub['default'])}`" if "default" in sub else "(required)"
-        out.append(f"| `{key}` | {default} | {_cell(_allowed(sub))} | {_cell(sub['description'])} |")
+        cells = [f"`{key}`", default, _cell(_allowed(sub)), _cell(sub["description"])]
+        out.append(f"| {' | '.join(cells)} |")
     return out
 
 
