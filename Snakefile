@@ -1,5 +1,6 @@
 # tastemap: raw listening logs -> tables, matrices, maps, topics, recommenders, evaluation, report.
-# Thin entry point: config + schema validation, includes, and the default target.
+# Thin entry point: the config (checked by tastemap.config, see common.smk), includes, and the
+# default target.
 from snakemake.utils import min_version
 
 min_version("9.20")

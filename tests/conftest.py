@@ -50,6 +50,13 @@ def dry_run_jobs(workdir: Path, *args: str, configfile: Path | None = TINY_CONFI
     return jobs
 
 
+def reversed_mappings(value):
+    """``value`` (a config) with the keys of every mapping in reverse order, recursively."""
+    if isinstance(value, dict):
+        return {k: reversed_mappings(value[k]) for k in reversed(list(value))}
+    return [reversed_mappings(v) for v in value] if isinstance(value, list) else value
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """The whole default workflow run once on the tiny config; tests read its outputs.

@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from conftest import dry_run_jobs
+from conftest import TINY_CONFIG, dry_run_jobs, reversed_mappings
 from tastemap.formats import LISTENS_SCHEMA, load_listens
 from tastemap.matrices import build_matrix, load_matrix
 
@@ -61,3 +62,16 @@ def test_changing_seeds_schedules_nothing_upstream_of_split(tiny_run):
 
 def test_nothing_to_do_after_a_complete_run(tiny_run):
     assert dry_run_jobs(tiny_run) == {}
+
+
+def test_a_config_with_its_keys_in_another_order_reruns_nothing(tiny_run, tmp_path):
+    """Snakemake compares params by repr(), and a dict's repr follows its key order: the
+    workflow sorts every mapping of the config (tastemap.config.resolve), so rewriting the
+    config in another key order plans no job. The schema's defaults stay unwritten."""
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    reordered = reversed_mappings(tiny)
+    assert reordered == tiny and list(reordered) != list(tiny)
+    assert list(reordered["simulate"]) != list(tiny["simulate"])  # a section that is a param
+    path = tmp_path / "reordered.yaml"
+    path.write_text(yaml.safe_dump(reordered, sort_keys=False))
+    assert dry_run_jobs(tiny_run, configfile=path) == {}

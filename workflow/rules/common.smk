@@ -1,30 +1,18 @@
-# Shared helpers: config validation, path helpers, per-stage target lists, wildcard constraints.
+# Shared helpers: the config check, path helpers, per-stage target lists, wildcard constraints.
 # Rules never embed Python beyond building lists of targets; everything here is that.
 import os
 
-import yaml
-from snakemake.utils import validate
+from tastemap.config import canonical, load_schema, resolve
 
-from tastemap.configcheck import coerce_strings, config_errors
-
-
-class ConfigError(ValueError):
-    """A wrong config value; the message names the key."""
-
-
-def _validate_config():
-    """Stop before any job with one line per wrong key, then fill in the schema's defaults."""
-    schema_path = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
-    with open(schema_path) as fh:
-        schema = yaml.safe_load(fh)
-    coerce_strings(config, schema)  # --config nests values as strings: seeds=[1,2] -> ['1', '2']
-    errors = config_errors(config, schema)
-    if errors:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
-    validate(config, schema="../schemas/config.schema.yaml", set_default=True)
-
-
-_validate_config()
+# Every config rule lives in tastemap.config (schema, cross-key rules, sizes, metrics): a wrong
+# config stops here, before any job, with one line per key. The workflow then runs on the complete
+# config (--config strings converted, the schema's defaults filled in) with every mapping's keys
+# sorted: Snakemake compares params by repr(), so key order must not rerun jobs.
+_full_config = resolve(
+    config, load_schema(os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+)
+config.clear()
+config.update(_full_config)
 
 # implicit asks for single-threaded BLAS (its own threads would fight OpenBLAS/MKL threads);
 # numba (UMAP, pynndescent) caches its compiled code across processes instead of ~20 s per job.
@@ -37,7 +25,6 @@ os.environ.setdefault(
 DATASET = config["dataset"]
 SEEDS = config["seeds"]
 ENTITIES = config["entities"]
-TRACKLESS_FORMATS = {"lastfm-360k", "hetrec-2k"}
 
 
 wildcard_constraints:
@@ -48,59 +35,6 @@ wildcard_constraints:
     fit=r"train|full|valid",
     model=r"[a-z0-9]+",
     variant=r"[A-Za-z0-9.]+",
-
-
-def _check_config():
-    """What the schema cannot express: cross-key rules and files that must exist."""
-    fmt = config["input"]["format"]
-    trackless = (
-        fmt in TRACKLESS_FORMATS
-        or (fmt == "simulate" and config["simulate"]["layout"] == "lastfm-360k")
-        or (fmt == "msd-triplets" and not config["input"]["tracks_path"])
-    )
-    if trackless and "song" in ENTITIES:
-        raise ConfigError(
-            f"entities: 'song' needs track names, which input.format={fmt!r}"
-            + (" (simulate.layout=lastfm-360k)" if fmt == "simulate" else "")
-            + " does not have; set entities: [artist]"
-        )
-    if fmt != "simulate":
-        path = config["input"]["path"]
-        if not path:
-            raise ConfigError(f"input.path: required for input.format={fmt!r}")
-        if not os.path.exists(path) and not config["input"]["download"]["url"]:  # else download.smk makes it
-            raise ConfigError(f"input.path: file not found: {path}")
-        tracks = config["input"]["tracks_path"]
-        if tracks and not os.path.exists(tracks):
-            raise ConfigError(f"input.tracks_path: file not found: {tracks}")
-
-
-_check_config()
-
-
-def _check_sizes_against_simulation():
-    """With simulated data the artist catalogue size is known before any job: refuse model
-    sizes and topic counts it cannot support now, naming the key (for real data the fit job
-    refuses them, see tastemap.models.run.check_sizes)."""
-    if config["input"]["format"] != "simulate" or "artist" not in ENTITIES:
-        return
-    n_artists = config["simulate"]["n_artists"]
-    for name, section in config["models"].items():
-        if not isinstance(section, dict) or not section.get("enabled", False):
-            continue
-        for key in ("factors", "k", "neighbours"):
-            values = section.get(key)
-            for value in values if isinstance(values, list) else [values]:
-                if isinstance(value, int) and value >= n_artists:
-                    raise ConfigError(f"models.{name}.{key}: {value} is not smaller than the "
-                                      f"catalogue (simulate.n_artists = {n_artists})")
-    for value in config["topics"].get("k", []):
-        if value >= n_artists:
-            raise ConfigError(f"topics.k: {value} is not smaller than the catalogue "
-                              f"(simulate.n_artists = {n_artists})")
-
-
-_check_sizes_against_simulation()
 
 
 def R(path):
@@ -117,11 +51,12 @@ def BENCH(path):
 
 
 def cfg(*keys):
-    """One config value, looked up by key path: params get only the values they use."""
+    """One config value, looked up by key path: params get only the values they use. Mappings
+    come with their keys sorted, recursively (a copy), so that params do not depend on key order."""
     node = config
     for key in keys:
         node = node[key]
-    return node
+    return canonical(node)
 
 
 def ingest_format():

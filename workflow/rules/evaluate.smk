@@ -3,22 +3,6 @@
 # Target lists: evaluate_targets() in common.smk. One evaluate_run job per (entity, model,
 # variant, seed, fit), so a new sweep value adds only its own evaluate_run jobs + aggregations.
 
-EVAL_METRICS = {
-    f"{m}@{k}" for k in cfg("evaluate", "ks") for m in ("precision", "recall", "ndcg", "map", "hitrate", "novelty", "coverage")
-} | {f"mrr@{max(cfg('evaluate', 'ks'))}", "rmse"}
-for _key in ("primary_metric",):
-    if cfg("evaluate", _key) not in EVAL_METRICS - {"rmse"}:
-        raise ConfigError(
-            f"evaluate.{_key}: {cfg('evaluate', _key)!r} is not a ranking metric of evaluate.ks "
-            f"{cfg('evaluate', 'ks')}; choose one of {sorted(EVAL_METRICS - {'rmse'})}"
-        )
-for _m in cfg("evaluate", "sweep_metrics"):
-    if _m not in EVAL_METRICS:
-        raise ConfigError(
-            f"evaluate.sweep_metrics: {_m!r} is not computed with evaluate.ks {cfg('evaluate', 'ks')}; "
-            f"choose from {sorted(EVAL_METRICS)}"
-        )
-
 
 def EV(path):
     """Path under results/<dataset>/evaluate/{entity}/seed{seed}/."""

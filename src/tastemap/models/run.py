@@ -13,14 +13,11 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 
+from tastemap.config import SIZE_KEYS
 from tastemap.models.base import Recommender, make
 from tastemap.models.tables import history_table, recommendations_table, similar_table
 
 logger = logging.getLogger(__name__)
-
-
-#: hyper-parameters that count items or dimensions and must stay below the catalogue size
-SIZE_KEYS = ("factors", "k", "neighbours")
 
 
 def check_sizes(name: str, params: dict[str, Any], n_items: int) -> None:
