@@ -6,7 +6,7 @@ import pandas as pd
 import tastemap.logs
 from tastemap import metrics
 from tastemap.matrices import load_matrix
-from tastemap.models.base import Recommender
+from tastemap.models.run import load_model
 
 log = tastemap.logs.setup(snakemake.log[0])
 w = snakemake.wildcards
@@ -21,8 +21,8 @@ log.info("%s %s/%s seed %s (%s): %d recommendation rows, train %s nnz %d, test n
 per_user, catalogue = metrics.evaluate_recommendations(
     recs, train, test, ks, source=snakemake.input.recs
 )
-if snakemake.input.model:
-    model = Recommender.load(snakemake.input.model[0])
+if snakemake.input.model:  # families that predict ratings (predicts_ratings): RMSE too
+    model = load_model(snakemake.input.model[0], w.model, snakemake.params.module)
     per_user["rmse"] = metrics.rmse_per_user(model.predict, test, per_user["user_idx"].to_numpy())
 log.info("evaluated %d test users; means: %s", len(per_user),
          json.dumps({c: round(float(per_user[c].mean()), 6) for c in per_user.columns[1:]}))

@@ -1,19 +1,19 @@
 """Rule model_explanations: which played items drove each recommendation of a seeded sample of
-users (ALS full fit, implicit's explain)."""
+users (full fits of the families that declare `explains`)."""
 import pandas as pd
 
 import tastemap.logs
 from tastemap.explain import explanations_table, sample_users
 from tastemap.matrices import load_matrix
-from tastemap.models.base import Recommender
+from tastemap.models.run import load_model
 from tastemap.models.tables import item_names
 
 
 def main(snakemake):
     log = tastemap.logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
-    model = Recommender.load(snakemake.input.model)
     plays = load_matrix(snakemake.input.matrix)
+    model = load_model(snakemake.input.model, w.model, p.module, train=plays)
     items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)
     recs = pd.read_parquet(snakemake.input.recommendations)
     users = sample_users(plays, int(p.n_users), int(w.seed))

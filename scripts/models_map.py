@@ -2,8 +2,8 @@
 import pandas as pd
 
 import tastemap.logs
-from tastemap.models.base import Recommender
 from tastemap.models.embed import umap_2d
+from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, user_names
 from tastemap.plots import embedding_map
 
@@ -11,7 +11,7 @@ from tastemap.plots import embedding_map
 def main(snakemake):
     log = tastemap.logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
-    model = Recommender.load(snakemake.input.model)
+    model = load_model(snakemake.input.model, w.model, p.module)  # factors: no matrix needed
     kinds = {
         "users": (model.user_factors, user_names(pd.read_parquet(snakemake.input.users))),
         "items": (model.item_factors, item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)),

@@ -5,17 +5,17 @@ import pandas as pd
 
 import tastemap.logs
 from tastemap.matrices import load_matrix
-from tastemap.models.base import Recommender
+from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, new_users_table, profiles_matrix
 
 
 def main(snakemake):
     log = tastemap.logs.setup(snakemake.log[0])
-    p = snakemake.params
-    model = Recommender.load(snakemake.input.model)
+    p, w = snakemake.params, snakemake.wildcards
+    plays = load_matrix(snakemake.input.matrix)  # the full fit's matrix (user-kNN folds in from it)
+    model = load_model(snakemake.input.model, w.model, p.module, train=plays)
     model.num_threads = snakemake.threads
-    items = item_names(pd.read_parquet(snakemake.input.catalogue), snakemake.wildcards.entity)
-    plays = load_matrix(snakemake.input.matrix)
+    items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)
     # a favourite named without a play count counts as a heavily played item: the 90th
     # percentile of the stored play counts of the matrix the model was fit on.
     default_plays = float(np.percentile(plays.data, 90)) if plays.nnz else 1.0

@@ -5,6 +5,7 @@ import pandas as pd
 
 import tastemap.logs
 from tastemap import plots, topics
+from tastemap.matrices import load_matrix
 from tastemap.models.lda import LDA
 
 
@@ -21,7 +22,7 @@ def main(snakemake):
     theta = model.theta_
     item_mix = topics.item_topic_matrix(model.lda_)
     umap_opts = dict(n_neighbors=int(p.umap["n_neighbors"]), min_dist=float(p.umap["min_dist"]))
-    seen = model.seen_
+    seen = load_matrix(inp.matrix)  # the matrix the model was fit on
     sides = [
         ("users", theta, user_table["user"].to_numpy(object), np.diff(seen.indptr), out.users_map),
         (f"{w.entity}s", item_mix, names, np.bincount(seen.indices, minlength=model.n_items),

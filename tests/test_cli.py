@@ -47,7 +47,7 @@ def test_recommend_beyond_the_stored_table_uses_the_model(mini, capsys):
     code, out, err = run_cli(capsys, "recommend", "--results", mini, "--user", "u3",
                              "--model", "popularity", "-n", "3")
     assert code == 0, err
-    assert "byplays/seed0/full/model.joblib" in out
+    assert "byplays/seed0/full/model.npz" in out
     tail = out.rstrip().splitlines()[-3:]
     assert [line.split()[1:] for line in tail] == [["Aphex", "Twin", "8"], ["Björk", "5"],
                                                    ["Can", "4"]]

@@ -13,7 +13,8 @@ import scipy.sparse as sp
 import tastemap
 from tastemap.loader import NotRun, UnknownName, close_names, load
 from tastemap.matrices import save_matrix
-from tastemap.models.run import fit_outputs
+from tastemap.models import registry
+from tastemap.models.run import Fit, fit_outputs
 
 ARTISTS = ["Aphex Twin", "Björk", "Can", "Dead Can Dance"]
 USERS = ["u0", "u1", "u2", "u3"]
@@ -44,11 +45,10 @@ def fake_results(root: Path, selected: bool = True) -> Path:
     for variant, by in (("default", "users"), ("byplays", "plays")):
         d = res / f"models/artist/popularity/{variant}/seed0/full"
         d.mkdir(parents=True)
-        model, recs, similar, _ = fit_outputs("popularity", {"by": by}, 0, matrix, names_u,
-                                              names_i, n=2, similar_n=2)
-        model.save(d / "model.joblib")
-        recs.to_parquet(d / "recommendations.parquet", index=False)
-        similar.to_parquet(d / "similar.parquet", index=False)
+        out = fit_outputs(Fit("popularity", {"by": by}), matrix, names_u, names_i, n=2,
+                          similar_n=2)
+        out.write(d / "model.npz", d / "recommendations.parquet", d / "history.parquet",
+                  similar=d / "similar.parquet")
     ev = res / "evaluate/artist"
     (ev / "seed0").mkdir(parents=True)
     pd.DataFrame({"entity": "artist", "rank": [1, 1, 2, 2], "model": "popularity",
@@ -180,6 +180,37 @@ def test_missing_outputs_name_the_path(mini, tmp_path):
         load(tmp_path)
     with pytest.raises(ValueError, match="entity must be one of"):
         run.matrix("album")
+
+
+#: small settings of every family (4 users x 4 artists)
+EVERY = {"als": dict(factors=2, iterations=3), "bpr": dict(factors=2, iterations=5),
+         "itemknn": dict(neighbours=2), "userknn": dict(neighbours=2), "popularity": {},
+         "ease": dict(l2=1.0), "lda": dict(k=2, max_iter=3), "mf": dict(factors=2, epochs=2),
+         "item2vec": dict(factors=2, epochs=2), "sgns": dict(factors=2, epochs=2),
+         "twotower": dict(factors=2, hidden=4, epochs=2, batch_size=4)}
+
+
+def test_every_family_loads_through_tastemap_load(tmp_path):
+    """A saved model of every family loads with tastemap.load(...).model(...), gets the fit's
+    matrix attached and reproduces the recommendations table it wrote."""
+    assert set(EVERY) == set(registry.FAMILIES)
+    res = fake_results(tmp_path)
+    matrix = sp.csr_matrix(PLAYS)
+    names_u, names_i = np.array(USERS, dtype=object), np.array(ARTISTS, dtype=object)
+    for name, params in EVERY.items():
+        d = res / f"models/artist/{name}/every/seed0/full"
+        d.mkdir(parents=True)
+        fit_outputs(Fit(name, params, seed=1), matrix, names_u, names_i, n=2).write(
+            d / "model.npz", d / "recommendations.parquet", d / "history.parquet")
+    run = load(res)
+    for name in EVERY:
+        model = run.model("artist", name, variant="every")
+        assert model.name == name and model.get_params() == {
+            **model.get_params(), **EVERY[name], "random_state": 1}
+        table = run.recommendations("artist", name, variant="every")
+        ids, scores = model.recommend(np.arange(4), k=2)
+        got = [(u, i) for u in range(4) for i in ids[u] if i >= 0]
+        assert got == list(zip(table["user_idx"], table["item_idx"])), name
 
 
 def test_summary(mini):

@@ -13,7 +13,7 @@ from tastemap.models.als import ALS, confidence
 from tastemap.models.base import Recommender, top_k, top_k_dot, top_k_sparse
 from tastemap.models.ease import TooManyItems
 from tastemap.models.knn import weigh
-from tastemap.models.run import fit_outputs
+from tastemap.models.run import Fit, fit_outputs
 from tastemap.models.tables import (
     UnknownItem, history_table, item_names, profiles_matrix, recommendations_table,
 )
@@ -124,12 +124,9 @@ def test_same_seed_same_numbers(name, data, tmp_path):
     ra, rb = a.recommend(k=10), b.recommend(k=10)
     np.testing.assert_array_equal(ra[0], rb[0])
     np.testing.assert_array_equal(ra[1], rb[1])
-    if hasattr(a, "user_factors"):
+    if a.has_factors:
         np.testing.assert_array_equal(a.user_factors, b.user_factors)
         np.testing.assert_array_equal(a.item_factors, b.item_factors)
-    a.save(tmp_path / "m.joblib")
-    c = Recommender.load(tmp_path / "m.joblib")
-    np.testing.assert_array_equal(c.recommend(k=10)[0], ra[0])
 
 
 def test_factor_models_depend_on_seed(data):
@@ -224,7 +221,7 @@ def test_bpr_history_and_threads(data):
     m = make("bpr", factors=8, iterations=5, random_state=0).fit(X)
     assert [h[0] for h in m.history_] == [1, 2, 3, 4, 5]
     assert all(h[1:3] == ("train", "auc") and 0 <= h[3] <= 1 for h in m.history_)
-    assert m.model_.num_threads == 1  # deterministic -> single thread
+    assert m.threads_ == 1  # deterministic -> single thread
 
 
 def test_als_history_is_training_loss(data):
@@ -333,8 +330,8 @@ def test_tables_and_names(data):
     assert item_names(songs, "song").tolist() == ["A - x", "B - y"]
     users = np.array([f"u{i}" for i in range(X.shape[0])], dtype=object)
     items = np.array([f"a{i}" for i in range(X.shape[1])], dtype=object)
-    model, recs, similar, hist = fit_outputs("itemknn", {"neighbours": [10][0]}, 0, X, users,
-                                             items, n=7, similar_n=4)
+    out = fit_outputs(Fit("itemknn", {"neighbours": 10}), X, users, items, n=7, similar_n=4)
+    recs, similar, hist = out.recommendations, out.similar, out.history
     assert str(recs.dtypes["rank"]) == "int16" and str(recs.dtypes["score"]) == "float32"
     assert str(recs.dtypes["user_idx"]) == "int32" and str(recs.dtypes["item"]) == "string"
     assert recs.groupby("user_idx")["rank"].max().eq(7).all()
@@ -384,8 +381,258 @@ def test_weigh():
 
 
 def test_every_family_registers_under_its_name():
-    from tastemap.models import FAMILIES, load_all
-    models = load_all()
+    from tastemap.models import FAMILIES, specs
+    models = specs()
     assert set(models) == set(FAMILIES)
     for name, cls in models.items():
-        assert cls.__module__ == FAMILIES[name] and cls.name == name
+        assert f"{cls.__module__}:{cls.__qualname__}" == FAMILIES[name] and cls.name == name
+
+
+# ---- declarations and the registry -----------------------------------------------------------
+
+import inspect  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+from tastemap.models import registry  # noqa: E402
+from tastemap.models import store  # noqa: E402
+from tastemap.models.base import SCORINGS, NoTrainingMatrix  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+#: every family, small and fast: the torch families fit in a second at this size
+ALL_SMALL = {**SMALL, "lda": dict(k=4, max_iter=5), "mf": dict(factors=4, epochs=3),
+             "item2vec": dict(factors=4, epochs=3), "sgns": dict(factors=4, epochs=2),
+             "twotower": dict(factors=4, hidden=8, epochs=2)}
+
+
+def test_registry_reads_every_declaration_without_heavy_imports():
+    """The workflow reads the declarations in every job: no torch, implicit or sklearn."""
+    code = ("import sys\n"
+            "from tastemap.models import registry\n"
+            "table = registry.capabilities_markdown()\n"
+            "for name, cls in registry.specs().items():\n"
+            "    assert cls.sweep_prefixes and cls.similar_by, name\n"
+            "    registry.variants(name, {})\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('torch', 'implicit', 'sklearn', 'threadpoolctl', 'umap'))\n"
+            "print(len(registry.specs()), heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "11 []", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("name", sorted(registry.FAMILIES))
+def test_declarations_are_what_the_fitted_model_does(name, data):
+    """Each declaration holds for a real fit; sweep keys are constructor arguments."""
+    cls = registry.get(name)
+    args = inspect.signature(cls.__init__).parameters
+    assert set(cls.sweep_prefixes) <= set(args), set(cls.sweep_prefixes) - set(args)
+    assert len(set(cls.sweep_prefixes.values())) == len(cls.sweep_prefixes)
+    assert cls.scoring in SCORINGS
+    X, _, _ = data
+    m = make(name, random_state=0, **ALL_SMALL[name]).fit(X)
+    if cls.has_factors:
+        assert m.user_factors.shape[0] == X.shape[0] and m.item_factors.shape[0] == X.shape[1]
+    else:
+        with pytest.raises(AttributeError):
+            m.user_factors
+    if cls.folds_in:
+        assert m.recommend_new(X[:2], k=3)[0].shape == (2, 3)
+    if cls.has_loss_curve:
+        assert len({row[0] for row in m.history_}) >= 2  # a value per epoch
+    assert callable(getattr(m, "predict", None)) == cls.predicts_ratings
+    if cls.explains:
+        assert callable(getattr(m, "explain_rows", None) or getattr(m, "explain", None))
+    ids, _ = m.similar_items(np.arange(5), k=3)
+    assert ids.shape == (5, 3) and (ids != np.arange(5)[:, None]).all()
+    users = np.arange(0, X.shape[0], 7)
+    ids, scores = m.recommend(users, k=5)  # the declared scoring path vs dense scores
+    want = np.asarray(m._score(users), dtype=np.float32)
+    if cls.scoring == "sparse":
+        want[want == 0] = -np.inf
+    np.testing.assert_allclose(scores, _dense_top_k(want, X[users], 5)[1], rtol=1e-5, atol=1e-6)
+
+
+def test_a_family_without_similar_items_says_so(data, tmp_path):
+    X = data[0]
+
+    @registry.register("testnosimilar")
+    class NoSimilar(registry.get("popularity")):
+        similar_by = None
+        folds_in = False
+
+    m = NoSimilar().fit(X)
+    with pytest.raises(TypeError, match="no similar items"):
+        m.similar_items(np.arange(3))
+    with pytest.raises(TypeError, match="folds_in is False"):
+        m.recommend_new(X[:1])
+    users, items = np.arange(X.shape[0]).astype(str), np.arange(X.shape[1]).astype(str)
+    out = fit_outputs(Fit("testnosimilar"), X, users, items, n=2, similar_n=3)
+    assert out.similar is None and out.recommendations["rank"].max() == 2
+    out.write(tmp_path / "m.npz", tmp_path / "r.parquet", tmp_path / "h.parquet",
+              similar=tmp_path / "s.parquet")
+    assert pd.read_parquet(tmp_path / "s.parquet").empty
+    out = fit_outputs(Fit("popularity"), X, users, items, n=2, similar_n=3)
+    assert len(out.similar) == 3 * X.shape[1]
+    with pytest.raises(TypeError, match="scoring"):
+        type("Bad", (NoSimilar,), {"scoring": "fast"})
+
+
+def test_schema_sweeps_exactly_the_declared_keys():
+    """The config schema accepts a list on every key a family can sweep, and only there."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    sections = schema["properties"]["models"]["properties"]
+    for name, cls in registry.specs().items():
+        props = sections[name]["properties"]
+        for key, spec in props.items():
+            types = spec.get("type") if isinstance(spec.get("type"), list) else [spec.get("type")]
+            if key == "entities":
+                continue
+            assert ("array" in types) == (key in cls.sweep_prefixes), f"models.{name}.{key}"
+        assert set(cls.sweep_prefixes) <= set(props), f"models.{name}"
+
+
+# ---- variants ----------------------------------------------------------------------------------
+
+def test_variants_are_the_product_named_in_declared_order():
+    # config key order does not matter (the config is resolved with sorted keys)
+    section = {"regularization": [0.01, 0.1], "enabled": True, "entities": ["artist"],
+               "factors": [32, 64], "iterations": 5}
+    out = registry.variants("als", section)
+    assert list(out) == ["f32_r0.01", "f32_r0.1", "f64_r0.01", "f64_r0.1"]
+    assert out["f64_r0.01"] == {"regularization": 0.01, "factors": 64, "iterations": 5}
+    assert list(registry.variants("als", {"factors": [64]})) == ["f64"]
+    assert list(registry.variants("als", {"factors": 64})) == ["default"]
+    assert list(registry.variants("bpr", {"learning_rate": [1e-05, 0.001], "iterations": [10000]})) \
+        == ["lr1e-05_i10000", "lr0.001_i10000"]
+    assert list(registry.variants("itemknn", {"similarity": ["cosine", "bm25"], "neighbours": [20]})) \
+        == ["k20_scosine", "k20_sbm25"]
+    assert registry.swept_keys("als", section) == ["factors", "regularization"]
+
+
+@pytest.mark.parametrize("name,section,message", [
+    ("als", {"use_cg": [True, False]}, r"models\.als\.use_cg: a list sweeps only factors, "),
+    ("popularity", {"by": ["users", "all plays"]}, r"models\.popularity\.by: 'all plays' cannot "
+                                                   r"name a variant"),
+    ("als", {"factors": []}, r"models\.als\.factors: an empty list"),
+    ("ease", {"l2": [500, 500.0]}, r"models\.ease: two values of l2 both name variant 'l500'"),
+    ("nosuch", {}, r"unknown model 'nosuch'"),
+])
+def test_variants_refuse_what_cannot_be_named(name, section, message):
+    with pytest.raises((ValueError, KeyError), match=message):
+        registry.variants(name, section)
+
+
+# ---- saving without pickle ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fitted_all(data):
+    return {name: make(name, random_state=2, **params).fit(data[0])
+            for name, params in ALL_SMALL.items()}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_SMALL))
+def test_round_trip_gives_identical_recommendations(name, fitted_all, data, tmp_path):
+    X = data[0]
+    m = fitted_all[name]
+    path = tmp_path / "model.npz"
+    m.save(path)
+    with np.load(path, allow_pickle=False) as npz:  # nothing but plain arrays
+        assert all(npz[k].dtype != object for k in npz.files)
+        # no copy of the training matrix (the exclusion set comes with load(path, train=X))
+        assert not {k.split("/")[0] for k in npz.files} & {"seen_", "train_", "weights_"}
+        assert X.nnz not in {npz[k].size for k in npz.files}
+    back = Recommender.load(path, train=X)
+    assert type(back) is type(m) and back.get_params() == m.get_params()
+    for a, b in zip(m.recommend(k=10), back.recommend(k=10)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(m.recommend_new(X[:6], k=10), back.recommend_new(X[:6], k=10)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(m.similar_items(np.arange(X.shape[1]), 5),
+                    back.similar_items(np.arange(X.shape[1]), 5)):
+        np.testing.assert_array_equal(a, b)
+    assert list(back.history_) == list(m.history_)
+    if m.predicts_ratings:
+        u, i = X.nonzero()
+        np.testing.assert_array_equal(back.predict(u, i), m.predict(u, i))
+
+
+def test_training_matrix_is_passed_in_not_saved(fitted_all, data, tmp_path):
+    X = data[0]
+    m = fitted_all["itemknn"]
+    m.save(tmp_path / "m.npz")
+    detached = Recommender.load(tmp_path / "m.npz")
+    assert detached.similar_items(np.arange(3), 2)[0].shape == (3, 2)  # needs no matrix
+    assert detached.recommend_new(X[:2], k=3)[0].shape == (2, 3)
+    with pytest.raises(NoTrainingMatrix, match="load\\(path, train=matrix\\)"):
+        detached.recommend(k=3)
+    other = X.copy()
+    other.data[0] += 1
+    with pytest.raises(ValueError, match="not the one the model was fit on"):
+        detached.attach(other)
+    np.testing.assert_array_equal(detached.attach(X).recommend(k=3)[0], m.recommend(k=3)[0])
+
+
+def test_files_that_are_not_plain_model_arrays_are_refused(fitted_all, tmp_path):
+    import joblib
+
+    m = fitted_all["popularity"]
+    m.save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz", allow_pickle=False) as npz:
+        parts = {k: npz[k] for k in npz.files}
+    # an object array (numpy pickles it) smuggled into a model file
+    np.savez(tmp_path / "evil.npz", **parts, extra_=np.array([{"x": 1}], dtype=object))
+    header, _ = store.read(tmp_path / "good.npz")
+    header["state"] = {"popularity_": {"kind": "array"}}
+    with open(tmp_path / "evil2.npz", "wb") as fh:
+        np.savez(fh, __header__=np.array(__import__("json").dumps(header)),
+                 popularity_=np.array([object()], dtype=object))
+    with pytest.raises(store.ModelFileError, match="evil2.npz: array 'popularity_' is a pickled "
+                                                   "object array"):
+        Recommender.load(tmp_path / "evil2.npz")
+    Recommender.load(tmp_path / "evil.npz")  # unlisted arrays are never read
+    joblib.dump(m, tmp_path / "old.joblib")
+    with pytest.raises(store.ModelFileError, match="old.joblib: not a tastemap model file"):
+        Recommender.load(tmp_path / "old.joblib")
+    header["family"], header["class"] = "toyx", "evil_module:Toy"
+    with open(tmp_path / "alien.npz", "wb") as fh:
+        np.savez(fh, __header__=np.array(__import__("json").dumps(header)), **{
+            k: v for k, v in parts.items() if k != "__header__"})
+    with pytest.raises(store.ModelFileError, match="family 'toyx' .*neither tastemap's nor imported"):
+        Recommender.load(tmp_path / "alien.npz")
+    with pytest.raises(TypeError, match="holds a Popularity, not a ALS"):
+        registry.get("als").load(tmp_path / "good.npz")
+
+
+def test_capability_table_in_docs_matches_the_declarations():
+    text = (REPO / "docs" / "models.md").read_text()
+    assert registry.capabilities_markdown() in text, (
+        "docs/models.md: paste the output of `python -m tastemap.models.registry`")
+
+
+def test_outside_families_are_imported_only_when_named(tmp_path, monkeypatch, data):
+    (tmp_path / "outside_pop.py").write_text(
+        "from tastemap.models import register\n"
+        "from tastemap.models.popularity import Popularity\n\n\n"
+        "@register('outsidepop')\nclass OutsidePop(Popularity):\n    sweep_prefixes = {'by': 'b'}\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # get() appends the working directory
+    monkeypatch.chdir(tmp_path)  # the workflow's working directory is searched too
+    with pytest.raises(ValueError, match="models.als.module: als is one of tastemap's own"):
+        registry.get("als", "outside_pop")
+    with pytest.raises(ModuleNotFoundError, match="models.other.module: no module 'nosuch'"):
+        registry.get("other", "nosuch")
+    with pytest.raises(ValueError, match="models.other.module: outside_pop registers no model "
+                                         "named 'other'"):
+        registry.get("other", "outside_pop")
+    cls = registry.get("outsidepop", "outside_pop")
+    assert list(registry.variants("outsidepop", {"module": "outside_pop", "by": ["users"]})) == ["busers"]
+    m = cls().fit(data[0])
+    m.save(tmp_path / "m.npz")
+    from tastemap.models.run import load_model
+
+    back = load_model(tmp_path / "m.npz", "outsidepop", "outside_pop", train=data[0])
+    np.testing.assert_array_equal(back.recommend(k=3)[0], m.recommend(k=3)[0])
+    with pytest.raises(ValueError, match="holds a outsidepop model, expected popularity"):
+        load_model(tmp_path / "m.npz", "popularity")

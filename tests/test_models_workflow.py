@@ -1,21 +1,25 @@
 """Workflow tests of the models stage on the shared tiny run (tests/config/tiny.yaml)."""
 from __future__ import annotations
 
+import re
 import shutil
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import TINY_CONFIG, dry_run_jobs, run_snakemake
+import tastemap
+from conftest import REPO, TINY_CONFIG, dry_run_jobs, run_snakemake
 from tastemap.matrices import load_matrix
+from tastemap.models import registry
 
 pytestmark = pytest.mark.workflow
 
 CLASSIC = {"als": "f64", "bpr": "f64", "itemknn": "k50", "userknn": "k50",
            "popularity": "default", "ease": "l500"}
-FILES = ["model.joblib", "recommendations.parquet", "similar.parquet", "history.parquet"]
+FILES = ["model.npz", "recommendations.parquet", "similar.parquet", "history.parquet"]
 TINY = yaml.safe_load(TINY_CONFIG.read_text())
 #: (model, entity) pairs the tiny config fits: a model's `entities` key, or every entity
 RUNS = [(m, e) for m in sorted(CLASSIC) for e in ("artist", "song")
@@ -118,3 +122,48 @@ def test_adding_a_factor_count_fits_only_the_new_variant(tiny_run, tmp_path):
     jobs = dry_run_jobs(tiny_run, *targets, configfile=cfg)
     # f8 full (fit_model) + train (fit_model_split), two entities; nothing else refits
     assert jobs == {"fit_model": 2, "fit_model_split": 2}, jobs
+
+
+def test_a_new_family_is_one_module_and_one_config_section(tmp_path, monkeypatch):
+    """The toy family of docs/adding_a_model.md, written outside src/, with one config section
+    (every other model, topics and maps off): the workflow fits both variants, evaluates them,
+    picks one on validation, draws the sweep and puts it in the report."""
+    guide = (REPO / "docs" / "adding_a_model.md").read_text()
+    module = re.search(r"```python\n(.*?)```", guide, re.S).group(1)
+    section = yaml.safe_load(re.search(r"```yaml\n(.*?)```", guide, re.S).group(1))["models"]
+    work = tmp_path / "run"
+    work.mkdir()
+    (work / "toymodel.py").write_text(module)
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["models"] = {name: {"enabled": False} for name in registry.FAMILIES} | section
+    config |= {"entities": ["artist"], "topics": {"enabled": False}, "explore": {"enabled": False}}
+    cfg = tmp_path / "toy.yaml"
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    jobs = dry_run_jobs(work, configfile=cfg)
+    assert jobs["fit_model"] == 2 and jobs["fit_model_split"] == 4, jobs  # a0.5, a1 x 3 fits
+    assert not any(rule.startswith(("topics", "explore", "model_")) for rule in jobs), jobs
+    run_snakemake(work, configfile=cfg)
+    res = work / "results" / "tiny"
+    fits = res / "models" / "artist" / "toy"
+    assert sorted(p.name for p in fits.iterdir()) == ["a0.5", "a1"]
+    for fit in ("full", "train", "valid"):
+        recs = pd.read_parquet(fits / "a1" / "seed0" / fit / "recommendations.parquet")
+        assert recs["user_idx"].nunique() > 100
+    board = pd.read_csv(res / "evaluate" / "artist" / "seed0" / "leaderboard.csv", dtype=str)
+    assert set(zip(board["model"], board["variant"])) == {("toy", "a0.5"), ("toy", "a1")}
+    assert pd.read_csv(res / "evaluate" / "artist" / "seed0" / "selected.csv")["model"].tolist() == ["toy"]
+    assert (res / "evaluate" / "artist" / "seed0" / "sweep_alpha.png").stat().st_size > 10_000
+    # the saved model loads (its module named by the caller) and reproduces its table
+    monkeypatch.syspath_prepend(str(work))
+    model = tastemap.load(res).model("artist", "toy", variant="a1", module="toymodel")
+    full = pd.read_parquet(fits / "a1" / "seed0" / "full" / "recommendations.parquet")
+    ids, _ = model.recommend(np.array([0]), k=3)
+    assert ids[0].tolist() == full.loc[full["user_idx"] == 0, "item_idx"].head(3).tolist()
+
+    out = tmp_path / "report.zip"
+    run_snakemake(work, "--report", str(out), configfile=cfg)
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        boards = [zf.read(n).decode() for n in names if n.endswith("/leaderboard.csv")]
+        assert len(boards) == 3 and all(",toy,a1," in b for b in boards)  # test, valid, seeds
+        assert any(n.endswith("/sweep_alpha.png") for n in names)

@@ -157,9 +157,40 @@ def test_run_values_and_sweep_table():
     chosen = stats.run_values(per_user, "ndcg@10",
                               pd.DataFrame({"model": ["als", "pop"], "variant": ["f16", "default"]}))
     assert list(chosen.columns) == ["als", "pop"] and chosen["als"].tolist() == [0.3, 0.4]
-    board = pd.DataFrame({"model": ["als", "als", "pop"], "variant": ["f8", "f16", "default"],
-                          "metric": "ndcg@10", "mean": [0.1, 0.2, 0.0]})
-    sweep = stats.sweep_table(board, {"als": "f"})
-    assert sweep["value"].tolist() == [8.0, 16.0]
-    with pytest.raises(ValueError, match="does not start with"):
-        stats.sweep_table(board, {"als": "k"})
+    board = pd.DataFrame({"rank": [2, 1, 3], "model": ["als", "als", "pop"],
+                          "variant": ["f8", "f16", "default"], "metric": "ndcg@10",
+                          "mean": [0.1, 0.2, 0.0]})
+    sweep = stats.sweep_table(board, {"als": {"f8": {"factors": 8}, "f16": {"factors": 16}}},
+                              "factors")
+    assert sweep["value"].tolist() == [8, 16] and set(sweep["line"]) == {"als"}
+    with pytest.raises(ValueError, match="no variant of the sweep"):
+        stats.sweep_table(board, {"als": {"k8": {"neighbours": 8}}}, "neighbours")
+
+
+def test_sweep_table_of_a_two_key_grid_holds_the_other_key_at_its_best():
+    grid = {"als": {f"f{f}_r{r}": {"factors": f, "regularization": r}
+                    for f in (8, 16, 32) for r in (0.1, 1.0)}}
+    variants = list(grid["als"])
+    means = [0.1, 0.2, 0.3, 0.6, 0.5, 0.4]  # f8_r0.1, f8_r1.0, f16_r0.1, f16_r1.0, f32_r0.1, ...
+    board = pd.DataFrame({"model": "als", "variant": variants, "metric": "ndcg@10", "mean": means})
+    board["rank"] = board["mean"].rank(ascending=False).astype(int)
+    by_factors = stats.sweep_table(board, grid, "factors")
+    # best run f16_r1.0 (0.6): the factors line is drawn at regularization 1.0
+    assert by_factors["variant"].tolist() == ["f8_r1.0", "f16_r1.0", "f32_r1.0"]
+    assert set(by_factors["line"]) == {"als (regularization 1.0)"}
+    by_reg = stats.sweep_table(board, grid, "regularization")
+    assert by_reg["variant"].tolist() == ["f16_r0.1", "f16_r1.0"]
+    assert by_reg["value"].tolist() == [0.1, 1.0] and set(by_reg["line"]) == {"als (factors 16)"}
+
+
+def test_sweep_of_a_string_valued_key_draws_categories():
+    from tastemap import plots
+
+    board = pd.DataFrame({"rank": [1, 2], "model": "itemknn", "variant": ["scosine", "sbm25"],
+                          "metric": "ndcg@10", "mean": [0.4, 0.3]})
+    grid = {"itemknn": {"scosine": {"similarity": "cosine"}, "sbm25": {"similarity": "bm25"}}}
+    table = stats.sweep_table(board, grid, "similarity")
+    fig = plots.sweep_lines(table, param="similarity", metrics=["ndcg@10"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["bm25", "cosine"]
+    assert ax.lines[0].get_ydata().tolist() == [0.3, 0.4]

@@ -11,7 +11,8 @@ from sklearn.linear_model import Ridge
 import yaml
 
 from conftest import TINY_CONFIG, dry_run_jobs
-from tastemap.models import MODELS, load_all, make
+from tastemap.matrices import load_matrix
+from tastemap.models import MODELS, make, specs
 from tastemap.models._torch import History, mean_of_rows, torch_session, unit_rows
 from tastemap.models.base import Recommender
 from tastemap.models.item2vec import Item2Vec, cooccurrence_distributions, sample_context_pairs
@@ -59,7 +60,7 @@ def one_genre_user(genre: int, n: int = 5) -> sp.csr_matrix:
 
 # -- shared behaviour of every torch model ---------------------------------------------------
 def test_registered():
-    load_all()
+    specs()
     for name in FAST:
         assert name in MODELS
     assert isinstance(make("mf", factors=4), BiasedMF)
@@ -108,11 +109,11 @@ def test_fold_in_one_genre_user(fitted, name):
 
 
 @pytest.mark.parametrize("name", list(FAST))
-def test_save_load_round_trip(fitted, tmp_path, name):
+def test_save_load_round_trip(fitted, X, tmp_path, name):
     model = fitted[name]
-    path = tmp_path / f"{name}.joblib"
+    path = tmp_path / f"{name}.npz"
     model.save(path)
-    back = type(model).load(path)
+    back = type(model).load(path, train=X)
     users = np.arange(N_USERS)
     np.testing.assert_array_equal(back._score(users), model._score(users))
     np.testing.assert_array_equal(back.recommend(k=5)[0], model.recommend(k=5)[0])
@@ -313,15 +314,15 @@ def test_effective_threads():
 @pytest.mark.workflow
 def test_dry_run_plans_loss_curves_and_sweep(workdir):
     jobs = dry_run_jobs(workdir)
-    # tiny.yaml: mf x 2 sizes on both entities, item2vec, sgns, twotower on artist only;
-    # (2 x 2 + 3) runs x (full, train) fits
-    assert jobs["model_loss_curve"] == 14
+    # families with a loss curve in tiny.yaml: mf x 2 sizes and als on both entities, item2vec,
+    # sgns, twotower, bpr on artist only; (2 x 2 + 2 + 3 + 1) runs x (full, train) fits
+    assert jobs["model_loss_curve"] == 20
     assert jobs["mf_factor_sweep"] == 2
     cfg = yaml.safe_load(TINY_CONFIG.read_text())
     cfg.setdefault("models", {}).setdefault("mf", {})["enabled"] = False
     (workdir / "no_mf.yaml").write_text(yaml.safe_dump(cfg))
     jobs = dry_run_jobs(workdir, configfile=workdir / "no_mf.yaml")
-    assert jobs["model_loss_curve"] == 6 and "mf_factor_sweep" not in jobs
+    assert jobs["model_loss_curve"] == 12 and "mf_factor_sweep" not in jobs
 
 
 @pytest.mark.workflow
@@ -339,7 +340,10 @@ def test_tiny_run_torch_outputs(tiny_run):
                 assert (d / "loss.png").stat().st_size > 0
                 h = pd.read_parquet(d / "history.parquet")
                 assert len(h) and set(h["split"]) <= {"train", "valid"}
-            model = Recommender.load(res / entity / mv / "seed0" / "full" / "model.joblib")
+            plays = load_matrix(res.parent / "matrices" / f"user_{entity}.npz")
+            model = Recommender.load(res / entity / mv / "seed0" / "full" / "model.npz", train=plays)
             recs = pd.read_parquet(res / entity / mv / "seed0" / "full" / "recommendations.parquet")
-            seen = model.seen_.tocsr()
-            assert not np.asarray(seen[recs["user_idx"].to_numpy(), recs["item_idx"].to_numpy()]).any()
+            assert not np.asarray(plays[recs["user_idx"].to_numpy(), recs["item_idx"].to_numpy()]).any()
+            first = recs[recs["user_idx"] == recs["user_idx"].iloc[0]]
+            ids, _ = model.recommend(first["user_idx"].to_numpy()[:1], k=len(first))
+            assert ids[0].tolist() == first["item_idx"].tolist()  # the loaded model, same list

@@ -81,7 +81,7 @@ def recommend_for(run: Results, user: str, entity: str, model: str, variant: str
     ok = ids[0] >= 0
     out = pd.DataFrame({"rank": np.arange(1, ok.sum() + 1), "item_idx": ids[0][ok],
                         "item": run.item_names(entity)[ids[0][ok]], "score": scores[0][ok]})
-    return out, str(fit.path / "model.joblib")
+    return out, str(fit.path / "model.npz")
 
 
 def cmd_recommend(args) -> None:
@@ -117,15 +117,13 @@ def similar_to(run: Results, name: str, entity: str, model: str, variant: str | 
         if len(table) >= n:
             return idx, table.head(n)[["rank", "similar_idx", "similar", "score"]], str(path)
     rec = run.model(entity, model, fit.variant, seed)
-    try:
-        ids, scores = rec.similar_items(np.array([idx]), k=n)
-    except NotImplementedError:
-        raise CliError(f"model {model} has no item similarity (no item factors); "
-                       f"try --model als") from None
+    if rec.similar_by is None:
+        raise CliError(f"model {model} has no item similarity; try --model als")
+    ids, scores = rec.similar_items(np.array([idx]), k=n)
     ok = ids[0] >= 0
     out = pd.DataFrame({"rank": np.arange(1, ok.sum() + 1), "similar_idx": ids[0][ok],
                         "similar": run.item_names(entity)[ids[0][ok]], "score": scores[0][ok]})
-    return idx, out, str(fit.path / "model.joblib")
+    return idx, out, str(fit.path / "model.npz")
 
 
 def cmd_similar(args) -> None:

@@ -116,10 +116,11 @@ class TopicRun:
     metrics: dict
 
     def model(self):
-        """The fitted ``sklearn.decomposition.LatentDirichletAllocation`` (joblib)."""
-        import joblib
+        """The fitted LDA recommender (:class:`tastemap.models.lda.LDA`, ``model.npz``); its
+        ``lda_`` is scikit-learn's ``LatentDirichletAllocation``."""
+        from tastemap.models.lda import LDA
 
-        return joblib.load(_need(self.path / "model.joblib", "topics.enabled"))
+        return LDA.load(_need(self.path / "model.npz", "topics.enabled"))
 
 
 def _need(path: Path, hint: str) -> Path:
@@ -270,7 +271,7 @@ class Results:
         """Every fitted model folder: ``entity, model, variant, seed, fit, path`` (sorted)."""
         rows = []
         pattern = re.compile(r"^seed(\d+)$")
-        for file in sorted((self.path / "models").glob("*/*/*/seed*/*/model.joblib")):
+        for file in sorted((self.path / "models").glob("*/*/*/seed*/*/model.npz")):
             fit_dir = file.parent
             seed_dir, variant_dir = fit_dir.parent, fit_dir.parent.parent
             m = pattern.match(seed_dir.name)
@@ -320,15 +321,24 @@ class Results:
                           f"({path}); pass variant=")
 
     def model(self, entity: str = "artist", model: str = "als", variant: str | None = None,
-              seed: int = 0, fit: str = "full"):
+              seed: int = 0, fit: str = "full", module: str | None = None):
         """The fitted :class:`tastemap.models.base.Recommender` (``recommend``,
-        ``similar_items``, ``user_factors`` / ``item_factors`` where the family has them)."""
-        from tastemap.models.base import Recommender
+        ``similar_items``, ``user_factors`` / ``item_factors`` where the family has them),
+        with the matrix of its fit attached when the run has it (``recommend`` of known users
+        needs it). ``module``: the module of a family outside tastemap (``models.<name>.module``
+        of the run's config); a model file never makes tastemap import code by itself."""
+        from tastemap.models.run import load_model
 
         run = self.run(entity, model, variant, seed, fit)
         key = ("model", run.path)
         if key not in self._cache:
-            self._cache[key] = Recommender.load(_need(run.path / "model.joblib", f"models.{model}"))
+            path = _need(run.path / "model.npz", f"models.{model}")
+            sub = {"full": "matrices/", "train": f"split/seed{seed}/",
+                   "valid": f"split/seed{seed}/valid/"}[fit]
+            matrix = self.path / (f"{sub}user_{entity}.npz" if fit == "full"
+                                  else f"{sub}train_{entity}.npz")
+            train = load_matrix(matrix) if matrix.exists() else None
+            self._cache[key] = load_model(path, model, module, train=train)
         return self._cache[key]
 
     def recommendations(self, entity: str = "artist", model: str = "als",

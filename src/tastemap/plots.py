@@ -351,27 +351,36 @@ def sweep_lines(
 
     Parameters
     ----------
-    board : rows ``model, value`` (the swept value, numeric), ``metric, mean`` and optionally
+    board : rows ``value`` (the swept value: numbers, or strings drawn as categories),
+        ``metric, mean``, optionally ``line`` (the legend label, default ``model``) and
         ``ci_low, ci_high`` (drawn as error bars).
     param : name of the swept hyper-parameter (x axis).
     metrics : panels, in order.
     """
     n = len(metrics)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n + 1, 4.2), dpi=dpi, squeeze=False)
-    values = np.sort(board["value"].unique())
-    log_x = len(values) > 2 and values.min() > 0 and values.max() / values.min() >= 8
+    board = board.assign(line=board["line"] if "line" in board else board["model"])
+    numeric = pd.api.types.is_numeric_dtype(pd.Series(list(board["value"])))
+    values = sorted(set(board["value"]), key=lambda v: (not numeric, v if numeric else str(v)))
+    if numeric:
+        board = board.assign(x=board["value"].astype(float))
+    else:  # categories (e.g. similarity: cosine, bm25) at positions 0, 1, ...
+        board = board.assign(x=board["value"].map({v: i for i, v in enumerate(values)}))
+    log_x = numeric and len(values) > 2 and min(values) > 0 and max(values) / min(values) >= 8
     for ax, metric in zip(axes[0], metrics):
         sub = board[board["metric"] == metric]
-        for model, g in sub.groupby("model", sort=False):
-            g = g.sort_values("value")
+        for line, g in sub.groupby("line", sort=False):
+            g = g.sort_values("x")
             err = None
             if {"ci_low", "ci_high"} <= set(g.columns) and g["ci_low"].notna().any():
                 err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])
-            ax.errorbar(g["value"], g["mean"], yerr=err, marker="o", capsize=3, label=model)
+            ax.errorbar(g["x"], g["mean"], yerr=err, marker="o", capsize=3, label=line)
         if log_x:
             ax.set_xscale("log", base=2)
-            ax.set_xticks(values, [f"{v:g}" for v in values])
             ax.minorticks_off()
+        if log_x or not numeric:
+            ax.set_xticks(range(len(values)) if not numeric else [float(v) for v in values],
+                          [f"{v:g}" if numeric else str(v) for v in values])
         ax.set_xlabel(param)
         ax.set_ylabel(metric)
         ax.set_title(f"{metric} vs {param}")

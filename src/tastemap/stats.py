@@ -341,21 +341,37 @@ def run_values(per_user: pd.DataFrame, metric: str,
     return wide.dropna(axis=0, how="any")
 
 
-def sweep_table(board: pd.DataFrame, prefixes: dict[str, str]) -> pd.DataFrame:
-    """Leaderboard rows of swept models with the swept value parsed from the variant name.
+def sweep_table(board: pd.DataFrame, grid: dict[str, dict[str, dict]], param: str) -> pd.DataFrame:
+    """Leaderboard rows of the runs that show the effect of ``param``, with its value.
 
-    ``prefixes`` maps model -> variant prefix (``{"als": "f"}``: variant ``f64`` -> 64.0).
-    Returns the rows of those models with an extra float column ``value``.
+    ``grid`` maps model -> variant -> the values of that model's swept keys (``{"als": {"f8":
+    {"factors": 8}, ...}}``). A model that sweeps other keys too contributes the variants whose
+    other keys sit at the values of its best-ranked variant (the leaderboard's ``rank``), and
+    its line is labelled with them: ``als (r0.1)`` reads "ALS at regularization 0.1". Returns
+    the rows of those runs with extra columns ``value`` (the value of ``param``) and ``line``.
+
+    >>> board = pd.DataFrame({"rank": [1, 2, 3, 4], "model": "als", "metric": "ndcg@10",
+    ...     "variant": ["f8_r1", "f16_r1", "f8_r2", "f16_r2"], "mean": [0.4, 0.3, 0.2, 0.1]})
+    >>> grid = {"als": {f"f{f}_r{r}": {"factors": f, "regularization": r}
+    ...                 for f in (8, 16) for r in (1, 2)}}
+    >>> sweep_table(board, grid, "factors")[["line", "value", "mean"]].values.tolist()
+    [['als (regularization 1)', 8, 0.4], ['als (regularization 1)', 16, 0.3]]
     """
     rows = []
-    for model, prefix in prefixes.items():
-        sub = board[board["model"].astype(str) == model].copy()
-        variants = sub["variant"].astype(str)
-        bad = variants[~variants.str.startswith(prefix)]
-        if len(bad):
-            raise ValueError(f"model {model}: variant {bad.iloc[0]!r} does not start with {prefix!r}")
-        sub["value"] = pd.to_numeric(variants.str.slice(len(prefix)), errors="raise").astype(float)
+    for model, variants in grid.items():
+        sub = board[board["model"].astype(str) == model]
+        sub = sub[sub["variant"].astype(str).isin(list(variants))].copy()
+        if sub.empty:
+            raise ValueError(f"model {model}: no variant of the sweep in the leaderboard")
+        best = variants[str(sub.loc[sub["rank"].idxmin(), "variant"])]
+        fixed = {k: v for k, v in best.items() if k != param}
+        keep = [v for v, values in variants.items() if param in values
+                and all(values[k] == fixed[k] for k in fixed)]
+        sub = sub[sub["variant"].astype(str).isin(keep)]
+        sub["value"] = [variants[v][param] for v in sub["variant"].astype(str)]
+        label = ", ".join(f"{k} {v}" for k, v in fixed.items())
+        sub["line"] = f"{model} ({label})" if label else model
         rows.append(sub)
     if not rows:
-        raise ValueError("no swept model given")
+        raise ValueError(f"no model sweeps {param}")
     return pd.concat(rows, ignore_index=True)

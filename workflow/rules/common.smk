@@ -34,7 +34,7 @@ wildcard_constraints:
     k=r"\d+",
     fit=r"train|full|valid",
     model=r"[a-z0-9]+",
-    variant=r"[A-Za-z0-9.]+",
+    variant=r"[A-Za-z0-9._-]+",
 
 
 def R(path):
@@ -133,62 +133,77 @@ def all_targets():
 
 
 # ---- models: which (entity, model, variant) runs the config asks for ----------------------
-# A model's config section (models.<name>) has `enabled`, `entities` and scalar
-# hyper-parameters; at most one hyper-parameter is swept: it holds a list, and each value becomes
-# one {variant} = <prefix><value> (e.g. factors: [32, 64] -> f32, f64). Models without a sweep
-# have the single variant "default". Register the swept key of each model here.
-MODEL_SWEEPS = {
-    # name: (swept key in models.<name>, variant prefix)
-    # -- classic families (models stage) --
-    "als": ("factors", "f"),
-    "bpr": ("factors", "f"),
-    "itemknn": ("neighbours", "k"),
-    "userknn": ("neighbours", "k"),
-    "ease": ("l2", "l"),
-    # -- topics stage: LDA as a recommender, one variant per topic count (k8, k16, ...) --
-    "lda": ("k", "k"),
-    # -- PyTorch families (torch models): one variant per latent size --
-    "mf": ("factors", "f"),
-    "item2vec": ("factors", "f"),
-    "sgns": ("factors", "f"),
-    "twotower": ("factors", "f"),
-}
+# Every model table comes from the model classes' own declarations, read through the light
+# registry (tastemap.models.registry: no torch, implicit or scikit-learn import). A model's
+# section models.<name> has `enabled`, `entities`, `module` (only for a family outside
+# tastemap, see docs/adding_a_model.md) and hyper-parameters. Any key of the family's
+# `sweep_prefixes` may hold a list: the variants are the product of the lists, each named from
+# its values ({variant} = f32_r0.01 for factors: [32, ...], regularization: [0.01, ...]);
+# without a list the one variant is "default".
+from tastemap.models import registry as _registry
+
+
+def _model_tables():
+    """name -> class, name -> {variant: params} and name -> swept keys of the enabled models."""
+    classes, variants, sweeps = {}, {}, {}
+    for name, section in _registry.config_models(config["models"]).items():
+        if not _registry.enabled(section):
+            continue
+        try:
+            classes[name] = _registry.get(name, section.get("module"))
+            variants[name] = _registry.variants(name, section)
+            sweeps[name] = _registry.swept_keys(name, section)
+        except (ValueError, KeyError, ImportError) as err:
+            raise ConfigError(str(err).strip("'\"")) from None
+    return classes, variants, sweeps
+
+
+#: enabled model -> its class (declarations: folds_in, has_factors, has_loss_curve, ...)
+FAMILIES, MODEL_VARIANTS, MODEL_SWEEPS = _model_tables()
+#: models whose fits get new_users.parquet (models.new_users), loss.png, the evaluation's RMSE,
+#: explanations.parquet
+NEW_USER_MODELS = {n for n, c in FAMILIES.items() if c.folds_in}
+LOSS_CURVE_MODELS = {n for n, c in FAMILIES.items() if c.has_loss_curve}
+RMSE_MODELS = {n for n, c in FAMILIES.items() if c.predicts_ratings}
+EXPLAIN_MODELS = {n for n, c in FAMILIES.items() if c.explains}
+
+
+def _map_models():
+    """models.maps.models that are enabled and have factors to map."""
+    for name in config["models"]["maps"]["models"]:
+        if name in FAMILIES and not FAMILIES[name].has_factors:
+            raise ConfigError(f"models.maps.models: {name} has no user/item factors to map")
+    return {name for name in config["models"]["maps"]["models"] if name in FAMILIES}
+
+
+MAP_MODELS = _map_models()
 
 
 def model_variants(name):
-    key, prefix = MODEL_SWEEPS.get(name, (None, None))
-    if key is None:
-        return ["default"]
-    return [f"{prefix}{value}" for value in config["models"][name][key]]
+    return list(MODEL_VARIANTS[name])
+
+
+def model_module(name):
+    """models.<name>.module (a family outside tastemap) or None."""
+    return config["models"][name].get("module")
 
 
 def model_runs(entity=None):
     """(entity, model, variant) of every enabled model, in config order."""
     runs = []
-    for name, section in config["models"].items():
-        if not isinstance(section, dict) or not section.get("enabled", False):
-            continue
-        for e in section.get("entities", ENTITIES):
+    for name in FAMILIES:
+        for e in config["models"][name].get("entities", ENTITIES):
             if e in ENTITIES and (entity is None or e == entity):
                 runs.extend((e, name, v) for v in model_variants(name))
     return runs
 
 
 def model_params(name, variant):
-    """Hyper-parameters of one variant: the model's section minus bookkeeping keys, with the
-    swept key set to the value parsed from the variant name."""
-    section = {
-        k: v for k, v in config["models"][name].items() if k not in ("enabled", "entities")
-    }
-    key, prefix = MODEL_SWEEPS.get(name, (None, None))
-    if key is not None:
-        if not variant.startswith(prefix):
-            raise ValueError(f"variant {variant!r} of model {name!r} must start with {prefix!r}")
-        values = {f"{prefix}{value}": value for value in section[key]}
-        if variant not in values:
-            raise ValueError(f"models.{name}.{key}: no value gives variant {variant!r}")
-        section[key] = values[variant]
-    return section
+    """Hyper-parameters of one variant (no bookkeeping keys, no lists)."""
+    if variant not in MODEL_VARIANTS[name]:
+        raise ValueError(f"models.{name}: no variant {variant!r} (variants: "
+                         f"{', '.join(MODEL_VARIANTS[name])})")
+    return MODEL_VARIANTS[name][variant]
 
 
 def model_dir(entity, model, variant, seed, fit):
@@ -207,15 +222,12 @@ def fit_matrix(entity, seed, fit):
 # ---- evaluate: targets and sweep helpers ---------------------------------------------------
 
 
-def sweep_models(entity, param):
-    """{model: variant prefix} of the enabled models on ``entity`` whose swept key is ``param``
-    and that have more than one variant (one line each in sweep_<param>.png)."""
-    out = {}
-    for e, name, _ in model_runs(entity):
-        key, prefix = MODEL_SWEEPS.get(name, (None, None))
-        if key == param and len(model_variants(name)) > 1:
-            out[name] = prefix
-    return out
+def sweep_grid(entity, param):
+    """{model: {variant: {swept key: value}}} of the enabled models on ``entity`` that sweep
+    ``param`` over several values (one line each in sweep_<param>.png)."""
+    models = {m for _, m, _ in model_runs(entity) if param in MODEL_SWEEPS[m]}
+    return {m: {v: {k: p[k] for k in MODEL_SWEEPS[m]} for v, p in MODEL_VARIANTS[m].items()}
+            for m in FAMILIES if m in models}
 
 
 def evaluate_targets():
@@ -226,8 +238,7 @@ def evaluate_targets():
     for e in ENTITIES:
         if not model_runs(e):
             continue
-        params = sorted({MODEL_SWEEPS[m][0] for _, m, _ in model_runs(e) if m in MODEL_SWEEPS})
-        params = [p for p in params if sweep_models(e, p)]
+        params = sorted({k for _, m, _ in model_runs(e) for k in MODEL_SWEEPS[m]})
         for s in SEEDS:
             files = ["per_user.parquet", "leaderboard.csv", "leaderboard.md", "significance.csv",
                      "significance.png"] + [f"sweep_{p}.png" for p in params]
@@ -239,15 +250,12 @@ def evaluate_targets():
 
 
 # ---- models stage targets -----------------------------------------------------------------
-#: models whose fitted object can score new listeners (models.new_users) and has factors to map
-NEW_USER_MODELS = {"als", "bpr", "itemknn", "userknn", "popularity", "ease"}
 
 
 def models_targets():
     """Full and train fits of every enabled run; new listeners (artist entity, when profiles
-    are configured), ALS explanations and embedding maps (models.maps.models) of full fits."""
-    files = ["model.joblib", "recommendations.parquet", "similar.parquet", "history.parquet"]
-    maps = set(config["models"]["maps"]["models"])
+    are configured), explanations and embedding maps (models.maps.models) of full fits."""
+    files = ["model.npz", "recommendations.parquet", "similar.parquet", "history.parquet"]
     out = []
     for seed in SEEDS:
         for entity, model, variant in model_runs():
@@ -257,24 +265,36 @@ def models_targets():
                         if fit == "full" or f != "similar.parquet"]
             if config["models"]["new_users"] and entity == "artist" and model in NEW_USER_MODELS:
                 out.append(f"{full}/new_users.parquet")
-            if model == "als" and config["models"]["explain"]["users"] > 0:
+            if model in EXPLAIN_MODELS and config["models"]["explain"]["users"] > 0:
                 out.append(f"{full}/explanations.parquet")
-            if model in maps:
+            if model in MAP_MODELS:
                 out += [f"{full}/map_users.png", f"{full}/map_items.png"]
     return out
 
 
-# ---- torch models: loss curves and the MF latent-size sweep (workflow/rules/models_torch.smk) --
-TORCH_MODELS = ("mf", "item2vec", "sgns", "twotower")
+# ---- training curves and the MF latent-size sweep (workflow/rules/models_torch.smk) ----------
+
+
+def mf_factor_variants():
+    """(factors, variant) of the MF variants in the latent-size sweep: those that differ from
+    the first variant in `factors` only (other swept keys at their first value)."""
+    if "mf" not in FAMILIES:
+        return []
+    variants = MODEL_VARIANTS["mf"]
+    first = next(iter(variants.values()))
+    others = [k for k in MODEL_SWEEPS["mf"] if k != "factors"]
+    return [(p["factors"], v) for v, p in variants.items()
+            if all(p[k] == first[k] for k in others)]
 
 
 def models_torch_targets():
-    """loss.png of the full and train fit of every enabled torch run; per entity and seed with
-    mf enabled, the validation RMSE of the train fits against the latent size."""
+    """loss.png of the full and train fit of every enabled run whose family has a loss curve;
+    per entity and seed with mf enabled, the validation RMSE of the train fits against the
+    latent size."""
     out = []
     for seed in SEEDS:
         for entity, model, variant in model_runs():
-            if model in TORCH_MODELS:
+            if model in LOSS_CURVE_MODELS:
                 out += [f"{model_dir(entity, model, variant, seed, fit)}/loss.png"
                         for fit in ("full", "train")]
         out += [R(f"models/{e}/mf/seed{seed}/sweep_factors.png") for e in ENTITIES

@@ -28,8 +28,8 @@ rule evaluate_run:
         train=lambda w: _eval_matrix(w, "train"),
         test=lambda w: _eval_matrix(w, "test"),
         model=lambda w: (
-            [f"{model_dir(w.entity, w.model, w.variant, w.seed, w.fit)}/model.joblib"]
-            if w.model in cfg("evaluate", "rmse_models")
+            [f"{model_dir(w.entity, w.model, w.variant, w.seed, w.fit)}/model.npz"]
+            if w.model in RMSE_MODELS
             else []
         ),
     output:
@@ -39,6 +39,7 @@ rule evaluate_run:
         fit=r"train|valid",
     params:
         ks=cfg("evaluate", "ks"),
+        module=lambda w: model_module(w.model),
     log:
         LOG("evaluate/{entity}/seed{seed}/run_{model}_{variant}_{fit}.log"),
     benchmark:
@@ -165,7 +166,8 @@ rule evaluate_sweep:
     wildcard_constraints:
         param=r"[A-Za-z0-9_]+",
     params:
-        prefixes=lambda w: sweep_models(w.entity, w.param),
+        grid=lambda w: sweep_grid(w.entity, w.param),
+        primary=cfg("evaluate", "primary_metric"),
         metrics=cfg("evaluate", "sweep_metrics"),
         dpi=cfg("plots", "dpi"),
     log:

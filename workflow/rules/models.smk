@@ -1,5 +1,6 @@
 # Models stage: one generic fit rule for every registered recommender, plus per-model extras
-# (new listeners, ALS explanations, embedding maps). Targets: models_targets() in common.smk.
+# (new listeners, explanations, embedding maps) for the families that declare them (folds_in,
+# explains, has_factors). Targets: models_targets() in common.smk.
 
 MODEL_OUT = "models/{entity}/{model}/{variant}/seed{seed}/{fit}"
 
@@ -16,7 +17,7 @@ rule fit_model:
         users=R("data/users.parquet"),
         catalogue=R("data/{entity}s.parquet"),
     output:
-        model=R(f"{MODEL_OUT}/model.joblib"),
+        model=R(f"{MODEL_OUT}/model.npz"),
         recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
         similar=R(f"{MODEL_OUT}/similar.parquet"),
         history=R(f"{MODEL_OUT}/history.parquet"),
@@ -24,6 +25,7 @@ rule fit_model:
         fit="full",
     params:
         model=lambda w: model_params(w.model, w.variant),
+        module=lambda w: model_module(w.model),
         n=_model_n,
         similar_n=cfg("models", "similar_n"),
     log:
@@ -42,7 +44,7 @@ rule fit_model:
 # similar items (for a factor model, all items x all items - 1.5 min at Last.fm-360K size).
 use rule fit_model as fit_model_split with:
     output:
-        model=R(f"{MODEL_OUT}/model.joblib"),
+        model=R(f"{MODEL_OUT}/model.npz"),
         recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
         history=R(f"{MODEL_OUT}/history.parquet"),
     wildcard_constraints:
@@ -51,7 +53,7 @@ use rule fit_model as fit_model_split with:
 
 rule model_new_users:
     input:
-        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.joblib"),
+        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
         matrix=R("matrices/user_{entity}.npz"),
         catalogue=R("data/{entity}s.parquet"),
     output:
@@ -59,6 +61,7 @@ rule model_new_users:
     params:
         profiles=cfg("models", "new_users"),
         n=cfg("models", "top_n"),
+        module=lambda w: model_module(w.model),
     log:
         LOG("models/{entity}/{model}/{variant}/seed{seed}/full/new_users.log"),
     threads: 1
@@ -71,17 +74,18 @@ rule model_new_users:
 
 rule model_explanations:
     input:
-        model=R("models/{entity}/als/{variant}/seed{seed}/full/model.joblib"),
-        recommendations=R("models/{entity}/als/{variant}/seed{seed}/full/recommendations.parquet"),
+        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
+        recommendations=R("models/{entity}/{model}/{variant}/seed{seed}/full/recommendations.parquet"),
         matrix=R("matrices/user_{entity}.npz"),
         catalogue=R("data/{entity}s.parquet"),
     output:
-        R("models/{entity}/als/{variant}/seed{seed}/full/explanations.parquet"),
+        R("models/{entity}/{model}/{variant}/seed{seed}/full/explanations.parquet"),
     params:
         n_users=cfg("models", "explain", "users"),
         n=cfg("models", "explain", "n"),
+        module=lambda w: model_module(w.model),
     log:
-        LOG("models/{entity}/als/{variant}/seed{seed}/full/explanations.log"),
+        LOG("models/{entity}/{model}/{variant}/seed{seed}/full/explanations.log"),
     threads: 1
     resources:
         mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
@@ -92,7 +96,7 @@ rule model_explanations:
 
 rule model_map:
     input:
-        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.joblib"),
+        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
         users=R("data/users.parquet"),
         catalogue=R("data/{entity}s.parquet"),
     output:
@@ -107,6 +111,7 @@ rule model_map:
                         labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
                                 "seed": "{seed}", "figure": "items"}),
     params:
+        module=lambda w: model_module(w.model),
         max_points=cfg("models", "maps", "max_points"),
         n_neighbors=cfg("models", "maps", "n_neighbors"),
         min_dist=cfg("models", "maps", "min_dist"),

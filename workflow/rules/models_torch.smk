@@ -1,5 +1,5 @@
-# Torch models' extras (the fits themselves run in models.smk's generic fit_model rule):
-# a training-curve figure per fit, and the biased-MF latent-size sweep.
+# Training curves (families with has_loss_curve; the fits themselves run in models.smk's generic
+# fit_model rule) and the biased-MF latent-size sweep.
 # Targets: models_torch_targets() in common.smk.
 
 
@@ -31,7 +31,7 @@ rule mf_factor_sweep:
     input:
         histories=lambda w: [
             f"{model_dir(w.entity, 'mf', v, w.seed, 'train')}/history.parquet"
-            for v in model_variants("mf")
+            for _, v in mf_factor_variants()
         ],
     output:
         figure=report(
@@ -46,7 +46,7 @@ rule mf_factor_sweep:
                      subcategory="MF latent size",
                      labels={"entity": "{entity}", "seed": "{seed}", "table": "sweep"}),
     params:
-        factors=cfg("models", "mf", "factors"),
+        factors=[f for f, _ in mf_factor_variants()],
         plots=cfg("plots"),
     log:
         LOG("models/{entity}/mf/seed{seed}/sweep_factors.log"),

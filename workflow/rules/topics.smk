@@ -27,7 +27,7 @@ rule topics_lda:
         item_table=R("data/{entity}s.parquet"),
         truth=topics_truth(),
     output:
-        model=R(f"{TOPICS_DIR}/model.joblib"),
+        model=R(f"{TOPICS_DIR}/model.npz"),
         user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
         topic_items=R(f"{TOPICS_DIR}/topic_items.parquet"),
         top_items=report(R(f"{TOPICS_DIR}/top_items.csv"), caption="../report/topics_top_items.rst",
@@ -74,7 +74,8 @@ rule topics_heldout:
 
 rule topics_map:
     input:
-        model=R(f"{TOPICS_DIR}/model.joblib"),
+        model=R(f"{TOPICS_DIR}/model.npz"),
+        matrix=R("matrices/user_{entity}.npz"),
         user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
         summary=R(f"{TOPICS_DIR}/topics.csv"),
         item_table=R("data/{entity}s.parquet"),

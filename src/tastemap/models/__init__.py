@@ -1,10 +1,11 @@
 """Recommenders behind one interface (see ``base.Recommender``).
 
-``make(name, **params)`` builds one. Families are imported on first use (``FAMILIES`` maps each
-registered name to its module), so a job that fits ALS does not pay for importing PyTorch's
-model code, scikit-learn's LDA and the rest; ``load_all()`` imports every family (fills
-``MODELS``).
+``make(name, **params)`` builds one. Families are imported on first use
+(:data:`tastemap.models.registry.FAMILIES` maps each name to its class), and no family module
+imports PyTorch, implicit or scikit-learn before it fits or scores; ``specs()`` imports every
+family and returns name -> class, whose declarations say what each one can do.
 """
-from tastemap.models.base import FAMILIES, MODELS, Recommender, load_all, make, register  # noqa: F401
+from tastemap.models.base import Recommender
+from tastemap.models.registry import FAMILIES, MODELS, get, make, register, specs, variants
 
-__all__ = ["FAMILIES", "MODELS", "Recommender", "load_all", "make", "register"]
+__all__ = ["FAMILIES", "MODELS", "Recommender", "get", "make", "register", "specs", "variants"]

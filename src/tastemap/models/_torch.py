@@ -6,19 +6,26 @@
   training curve the workflow writes to ``history.parquet``, see ``base``); ``frame()`` gives
   the same rows as a DataFrame.
 - ``coo_of``: the stored entries of a CSR as ``(rows, cols, values)`` arrays.
-- ``to_numpy_state`` / ``module_from_state``: torch modules are kept out of pickles; the fitted
-  weights are stored as numpy arrays so ``joblib`` round trips need no torch internals.
+- ``to_numpy_state`` / ``load_numpy_state``: torch modules are never saved; the fitted weights
+  are kept as numpy arrays (an attribute ending in ``_``), which ``Recommender.save`` writes.
+- ``no_grad``: ``torch.no_grad`` as a decorator that imports torch when called.
+
+Importing this module does not import torch (the registry reads the model classes in every
+workflow job); every function imports it when it runs.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,8 @@ def torch_session(random_state: int, num_threads: int = 1) -> Iterator[torch.Gen
     Yields a ``torch.Generator`` seeded with ``random_state`` for every random draw of the fit.
     Global settings (threads, deterministic flag, default RNG state) are restored on exit.
     """
+    import torch
+
     if not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise ValueError(f"random_state must be a non-negative int, got {random_state!r}")
     if num_threads < 1:
@@ -80,11 +89,26 @@ def _set_deterministic(mode: bool) -> None:
     took 16-20 s per process on the shared 2-core machine, i.e. per fit job. The kernel-level
     switch it then calls is the one set here; the public function is the fallback.
     """
+    import torch
+
     setter = getattr(torch._C, "_set_deterministic_algorithms", None)
     if setter is None:  # pragma: no cover - older/newer torch without the private setter
         torch.use_deterministic_algorithms(mode)
     else:
         setter(mode)
+
+
+def no_grad(fn):
+    """Decorator: run ``fn`` under ``torch.no_grad()`` (torch imported at call time)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.no_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class History:
@@ -130,12 +154,14 @@ def check_matrix(train: sp.spmatrix, name: str = "train") -> sp.csr_matrix:
 
 
 def to_numpy_state(module: torch.nn.Module) -> dict[str, np.ndarray]:
-    """``state_dict`` of ``module`` as numpy copies (picklable without torch)."""
+    """``state_dict`` of ``module`` as numpy copies (saved without torch)."""
     return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
 
 
 def load_numpy_state(module: torch.nn.Module, state: dict[str, np.ndarray]) -> torch.nn.Module:
     """Load numpy weights from ``to_numpy_state`` into a freshly built ``module`` (eval mode)."""
+    import torch
+
     module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
     return module.eval()
 

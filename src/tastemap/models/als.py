@@ -85,10 +85,22 @@ class ALS(ImplicitFactors, Recommender):
 
     Attributes (after ``fit``)
     --------------------------
-    user_factors : (n_users, factors) float32
-    item_factors : (n_items, factors) float32
+    user_factors_ / user_factors : (n_users, factors) float32
+    item_factors_ / item_factors : (n_items, factors) float32
     history_ : list of (epoch, split, metric, value)
+
+    implicit's model object is not kept: fold-in and explanations rebuild it from the factors
+    (:meth:`solver`).
     """
+
+    sweep_prefixes = {"factors": "f", "regularization": "r", "alpha": "a", "iterations": "i",
+                      "confidence": "c", "eps": "e"}
+    folds_in = True
+    has_factors = True
+    has_loss_curve = True
+    explains = True
+    similar_by = "cosine of item factors"
+    scoring = "dot"
 
     def __init__(
         self, factors: int = 64, regularization: float = 10.0, iterations: int = 15,
@@ -127,11 +139,19 @@ class ALS(ImplicitFactors, Recommender):
             random_state=int(self.random_state),
         )
 
+    def solver(self):
+        """implicit's ``AlternatingLeastSquares`` holding this model's factors (built once)."""
+        if getattr(self, "_solver", None) is None:
+            model = self._implicit()
+            model.user_factors, model.item_factors = self.user_factors_, self.item_factors_
+            self._solver = model
+        return self._solver
+
     def fit(self, train: sp.csr_matrix) -> "ALS":
         """Learn factors from ``train`` (users x items play counts)."""
-        self._set_seen(train)
+        train = self._set_train(train)
         C = self.transform(train)
-        self.model_ = self._implicit()
+        model = self._implicit()
         self.history_ = []
         start = time.monotonic()
 
@@ -142,14 +162,16 @@ class ALS(ImplicitFactors, Recommender):
                         self.iterations, elapsed, time.monotonic() - start,
                         "" if loss is None else f", loss {loss:.6f}")
 
-        self.model_.fit(C, show_progress=False, callback=progress)
+        model.fit(C, show_progress=False, callback=progress)
+        self._keep_factors(model)
+        self._solver = model
         return self
 
     def fold_in(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Factors ``(n_new, factors)`` of new users from their play rows (implicit's exact
         ``recalculate_user``; the item factors stay fixed)."""
         C = self.transform(user_items)
-        return self.model_.recalculate_user(np.arange(C.shape[0]), C)
+        return self.solver().recalculate_user(np.arange(C.shape[0]), C)
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return self.fold_in(user_items) @ self.item_factors.T
@@ -165,6 +187,7 @@ class ALS(ImplicitFactors, Recommender):
         C = self.transform(sp.csr_matrix(user_row))
         out, weights = [], None
         for item in np.asarray(item_idx):
-            total, contrib, weights = self.model_.explain(0, C, int(item), user_weights=weights, N=n)
+            total, contrib, weights = self.solver().explain(0, C, int(item), user_weights=weights,
+                                                             N=n)
             out.append((float(total), [(int(i), float(s)) for i, s in contrib]))
         return out

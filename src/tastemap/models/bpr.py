@@ -32,10 +32,19 @@ class BPR(ImplicitFactors, Recommender):
     random_state
         Seed of the initial factors and of the SGD sampling.
 
-    Attributes (after ``fit``): ``user_factors`` (n_users, factors + 1; last column 1),
-    ``item_factors`` (n_items, factors + 1; last column = item bias), ``history_`` (training
-    AUC per epoch: the fraction of sampled (positive, negative) pairs already ranked right).
+    Attributes (after ``fit``): ``user_factors_`` (n_users, factors + 1; last column 1),
+    ``item_factors_`` (n_items, factors + 1; last column = item bias), ``history_`` (training
+    AUC per epoch: the fraction of sampled (positive, negative) pairs already ranked right),
+    ``threads_`` (implicit's threads of the fit).
     """
+
+    sweep_prefixes = {"factors": "f", "learning_rate": "lr", "regularization": "r",
+                      "iterations": "i"}
+    folds_in = True
+    has_factors = True
+    has_loss_curve = True
+    similar_by = "cosine of item factors"
+    scoring = "dot"
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.01,
                  regularization: float = 0.1, iterations: int = 100,
@@ -52,18 +61,20 @@ class BPR(ImplicitFactors, Recommender):
     def fit(self, train: sp.csr_matrix) -> "BPR":
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        self._set_seen(train)
+        self._set_train(train)
+        likes = self.seen  # plays as binary likes
         threads = 1 if self.deterministic else self.num_threads
-        self.model_ = BayesianPersonalizedRanking(
+        model = BayesianPersonalizedRanking(
             factors=self.factors, learning_rate=self.learning_rate,
             regularization=self.regularization, iterations=self.iterations,
             verify_negative_samples=self.verify_negative_samples, num_threads=threads,
             random_state=int(self.random_state),
         )
         self.history_ = []
-        total = self.seen_.nnz
+        self.threads_ = threads
+        total = likes.nnz
         start = time.monotonic()
-        logger.info("BPR: %d x %d, %d likes, %d threads", *self.seen_.shape, total, threads)
+        logger.info("BPR: %d x %d, %d likes, %d threads", *likes.shape, total, threads)
 
         def progress(epoch, elapsed, correct, skipped):
             auc = correct / max(1, total - skipped)
@@ -73,7 +84,8 @@ class BPR(ImplicitFactors, Recommender):
                             self.iterations, auc, 100 * skipped / max(1, total),
                             time.monotonic() - start)
 
-        self.model_.fit(self.seen_, show_progress=False, callback=progress)
+        model.fit(likes, show_progress=False, callback=progress)
+        self._keep_factors(model)
         return self
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:

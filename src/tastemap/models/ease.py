@@ -34,8 +34,14 @@ class EASE(Recommender):
         Refuse to fit above this many items (config ``models.ease.max_items``).
     random_state : unused (closed form), kept for the interface.
 
-    Attributes (after ``fit``): ``B_`` (n_items x n_items float32, zero diagonal).
+    Attributes (after ``fit``): ``B_`` (n_items x n_items float32, zero diagonal). A user's
+    scores are their weighted training row times ``B_`` (the row comes from the training matrix,
+    which is not saved with the model).
     """
+
+    sweep_prefixes = {"l2": "l", "weighting": "w"}
+    folds_in = True
+    similar_by = "EASE weights B[i, j]"
 
     def __init__(self, l2: float = 500.0, weighting: str = "binary", max_items: int = 20000,
                  random_state: int = 0):
@@ -55,8 +61,7 @@ class EASE(Recommender):
             )
         from threadpoolctl import threadpool_limits
 
-        self._set_seen(train)
-        X = weigh(train, self.weighting)
+        X = weigh(self._set_train(train), self.weighting)
         logger.info("EASE: Gram matrix of %d items, l2=%g", n_items, self.l2)
         with threadpool_limits(limits=max(1, int(self.num_threads)), user_api="blas"):
             G = (X.T @ X).toarray().astype(np.float64)
@@ -65,17 +70,16 @@ class EASE(Recommender):
         B = P / (-np.diag(P))[None, :]
         B[np.diag_indices(n_items)] = 0.0
         self.B_ = B.astype(np.float32)
-        self.weights_ = X
         self.history_ = []
         return self
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return np.asarray(self.weights_[user_idx] @ self.B_)
+        return np.asarray(weigh(self.train[user_idx], self.weighting) @ self.B_)
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return np.asarray(weigh(user_items, self.weighting) @ self.B_)
 
-    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Items ``j`` with the largest weight ``B[i, j]`` (how strongly item ``i`` predicts ``j``)."""
         item_idx = np.asarray(item_idx)
         rows = self.B_[item_idx].copy()

@@ -26,36 +26,40 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from tastemap.models._torch import (
     History, check_matrix, effective_threads, mean_of_rows, torch_session, unit_rows,
 )
 from tastemap.models.base import Recommender, register
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
 logger = logging.getLogger(__name__)
 
 
 class _MeanCosineScoring(Recommender):
-    """Shared scoring: users = mean of their played items' unit embeddings."""
+    """Shared scoring: users = mean of their played items' unit embeddings (``unit_items_``)."""
 
-    item_factors: np.ndarray
+    folds_in = True
+    has_factors = True
+    has_loss_curve = True
+    similar_by = "cosine of item factors"
 
     def _finish(self, csr: sp.csr_matrix, item_vectors: np.ndarray) -> None:
         self.item_factors = np.asarray(item_vectors, dtype=np.float32)
-        self._unit_items = unit_rows(self.item_factors)
-        self.user_factors = mean_of_rows(csr, self._unit_items)
+        self.unit_items_ = unit_rows(self.item_factors)
+        self.user_factors = mean_of_rows(csr, self.unit_items_)
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return self.user_factors[np.asarray(user_idx)] @ self._unit_items.T
+        return self.user_factors[np.asarray(user_idx)] @ self.unit_items_.T
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
-        return mean_of_rows(user_items, self._unit_items) @ self._unit_items.T
+        return mean_of_rows(user_items, self.unit_items_) @ self.unit_items_.T
 
 
 def _check_positive(model: str, obj, *keys: str) -> None:
@@ -83,16 +87,6 @@ def cooccurrence_distributions(binary: sp.csr_matrix) -> sp.csr_matrix:
     sums = np.asarray(C.sum(axis=1)).ravel()
     scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
     return sp.csr_matrix(sp.diags(scale) @ C, dtype=np.float32)
-
-
-class _KLItem2Vec(nn.Module):
-    def __init__(self, n: int, d: int):
-        super().__init__()
-        self.embed = nn.Embedding(n, d)
-        self.out = nn.Linear(d, n)
-
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        return F.log_softmax(self.out(self.embed(items)), dim=1)
 
 
 def _binary(csr: sp.csr_matrix) -> sp.csr_matrix:
@@ -128,6 +122,8 @@ class Item2Vec(_MeanCosineScoring):
     ``history_`` (train KL loss per epoch).
     """
 
+    sweep_prefixes = {"factors": "f", "epochs": "e", "learning_rate": "lr"}
+
     def __init__(self, factors: int = 32, epochs: int = 30, batch_size: int = 256,
                  learning_rate: float = 0.05, max_items: int = 5000, random_state: int = 0,
                  num_threads: int = 1):
@@ -141,9 +137,14 @@ class Item2Vec(_MeanCosineScoring):
 
     def fit(self, train: sp.csr_matrix) -> "Item2Vec":
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
+        import torch
+        from torch import nn
+
+        from tastemap.models._nets import KLItem2Vec as _KLItem2Vec
+
         _check_positive("item2vec", self, "factors", "epochs", "batch_size", "max_items")
         csr = check_matrix(train)
-        self._set_seen(csr)
+        self._set_train(csr)
         B = _binary(csr)
         n_items = B.shape[1]
         listeners = np.diff(B.tocsc().indptr)
@@ -245,6 +246,9 @@ class SkipGramNS(_MeanCosineScoring):
         Seed of every random step; torch threads during ``fit``.
     """
 
+    sweep_prefixes = {"factors": "f", "contexts": "c", "negatives": "n", "epochs": "e",
+                      "learning_rate": "lr"}
+
     def __init__(self, factors: int = 32, epochs: int = 5, contexts: int = 5, negatives: int = 5,
                  batch_size: int = 512, learning_rate: float = 0.01, random_state: int = 0,
                  num_threads: int = 1):
@@ -259,9 +263,13 @@ class SkipGramNS(_MeanCosineScoring):
 
     def fit(self, train: sp.csr_matrix) -> "SkipGramNS":
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+
         _check_positive("sgns", self, "factors", "epochs", "contexts", "negatives", "batch_size")
         csr = check_matrix(train)
-        self._set_seen(csr)
+        self._set_train(csr)
         B = _binary(csr)
         B.sort_indices()
         n_items, d = B.shape[1], int(self.factors)

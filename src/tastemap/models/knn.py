@@ -83,8 +83,15 @@ class ItemKNN(Recommender):
 
     Attributes (after ``fit``): ``similarity_`` (n_items x n_items CSR, row ``i`` = the
     neighbours of item ``i``, itself excluded).
-    Score of user ``u`` for item ``j``: ``sum_i w(r_ui) * S[i, j]``.
+    Score of user ``u`` for item ``j``: ``sum_i w(r_ui) * S[i, j]`` (``r_u`` from the training
+    matrix, which is not saved with the model).
     """
+
+    sweep_prefixes = {"neighbours": "k", "similarity": "s", "weighting": "w", "bm25_k1": "bk",
+                      "bm25_b": "bb"}
+    folds_in = True
+    similar_by = "item-item similarity (cosine, BM25 or TF-IDF), top neighbours"
+    scoring = "sparse"
 
     def __init__(self, neighbours: int = 50, similarity: str = "cosine", weighting: str = "log",
                  bm25_k1: float = 1.2, bm25_b: float = 0.75, random_state: int = 0):
@@ -98,8 +105,7 @@ class ItemKNN(Recommender):
     def fit(self, train: sp.csr_matrix) -> "ItemKNN":
         from implicit import nearest_neighbours as nn
 
-        self._set_seen(train)
-        X = weigh(train, self.weighting)
+        X = weigh(self._set_train(train), self.weighting)
         if self.similarity == "cosine":
             model = nn.CosineRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
         elif self.similarity == "tfidf":
@@ -115,19 +121,18 @@ class ItemKNN(Recommender):
             warnings.filterwarnings("ignore", message="Method expects CSR input")
             model.fit(X, show_progress=False)
         self.similarity_ = _drop_self(model.similarity, self.neighbours)
-        self.weights_ = X
         return self
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self._score_sparse(user_idx).toarray()
 
     def _score_sparse(self, user_idx: np.ndarray) -> sp.csr_matrix:
-        return (self.weights_[user_idx] @ self.similarity_).tocsr()
+        return (weigh(self.train[user_idx], self.weighting) @ self.similarity_).tocsr()
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return (weigh(user_items, self.weighting) @ self.similarity_).toarray()
 
-    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest neighbours of each item (padded with -1 / -inf past ``neighbours``)."""
         return top_k_sparse(self.similarity_[np.asarray(item_idx)], k)
 
@@ -140,8 +145,16 @@ class UserKNN(Recommender):
     contains ``u``. Similar items use the cosine of item columns (implicit's all-pairs kNN).
 
     Attributes (after ``fit``): ``neighbours_`` (n_users x n_users CSR, ``neighbours`` per
-    row), ``weights_`` (weighted plays), ``item_similarity_`` (n_items x n_items CSR).
+    row), ``item_similarity_`` (n_items x n_items CSR). The neighbours' weighted plays come from
+    the training matrix (not saved with the model; cached as ``_weights``).
     """
+
+    sweep_prefixes = {"neighbours": "k", "weighting": "w"}
+    folds_in = True
+    similar_by = "cosine of item columns, top neighbours"
+    scoring = "sparse"
+    _weights: sp.csr_matrix | None = None
+    _norms: np.ndarray | None = None
 
     def __init__(self, neighbours: int = 50, weighting: str = "log", random_state: int = 0):
         self.neighbours = neighbours
@@ -151,8 +164,9 @@ class UserKNN(Recommender):
     def fit(self, train: sp.csr_matrix) -> "UserKNN":
         from implicit.nearest_neighbours import CosineRecommender
 
-        self._set_seen(train)
-        X = weigh(train, self.weighting)
+        self._set_train(train)
+        self._attached()
+        X = self._weights
         logger.info("user-kNN (K=%d) on %d x %d, %d plays", self.neighbours, *X.shape, X.nnz)
         users = CosineRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
         items = CosineRecommender(K=self.neighbours + 1, num_threads=self.num_threads)
@@ -162,29 +176,40 @@ class UserKNN(Recommender):
             items.fit(X, show_progress=False)
         self.neighbours_ = _drop_self(users.similarity, self.neighbours)
         self.item_similarity_ = _drop_self(items.similarity, self.neighbours)
-        self.weights_ = X
-        self._norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         return self
+
+    def _attached(self) -> None:
+        """Weighted plays of every user and their norms, from the training matrix."""
+        self._weights = weigh(self.train, self.weighting)
+        self._norms = np.sqrt(np.asarray(self._weights.multiply(self._weights).sum(axis=1)).ravel())
+
+    @property
+    def weights(self) -> sp.csr_matrix:
+        """Weighted plays (users x items) the neighbours' scores are summed from."""
+        if self._weights is None:
+            self._attached()
+        return self._weights
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self._score_sparse(user_idx).toarray()
 
     def _score_sparse(self, user_idx: np.ndarray) -> sp.csr_matrix:
-        return (self.neighbours_[user_idx] @ self.weights_).tocsr()
+        return (self.neighbours_[user_idx] @ self.weights).tocsr()
 
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Neighbours of a new user: cosine against every known user (sparse), top ``neighbours``."""
         W = weigh(user_items, self.weighting)
         norms = np.sqrt(np.asarray(W.multiply(W).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
+        weights = self.weights
         known = self._norms.copy()
         known[known == 0] = 1.0
-        sims = (W @ self.weights_.T).toarray() / norms[:, None] / known[None, :]
+        sims = (W @ weights.T).toarray() / norms[:, None] / known[None, :]
         ids, best = top_k(sims, self.neighbours)
         ok = ids >= 0
         rows = np.repeat(np.arange(len(ids)), ok.sum(axis=1))
         S = sp.csr_matrix((best[ok], (rows, ids[ok])), shape=(W.shape[0], self.n_users))
-        return (S @ self.weights_).toarray()
+        return (S @ weights).toarray()
 
-    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return top_k_sparse(self.item_similarity_[np.asarray(item_idx)], k)

@@ -4,18 +4,20 @@ The score is the probability LDA gives to user ``u`` drawing item ``i`` next: th
 mixture ``theta_u`` (from their played items) times each topic's item distribution ``phi_t``.
 New users are folded in by inferring ``theta`` from their rows with the topics fixed
 (scikit-learn's ``transform``), no refit. Fitting, count transform and the topic tables live in
-:mod:`tastemap.topics`; the topics stage saves this same class as ``model.joblib``.
+:mod:`tastemap.topics`; the topics stage saves this same class as ``model.npz``.
+
+Saved without pickle: the fitted scikit-learn model is kept as its arrays (``components_``,
+``exp_dirichlet_component_``) and priors, and rebuilt on demand (``lda_``) for fold-in.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.matrices import sample_rows
 from tastemap.models.base import Recommender, register
-from tastemap.topics import fit_lda, topic_item_matrix, transform_counts
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +48,21 @@ class LDA(Recommender):
 
     Attributes (after ``fit``)
     --------------------------
-    lda_ : sklearn.decomposition.LatentDirichletAllocation
     theta_ / user_factors : (n_users, k) user-topic distributions, rows sum to 1
     phi_ : (k, n_items) topic-item distributions, rows sum to 1
     item_factors : (n_items, k) = ``phi_.T``, so ``similar_items`` compares items by their
         probability under each topic (cosine)
+    components_, exp_dirichlet_component_ : (k, n_items) scikit-learn's fitted arrays;
+    doc_topic_prior_, topic_word_prior_, n_iter_, bound_ : its fitted scalars
+    lda_ : sklearn.decomposition.LatentDirichletAllocation rebuilt from those (a property)
     """
+
+    sweep_prefixes = {"k": "k", "counts": "c", "max_iter": "i"}
+    folds_in = True
+    has_factors = True
+    similar_by = "cosine of item topic probabilities"
+    scoring = "dot"
+    _lda = None
 
     def __init__(
         self, k: int = 8, counts: str = "log", doc_topic_prior: float | None = None,
@@ -69,25 +80,59 @@ class LDA(Recommender):
 
     def transform(self, plays: sp.csr_matrix) -> sp.csr_matrix:
         """Play counts (users x items) -> the word counts this model learns from."""
+        from tastemap.topics import transform_counts
+
         return transform_counts(plays, self.counts)
 
     def fit(self, train: sp.csr_matrix) -> "LDA":
         """Fit ``k`` topics on ``train`` (users x items play counts)."""
-        self._set_seen(train)
-        X = self.transform(train)
+        from tastemap.matrices import sample_rows
+        from tastemap.topics import fit_lda, topic_item_matrix
+
+        X = self.transform(self._set_train(train))
         sample = sample_rows(X.shape[0], self.max_users, int(self.random_state))
         if len(sample) < X.shape[0]:
             logger.info("LDA: topics fit on a sample of %d of %d users (max_users)", len(sample),
                         X.shape[0])
-        self.lda_ = fit_lda(
+        lda = fit_lda(
             X[sample], int(self.k), int(self.random_state), doc_topic_prior=self.doc_topic_prior,
             topic_word_prior=self.topic_word_prior, max_iter=int(self.max_iter),
             n_init=int(self.n_init),
         )
-        self.theta_ = self.lda_.transform(X)
-        self.phi_ = topic_item_matrix(self.lda_)
-        self.history_ = [(int(self.lda_.n_iter_), "train", "perplexity", float(self.lda_.bound_))]
+        self.components_ = lda.components_
+        self.exp_dirichlet_component_ = lda.exp_dirichlet_component_
+        self.doc_topic_prior_ = float(lda.doc_topic_prior_)
+        self.topic_word_prior_ = float(lda.topic_word_prior_)
+        self.n_iter_ = int(lda.n_iter_)
+        self.bound_ = float(lda.bound_)
+        self._lda = lda
+        self.theta_ = lda.transform(X)
+        self.phi_ = topic_item_matrix(lda)
+        self.history_ = [(self.n_iter_, "train", "perplexity", self.bound_)]
         return self
+
+    @property
+    def lda_(self):
+        """The fitted ``sklearn.decomposition.LatentDirichletAllocation`` (rebuilt from the saved
+        arrays after ``load``; ``transform`` gives the same mixtures as the original)."""
+        if self._lda is None:
+            from sklearn.decomposition import LatentDirichletAllocation
+
+            from tastemap.topics import fit_lda
+
+            lda = LatentDirichletAllocation(
+                n_components=int(self.k), doc_topic_prior=self.doc_topic_prior,
+                topic_word_prior=self.topic_word_prior, learning_method="batch",
+                max_iter=int(self.max_iter), n_jobs=1,
+                mean_change_tol=inspect.signature(fit_lda).parameters["mean_change_tol"].default,
+            )
+            lda.components_ = self.components_
+            lda.exp_dirichlet_component_ = self.exp_dirichlet_component_
+            lda.doc_topic_prior_, lda.topic_word_prior_ = self.doc_topic_prior_, self.topic_word_prior_
+            lda.n_iter_, lda.bound_ = self.n_iter_, self.bound_
+            lda.n_features_in_ = self.components_.shape[1]
+            self._lda = lda
+        return self._lda
 
     @property
     def user_factors(self) -> np.ndarray:

@@ -26,16 +26,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 
 from tastemap.logs import Progress
-from tastemap.models._torch import History, check_matrix, coo_of, effective_threads, torch_session
+from tastemap.models._torch import (
+    History, check_matrix, coo_of, effective_threads, no_grad, torch_session,
+)
 from tastemap.models.base import Recommender, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,14 @@ class BiasedMF(Recommender):
     history_ : list of ``(epoch, split, metric, value)`` (train loss, train rmse, valid rmse)
     """
 
+    sweep_prefixes = {"factors": "f", "regularization": "r", "negatives": "n", "epochs": "e",
+                      "learning_rate": "lr"}
+    folds_in = True
+    has_factors = True
+    has_loss_curve = True
+    predicts_ratings = True
+    similar_by = "cosine of item factors"
+
     def __init__(
         self, factors: int = 32, epochs: int = 20, batch_size: int = 256,
         learning_rate: float = 0.05, regularization: float = 0.01, negatives: int = 1,
@@ -103,9 +115,11 @@ class BiasedMF(Recommender):
     # -- fit -----------------------------------------------------------------------------
     def fit(self, train: sp.csr_matrix) -> "BiasedMF":
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
+        import torch
+
         self._check_params()
         csr = check_matrix(train)
-        self._set_seen(csr)
+        self._set_train(csr)
         n_users, n_items = csr.shape
         rows, cols, plays = coo_of(csr)
         if len(rows) < 2:
@@ -252,6 +266,8 @@ class BiasedMF(Recommender):
 def _stored(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
     """Whether each ``user * n_items + item`` key in ``query`` is in the sorted ``keys``.
     Queries are sorted first: a sorted binary search touches memory in order (about 2x faster)."""
+    import torch
+
     sorted_q, order = torch.sort(query)
     pos = torch.searchsorted(keys, sorted_q).clamp_(max=len(keys) - 1)
     hit = torch.empty_like(query, dtype=torch.bool)
@@ -259,7 +275,7 @@ def _stored(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
     return hit
 
 
-@torch.no_grad()
+@no_grad
 def _row_averaged_step(table: torch.Tensor, idx: torch.Tensor, grad: torch.Tensor,
                        weight: torch.Tensor, lr: float) -> None:
     """SGD step ``table[r] -= lr * mean of the gradients of the batch entries touching row r``.
@@ -271,12 +287,14 @@ def _row_averaged_step(table: torch.Tensor, idx: torch.Tensor, grad: torch.Tenso
     paper's SGD. Averaging per row gives every touched row one Koren-style SGD step per batch.
     ``scatter_add_`` measured 2x cheaper than ``index_add_`` here.
     """
+    import torch
+
     counts = torch.bincount(idx, weights=weight, minlength=table.shape[0]).clamp_(min=1.0)
     step = grad * (-lr / counts[idx].to(grad.dtype))[:, None]
     table.scatter_add_(0, idx[:, None].expand(-1, table.shape[1]), step)
 
 
-@torch.no_grad()
+@no_grad
 def _rmse(P: torch.Tensor, Q: torch.Tensor, mu: float, users: torch.Tensor, items: torch.Tensor,
           target: torch.Tensor, chunk: int = 1 << 20) -> float:
     f = P.shape[1] - 1

@@ -18,6 +18,11 @@ class Popularity(Recommender):
     Attributes (after ``fit``): ``popularity_`` (n_items,) float32.
     """
 
+    sweep_prefixes = {"by": "by"}
+    folds_in = True
+    similar_by = "popularity (the most popular other items; a baseline, not a similarity)"
+    scoring = "dot"
+
     def __init__(self, by: str = "users", random_state: int = 0):
         self.by = by
         self.random_state = random_state
@@ -25,9 +30,9 @@ class Popularity(Recommender):
     def fit(self, train: sp.csr_matrix) -> "Popularity":
         if self.by not in ("users", "plays"):
             raise ValueError(f"by={self.by!r}: use users or plays")
-        self._set_seen(train)
-        X = sp.csr_matrix(train, dtype=np.float64)
-        counts = self.seen_.sum(axis=0) if self.by == "users" else X.sum(axis=0)
+        X = self._set_train(train)
+        counts = np.bincount(X.indices, minlength=X.shape[1]) if self.by == "users" else \
+            np.asarray(X.sum(axis=0, dtype=np.float64))
         self.popularity_ = np.asarray(counts, dtype=np.float32).ravel()
         self.history_ = []
         return self
@@ -42,7 +47,7 @@ class Popularity(Recommender):
         # score = 1 x popularity: recommend's top_k_dot stops after the first tile of popular items
         return np.ones((self.n_users, 1), np.float32), self.popularity_[:, None]
 
-    def similar_items(self, item_idx: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         item_idx = np.asarray(item_idx)
         return top_k_dot(np.ones((len(item_idx), 1), np.float32), self.popularity_[:, None], k,
                          exclude=item_rows(item_idx, self.n_items))

@@ -13,42 +13,27 @@
   (users with a single item therefore give no training pair).
 
 Embeddings use sparse gradients (``SparseAdam``), the MLPs ``Adam``. Fitted weights are kept as
-numpy arrays, so the pickled model needs no torch internals; the towers are rebuilt on demand.
+numpy arrays (``state_``), which ``save`` writes; the towers are rebuilt on demand.
 """
 from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from tastemap.models._torch import (
-    History, effective_threads, check_matrix, coo_of, load_numpy_state, mean_of_rows, to_numpy_state, torch_session,
-    unit_rows,
+    History, effective_threads, check_matrix, coo_of, load_numpy_state, mean_of_rows, no_grad,
+    to_numpy_state, torch_session, unit_rows,
 )
 from tastemap.models.base import Recommender, register
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
 logger = logging.getLogger(__name__)
-
-
-class _Towers(nn.Module):
-    def __init__(self, n_items: int, d: int, hidden: int):
-        super().__init__()
-        self.embed = nn.Embedding(n_items, d, sparse=True)
-        self.user_mlp = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, d))
-        self.item_mlp = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, d))
-
-    def users(self, pooled: torch.Tensor) -> torch.Tensor:
-        """Unit user vectors from mean-pooled item embeddings ``(b, d)``."""
-        return F.normalize(self.user_mlp(pooled), dim=1)
-
-    def items(self, items: torch.Tensor) -> torch.Tensor:
-        """Unit item vectors of item ids ``(b,)``."""
-        return F.normalize(self.item_mlp(self.embed(items)), dim=1)
 
 
 def _row_items(csr: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +67,17 @@ class TwoTower(Recommender):
 
     Attributes (after ``fit``): ``item_factors (n_items, d)`` and ``user_factors (n_users, d)``,
     unit vectors from the towers (user tower over all of the user's training items);
-    ``history_`` (train loss per epoch).
+    ``state_`` (the towers' weights as numpy arrays, by parameter name); ``history_`` (train
+    loss per epoch).
     """
+
+    sweep_prefixes = {"factors": "f", "hidden": "h", "temperature": "t", "epochs": "e",
+                      "learning_rate": "lr"}
+    folds_in = True
+    has_factors = True
+    has_loss_curve = True
+    similar_by = "cosine of item factors"
+    _net = None
 
     def __init__(self, factors: int = 32, hidden: int = 64, epochs: int = 10, batch_size: int = 512,
                  learning_rate: float = 0.005, temperature: float = 0.1, random_state: int = 0,
@@ -99,14 +93,20 @@ class TwoTower(Recommender):
 
     def fit(self, train: sp.csr_matrix) -> "TwoTower":
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+
+        from tastemap.models._nets import Towers as _Towers
+
         for key in ("factors", "hidden", "epochs", "batch_size"):
             if int(getattr(self, key)) < 1:
                 raise ValueError(f"twotower.{key} must be >= 1, got {getattr(self, key)!r}")
         if not self.temperature > 0:
             raise ValueError(f"twotower.temperature must be > 0, got {self.temperature!r}")
         csr = check_matrix(train)
-        self._set_seen(csr)
-        B = self.seen_
+        self._set_train(csr)
+        B = self.seen
         n_items = B.shape[1]
         rows, cols, _ = coo_of(B)
         deg = np.diff(B.indptr)
@@ -160,7 +160,7 @@ class TwoTower(Recommender):
                 history.add(epoch, "train", "loss", total / len(perm))
                 logger.info("twotower epoch %d/%d: loss %.4f over %d pairs (%.1f s)", epoch,
                             self.epochs, total / len(perm), len(perm), time.perf_counter() - t0)
-            self._state = to_numpy_state(net)
+            self.state_ = to_numpy_state(net)
             self._net = net.eval()
             with torch.no_grad():
                 self.item_factors = net.items(torch.arange(n_items)).numpy().copy()
@@ -169,28 +169,27 @@ class TwoTower(Recommender):
         return self
 
     # -- towers after fit ----------------------------------------------------------------
-    def _towers(self) -> _Towers:
-        if getattr(self, "_net", None) is None:
-            n_items = self._state["embed.weight"].shape[0]
-            self._net = load_numpy_state(_Towers(n_items, int(self.factors), int(self.hidden)),
-                                         self._state)
+    def _towers(self):
+        if self._net is None:
+            from tastemap.models._nets import Towers
+
+            n_items = self.state_["embed.weight"].shape[0]
+            self._net = load_numpy_state(Towers(n_items, int(self.factors), int(self.hidden)),
+                                         self.state_)
         return self._net
 
-    @torch.no_grad()
+    @no_grad
     def _user_vectors(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Unit user-tower outputs for rows of ``user_items`` (users x items), ``(n, d)``.
         A row without items gets a zero vector (scores 0 for every item)."""
+        import torch
+
         net = self._towers()
-        pooled = mean_of_rows(user_items, self._state["embed.weight"])
+        pooled = mean_of_rows(user_items, self.state_["embed.weight"])
         out = net.users(torch.from_numpy(pooled)).numpy()
         empty = np.diff(sp.csr_matrix(user_items).indptr) == 0
         out[empty] = 0.0
         return unit_rows(out)
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_net"] = None  # rebuilt from the numpy weights in _state
-        return state
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.user_factors[np.asarray(user_idx)] @ self.item_factors.T
