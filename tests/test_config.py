@@ -135,7 +135,7 @@ def test_sizes_only_for_enabled_models_on_artists_of_simulated_data():
     assert C.check(merged({"models": {"itemknn": {"neighbours": [240]}}})) == [
         "models.itemknn.neighbours: 240 is not smaller than the catalogue (simulate.n_artists = 240)"]
     assert C.check(merged({"models": {"lda": {"k": 300}}})) == [  # a scalar sweep key too
-        "models.lda.k: 300 is not of type 'array'"]
+        "models.lda.k: 300 is not smaller than the catalogue (simulate.n_artists = 240)"]
     assert C.sizes_against_simulation(C.resolve(merged({}))) == []
 
 
