@@ -334,8 +334,8 @@ def parser() -> argparse.ArgumentParser:
 
     def model_options(c, default="als", model_help="model family (default als)", n=10):
         c.add_argument("--model", default=default, help=model_help)
-        c.add_argument("--variant", help="variant folder, e.g. f64 (default: the only one, else the "
-                                         "one chosen on validation)")
+        c.add_argument("--variant", help="variant folder, e.g. f64 (default: the only one, else "
+                                         "the one chosen on validation)")
         c.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
         c.add_argument("-n", type=int, default=n, help=f"how many to show (default {n})")
 

@@ -92,12 +92,14 @@ class NameIndex:
     found exactly.
 
     >>> index = NameIndex(["Björk", "Sigur Rós", "BJORK!", "Muse"], "artist")
-    >>> index.find("Muse"), index.find("sigur ros"), index.find("MUSE").how
-    (Match(query='Muse', idx=3, name='Muse', how='exact'), Match(query='sigur ros', idx=1, name='Sigur Rós', how='forgiving'), 'forgiving')
-    >>> index.find("bjork")
+    >>> index.find("Muse")
+    Match(query='Muse', idx=3, name='Muse', how='exact')
+    >>> index.find("sigur ros")
+    Match(query='sigur ros', idx=1, name='Sigur Rós', how='forgiving')
+    >>> index.find("bjork")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    tastemap.names.AmbiguousName: ambiguous artist 'bjork': it matches 'Björk', 'BJORK!'; give the exact name
+    tastemap.names.AmbiguousName: ambiguous artist 'bjork': it matches 'Björk', 'BJORK!'; give ...
     """
 
     def __init__(self, names: Iterable[Any], kind: str = "name", where: Any = None):
