@@ -117,6 +117,7 @@ def test_groups_beyond_the_palette_share_other():
     own, rest = Colouring("c", values).groups()
     assert own == list(range(5, 25)) and rest == list(range(5))
     assert Colouring("topic", values, legend={3: "x" * 80}).label(3) == "x" * 59 + "…"
+    assert Colouring("cluster (kmeans_k8)", values).label(3) == "cluster 3"
 
 
 def test_explore_colourings_from_the_run_tables(tmp_path):

@@ -7,10 +7,11 @@ genre of simulated data). The file inlines BokehJS (no network at view time) and
 coordinates, names and colourings once; each legend group is a view (``GroupFilter``) of that
 one data source, so a colouring costs one small integer column, not a copy of the points.
 
-Why Bokeh (measured in ``docs/explore.md``): at 20,000 points the file is 2.8 MB against 5.9 MB
-for plotly's ``scattergl`` (BokehJS with its WebGL and widget bundles inlines 1.8 MB, plotly.js
-4.8 MB) and opens as fast; hover values are inserted as text, never as HTML; and it falls back to
-canvas where WebGL is missing (plotly's ``scattergl`` then draws nothing).
+Why Bokeh (measured in ``docs/explore.md``): at 20,000 points the file is 1.0 MB (2.6 MB with
+the scripts not packed, see :func:`write_map`) against 6.0 MB for plotly's ``scattergl`` (BokehJS
+with its WebGL and widget bundles inlines 1.8 MB, plotly.js 4.8 MB) and opens as fast; hover
+values are inserted as text, never as HTML; and it falls back to canvas where WebGL is missing
+(plotly's ``scattergl`` then draws nothing).
 
 Names are data, never markup: they go into the data source and are shown by the hover tool as
 text (tested in a real browser, ``tests/test_browser.py``); legends and titles are drawn on the
@@ -40,7 +41,7 @@ class Colouring:
 
     ``values`` (n,) int group of every point, ``-1`` = no group (clustering noise, a name the
     truth table lacks); ``legend`` optional text per group (e.g. a topic's top artists), else
-    ``"<name> <value>"``; ``none`` is the legend text of ``-1``.
+    see :meth:`label`; ``none`` is the legend text of ``-1``.
     """
 
     name: str
@@ -64,7 +65,10 @@ class Colouring:
         return own, rest
 
     def label(self, value: int) -> str:
-        text = (self.legend or {}).get(value, f"{self.name} {value}")
+        """Legend text of a group: ``legend[value]``, else the colouring's name without its
+        parenthesis and the value (``"cluster (kmeans_k8)"`` -> ``"cluster 3"``); at most 60
+        characters."""
+        text = (self.legend or {}).get(value, f"{self.name.split(' (')[0]} {value}")
         return text if len(text) <= 60 else text[:59] + "…"
 
 
