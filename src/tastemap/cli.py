@@ -208,7 +208,8 @@ def cmd_explain(args) -> None:
     person = ("a new listener" if likes is not None else
               f"user {run.users.set_index('user_idx').loc[run.user_index(args.user), 'user']}")
     print(f"Why {fit.model} {fit.variant} (seed {fit.seed}, full fit) scores {name} "
-          f"{_fmt_score(score)} for {person} ({len(played)} {args.entity}s played):")
+          f"{_fmt_score(score)} for {person} ({len(played)} {args.entity}s "
+          f"{'liked' if likes is not None else 'played'}):")
     if item in played:
         print(f"  ({name} is played already: recommendations never show it)")
     _print_ranked("Played items that contributed most (plays; contribution, share of the score):",
