@@ -319,6 +319,27 @@ def cmd_info(args) -> None:
 # ---- entry point -----------------------------------------------------------------------------
 
 
+def _model_options(c, default="als", model_help="model family (default als)", n=10) -> None:
+    c.add_argument("--model", default=default, help=model_help)
+    c.add_argument("--variant", help="variant folder, e.g. f64 (default: the only one, else "
+                                     "the one chosen on validation)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
+    c.add_argument("-n", type=int, default=n, help=f"how many to show (default {n})")
+
+
+def _who(c) -> None:
+    """``--user``, or a new listener's ``--likes`` / ``--likes-file``; and ``--entity``."""
+    group = c.add_mutually_exclusive_group(required=True)
+    group.add_argument("--user", help="user id as in the raw data (users.parquet)")
+    group.add_argument("--likes", nargs="+", metavar="NAME",
+                       help="a new listener who likes these artists (or 'artist - track' "
+                            "songs); matched forgivingly: case, accents, punctuation")
+    group.add_argument("--likes-file", metavar="FILE",
+                       help="the same from a file: one name per line, optionally "
+                            "<TAB>play count; # comments")
+    c.add_argument("--entity", choices=("artist", "song"), default="artist")
+
+
 def parser() -> argparse.ArgumentParser:
     head, _, rest = __doc__.partition("\n\n")
     p = argparse.ArgumentParser(prog="tastemap", description=head,
@@ -333,29 +354,11 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
         return c
 
-    def model_options(c, default="als", model_help="model family (default als)", n=10):
-        c.add_argument("--model", default=default, help=model_help)
-        c.add_argument("--variant", help="variant folder, e.g. f64 (default: the only one, else "
-                                         "the one chosen on validation)")
-        c.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
-        c.add_argument("-n", type=int, default=n, help=f"how many to show (default {n})")
-
-    def who(c):
-        group = c.add_mutually_exclusive_group(required=True)
-        group.add_argument("--user", help="user id as in the raw data (users.parquet)")
-        group.add_argument("--likes", nargs="+", metavar="NAME",
-                           help="a new listener who likes these artists (or 'artist - track' "
-                                "songs); matched forgivingly: case, accents, punctuation")
-        group.add_argument("--likes-file", metavar="FILE",
-                           help="the same from a file: one name per line, optionally "
-                                "<TAB>play count; # comments")
-        c.add_argument("--entity", choices=("artist", "song"), default="artist")
-
     c = command("recommend", cmd_recommend,
                 "a user's top played items and recommendations, or recommendations for a new "
                 "listener (--likes: fold-in, no refitting)")
-    who(c)
-    model_options(c, None, "model family (default: als for --user; every family that folds in "
+    _who(c)
+    _model_options(c, None, "model family (default: als for --user; every family that folds in "
                            "for --likes)")
     c.add_argument("--explain", action="store_true",
                    help="show the played (liked) items behind each recommendation (als, itemknn, "
@@ -363,16 +366,16 @@ def parser() -> argparse.ArgumentParser:
 
     c = command("explain", cmd_explain,
                 "why a model recommends an item: the played items that contributed most")
-    who(c)
+    _who(c)
     c.add_argument("--item", required=True,
                    help="the artist (or 'artist - track') to explain")
-    model_options(c, "als", "model family that explains: als, itemknn or ease (default als)", n=5)
+    _model_options(c, "als", "model family that explains: als, itemknn or ease (default als)", n=5)
 
     c = command("similar", cmd_similar, "the items most similar to an artist or song")
     which = c.add_mutually_exclusive_group(required=True)
     which.add_argument("--artist", help="artist name (case-insensitive)")
     which.add_argument("--song", help='"artist - track" (case-insensitive)')
-    model_options(c)
+    _model_options(c)
 
     c = command("place-users", cmd_place_users, "place new users into a saved users map")
     c.add_argument("--listens", required=True,
