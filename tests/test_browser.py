@@ -315,11 +315,10 @@ def test_report_shows_markup_names_as_text(browser, evil_run, shots):
 
 
 @pytest.fixture(scope="module")
-def tiny_report(tiny_run) -> Path:
-    """The one-page HTML report of the shared tiny run."""
-    report = tiny_run / "tiny-report.html"
-    if not report.exists():
-        run_snakemake(tiny_run, "--report", str(report))
+def tiny_report(tiny_run, tmp_path_factory) -> Path:
+    """The one-page HTML report of the shared tiny run (written outside it)."""
+    report = tmp_path_factory.mktemp("tiny_report") / "report.html"
+    run_snakemake(tiny_run, "--report", str(report))
     return report
 
 
