@@ -176,6 +176,10 @@ def check_map(tab: Page, frame, names: list[str], shots: Path, shot: str,
     tab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     tab.page.mouse.wheel(0, -400)
     frame.wait_for_function(f"() => ({span})() < {before} * 0.95", timeout=10_000)
+    frame.evaluate("() => Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('map'))"
+                   ".reset()")  # the reset tool: back to the whole map
+    frame.wait_for_function(f"() => Math.abs(({span})() - {before}) < 1e-9 * Math.abs({before})"
+                            f" + 1e-12", timeout=10_000)
     return state
 
 
