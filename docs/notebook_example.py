@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 import tastemap
 
@@ -52,12 +51,35 @@ als = run.model("artist", "als")             # the full fit: tastemap.models.als
 ids, scores = als.recommend(np.array([run.user_index(user)]), k=5)
 print(run.item_names("artist")[ids[0]], scores[0])
 
-# A listener the model never saw: fold-in, no refit (the columns are artist_idx).
+# %% [markdown]
+# ## A new listener who likes a few artists
+# Fold-in: every fitted family that can scores someone it never saw, without refitting. Names
+# are matched forgivingly (case, accents, punctuation); an unknown name raises with "did you
+# mean" suggestions, two artists with the same forgiving spelling raise instead of guessing.
+
+# %%
 names = run.artists.sort_values("n_users", ascending=False)["artist"].head(3).tolist()
-row = np.zeros((1, plays.shape[1]), dtype=np.float32)
-row[0, [run.item_index(n) for n in names]] = 10
-ids, _ = als.recommend_new(sp.csr_matrix(row), k=5)
+likes = [n.upper() for n in names]           # typed carelessly: still found
+new = run.recommend_new(likes, "artist", n=5)  # every family that folds in, best first
+print([f"{m.query!r} -> {m.name} ({m.how})" for m in new.attrs["matches"]])
+print(new.pivot(index="rank", columns="model", values="item"))
+print(run.recommend_new({names[0]: 40, names[1]: 5}, "artist", model="als", n=5))  # plays given
+
+# The same by hand, on the model object (columns of the row are artist_idx):
+row, _, _ = run.likes(names, "artist")       # 1 x n_artists, each name a heavily played artist
+ids, _ = als.recommend_new(row, k=5)
 print("someone who plays", names, "->", list(run.item_names("artist")[ids[0]]))
+
+# %% [markdown]
+# ## Why was it recommended?
+# The played items that contributed most (ALS: implicit's `explain`; item-kNN: neighbour
+# weights; EASE: the weights of B). Other families raise `CannotExplain`.
+
+# %%
+top = run.recommendations("artist", "als", user=user)["item"].head(3).tolist()
+why = run.explain(top, user=user, entity="artist", model="als", n=3)
+print(why[["item", "score", "contrib_rank", "played", "plays", "share"]])
+print(run.explain(new["item"].iloc[0], likes=names, model="itemknn", n=3)[["played", "share"]])
 
 # %% [markdown]
 # ## Similar artists, topics and maps
@@ -72,6 +94,8 @@ print(topics.top_items.groupby("topic").head(3))
 
 coords = run.coords("artist", "umap", seed=0, side="users")   # idx, name, x, y, cluster, ...
 print(coords.groupby("cluster").size())
+# the same map to explore by hand (hover, zoom, colour by clustering, topic or genre):
+print(f"open {path}/explore/artist/umap/seed0/users/map.html in a browser")
 
 # New users into the saved UMAP users map (pca works too; t-SNE cannot place new points):
 listens = pd.DataFrame({"user": ["new"] * 3, "artist": names, "plays": [5, 3, 1]})

@@ -1,32 +1,59 @@
-"""Rule model_map: users and items of a factor model reduced to 2-D with UMAP, one map each."""
+"""Rule model_map: users and items of a factor model reduced to 2-D with UMAP, one map each, as
+a PNG and as an interactive HTML file (hover names, zoom; colour by planted genre and LDA topic
+where the run has them)."""
+import numpy as np
 import pandas as pd
 
 import tastemap.logs
+from tastemap import interactive
 from tastemap.models.embed import umap_2d
 from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, user_names
 from tastemap.plots import embedding_map
 
 
+def colourings(kind: str, rows: np.ndarray, names: np.ndarray, catalogue: pd.DataFrame,
+               entity: str, truth, topic_paths) -> list:
+    """Planted genre (songs take their artist's) and dominant topics of the mapped ``rows``;
+    one plain colouring when the run has neither."""
+    side = "users" if kind == "users" else "items"
+    out = interactive.topic_colourings(topic_paths, side, entity, rows)
+    if truth is not None:
+        keys = names[rows] if side == "users" else \
+            catalogue.sort_values(f"{entity}_idx")["artist"].to_numpy(object)[rows]
+        kind = "user" if side == "users" else "artist"
+        out.insert(0, interactive.genre_colouring(keys, truth, kind))
+    return out or [interactive.Colouring("all points", np.zeros(len(rows), np.int64),
+                                         legend={0: kind})]
+
+
 def main(snakemake):
     log = tastemap.logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
     model = load_model(snakemake.input.model, w.model, p.module)  # factors: no matrix needed
+    catalogue = pd.read_parquet(snakemake.input.catalogue)
+    truth = pd.read_parquet(snakemake.input.truth[0]) if snakemake.input.truth else None
     kinds = {
         "users": (model.user_factors, user_names(pd.read_parquet(snakemake.input.users))),
-        "items": (model.item_factors, item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)),
+        "items": (model.item_factors, item_names(catalogue, w.entity)),
     }
     for kind, (factors, names) in kinds.items():
         rows, coords = umap_2d(factors, int(w.seed), n_neighbors=p.n_neighbors,
                                min_dist=p.min_dist, max_points=p.max_points)
         log.info("%s: %d of %d mapped", kind, len(rows), len(factors))
         label = "users" if kind == "users" else f"{w.entity}s"
+        title = f"{w.model} {w.variant} (seed {w.seed}): {label} by latent factors, UMAP"
         fig = embedding_map(
             coords, names[rows], figsize=p.plots["figsize"], dpi=p.plots["dpi"],
-            n_labels=p.plots["n_labels"], seed=int(w.seed),
-            title=f"{w.model} {w.variant} (seed {w.seed}): {label} by latent factors, UMAP",
+            n_labels=p.plots["n_labels"], seed=int(w.seed), title=title,
         )
         fig.savefig(snakemake.output[f"{kind[:-1]}_map"])
+        size = interactive.write_map(
+            snakemake.output[f"{kind[:-1]}_html"], coords[:, 0], coords[:, 1], names[rows],
+            colourings(kind, rows, names, catalogue, w.entity, truth, snakemake.input.topics),
+            title=title, xlabel="UMAP 1", ylabel="UMAP 2",
+            kind="user" if kind == "users" else w.entity)
+        log.info("%s: interactive map %.1f MB", kind, size / 1e6)
 
 
 if __name__ == "__main__":

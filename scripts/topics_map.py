@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 import tastemap.logs
-from tastemap import plots, topics
+from tastemap import interactive, plots, topics
 from tastemap.matrices import load_matrix
 from tastemap.models.lda import LDA
 
@@ -28,19 +28,34 @@ def main(snakemake):
         (f"{w.entity}s", item_mix, names, np.bincount(seen.indices, minlength=model.n_items),
          out.items_map),
     ]
+    truth = pd.read_parquet(inp.truth) if inp.truth else None
+    # interactive maps: (file, hover label, truth kind, truth keys: songs take their artist's genre)
+    html = {"users": (out.users_html, "user", "user", user_table["user"].to_numpy(object)),
+            f"{w.entity}s": (out.items_html, w.entity, "artist",
+                             items.sort_values(f"{w.entity}_idx")["artist"].to_numpy(object))}
     for side, mix, point_names, activity, path in sides:
         log.info("map of %d %s in the space of %d topics", len(mix), side, k)
         coords = topics.topic_coords(mix, seed, activity=np.log10(1 + activity), **umap_opts)
         axes = ("UMAP 1", "UMAP 2") if k > 2 else (
             "p(topic 1)", "log10(1 + items played)" if side == "users" else "log10(1 + listeners)")
+        title = f"{side.capitalize()} in LDA topic space (user x {w.entity}, k={k}, seed {seed})"
         fig = plots.topic_map(
-            coords, mix.argmax(axis=1), point_names, k=k, topic_labels=labels,
-            title=f"{side.capitalize()} in LDA topic space (user x {w.entity}, k={k}, seed {seed})",
+            coords, mix.argmax(axis=1), point_names, k=k, topic_labels=labels, title=title,
             xlabel=axes[0], ylabel=axes[1], figsize=p.plots["figsize"], dpi=int(p.plots["dpi"]),
             n_labels=int(p.plots["n_labels"]), seed=seed,
         )
         fig.savefig(path)
         log.info("wrote %s", path)
+        html_path, kind, truth_kind, keys = html[side]
+        colourings = [interactive.Colouring(
+            "dominant topic", mix.argmax(axis=1),
+            legend={t: f"topic {t}: {label}" for t, label in enumerate(labels)})]
+        if truth is not None:
+            colourings.append(interactive.genre_colouring(keys, truth, truth_kind))
+        size = interactive.write_map(html_path, coords[:, 0], coords[:, 1], point_names,
+                                     colourings, title=title, xlabel=axes[0], ylabel=axes[1],
+                                     kind=kind)
+        log.info("wrote %s (%.1f MB)", html_path, size / 1e6)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

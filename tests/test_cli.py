@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tastemap.cli import main
-from test_loader import fake_results
+from test_loader import PLAYS, fake_results
 
 TASTEMAP = Path(sys.executable).parent / "tastemap"
 
@@ -62,9 +62,15 @@ def test_similar_is_case_insensitive(mini, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["similar", "--artist", "Bjork"], "unknown artist 'Bjork'"),
+    (["similar", "--artist", "Bjrk"], "unknown artist 'Bjrk'"),
     (["recommend", "--user", "nobody"], "unknown user 'nobody'"),
     (["recommend", "--user", "u0", "--model", "als"], "unknown model 'als'"),
+    (["recommend", "--likes", "Bjrk", "Cann", "--model", "popularity"],
+     "2 artists not found in "),
+    (["recommend", "--likes", "Can", "--model", "als"], "unknown model 'als'"),
+    (["explain", "--user", "u0", "--item", "Can", "--model", "popularity"],
+     "popularity cannot explain its recommendations; families that can: als, ease, itemknn"),
+    (["explain", "--user", "u0", "--item", "Bjrk", "--model", "itemknn"], "did you mean 'Björk'"),
     (["recommend", "--user", "u0", "--model", "popularity", "--variant", "f9"], "known: byplays, default"),
     (["recommend", "--user", "u0", "--entity", "song", "--model", "popularity"], "no full fit"),
     (["place-users", "--listens", "missing.tsv"], "file not found: missing.tsv"),
@@ -78,8 +84,65 @@ def test_errors_exit_2_with_one_line(mini, capsys, tmp_path, args, message):
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
-    if "Bjork" in args:
+    if "Bjrk" in args:
         assert "did you mean 'Björk'" in err
+
+
+def test_recommend_for_a_new_listener(mini, capsys):
+    """--likes through every family that folds in (popularity: the leaderboard's best, then
+    item-kNN), names matched forgivingly, without refitting."""
+    code, out, err = run_cli(capsys, "recommend", "--results", mini, "--likes", "aphex twin",
+                             "BJORK", "-n", "2")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].endswith("who likes 2 artists (each counted as 5.6 plays, a heavily played "
+                             "artist):")
+    assert lines[1] == "  Aphex Twin (for 'aphex twin'); Björk (for 'BJORK')"
+    pop = out.index("Recommended by popularity byplays (seed 0, full fit):")
+    knn = out.index("Recommended by itemknn default (seed 0, full fit):")
+    assert pop < knn
+    assert [line.split()[1:] for line in out[pop:knn].strip().splitlines()[1:]] == [
+        ["Dead", "Can", "Dance", "7"], ["Can", "4"]]
+    assert out[knn:].splitlines()[1].split()[1] == "Can"
+
+
+def test_likes_file_and_explain_flag(mini, capsys, tmp_path):
+    likes = tmp_path / "likes.txt"
+    likes.write_text("# my favourites\nAphex Twin\t2\n\ndead can dance\n")
+    code, out, err = run_cli(capsys, "recommend", "--results", mini, "--likes-file", likes,
+                             "--model", "itemknn", "--explain", "-n", "2")
+    assert code == 0, err
+    assert "Aphex Twin; Dead Can Dance (for 'dead can dance')" in out
+    assert "unless the file gives a count" in out
+    # Can: only Aphex Twin is its neighbour among the liked; Björk likewise
+    recs = [line for line in out.splitlines() if line.strip()[:2] in ("1.", "2.")]
+    assert [r.split()[1] for r in recs] == ["Can", "Björk"] or [r.split()[1] for r in recs] == [
+        "Björk", "Can"]
+    assert all("<- Aphex Twin 100%" in r for r in recs)
+    likes.write_text("Can\tlots\n")
+    code, out, err = run_cli(capsys, "recommend", "--results", mini, "--likes-file", likes)
+    assert code == 2 and f"{likes}:1: play count 'lots' is not a number" in err
+    code, out, err = run_cli(capsys, "recommend", "--results", mini, "--user", "u0",
+                             "--model", "popularity", "--explain")
+    assert code == 0 and "(model popularity cannot explain its recommendations" in out
+
+
+def test_explain_a_recommendation(mini, capsys):
+    code, out, err = run_cli(capsys, "explain", "--results", mini, "--user", "u0", "--item",
+                             "can", "--model", "itemknn")
+    assert code == 0, err
+    unit = PLAYS / np.linalg.norm(PLAYS, axis=0)
+    cos = unit.T @ unit
+    a, b = 5 * cos[0, 2], 1 * cos[1, 2]  # u0 played Aphex Twin 5 times, Björk once
+    lines = out.splitlines()
+    assert lines[0] == (f"Why itemknn default (seed 0, full fit) scores Can {a + b:.4g} for user "
+                        f"u0 (2 artists played):")
+    assert lines[2].split() == ["1.", "Aphex", "Twin", "5", "plays;", f"{a:.4g},",
+                                f"{100 * a / (a + b):.1f}%"]
+    assert lines[3].split()[:4] == ["2.", "Björk", "1", "plays;"]
+    code, out, err = run_cli(capsys, "explain", "--results", mini, "--user", "u0", "--item",
+                             "Aphex Twin", "--model", "itemknn")
+    assert code == 0 and "(Aphex Twin is played already" in out
 
 
 def test_missing_results_dir_and_usage_errors(tmp_path, capsys):
@@ -89,6 +152,10 @@ def test_missing_results_dir_and_usage_errors(tmp_path, capsys):
     assert code == 2 and "--user" in err
     code, _, err = run_cli(capsys, "similar", "--results", tmp_path, "--artist", "x", "-n", "0")
     assert code == 2 and "-n must be at least 1" in err
+    code, _, err = run_cli(capsys, "recommend", "--user", "u0", "--likes", "Can")
+    assert code == 2 and "not allowed with argument --user" in err
+    code, _, err = run_cli(capsys, "explain", "--user", "u0")  # --item missing
+    assert code == 2 and "--item" in err
 
 
 def test_results_default_is_the_only_run(mini, capsys, monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import tastemap
-from tastemap.loader import NotRun, UnknownName, close_names, load
+from tastemap.loader import MODEL_FILE, AmbiguousName, NotRun, UnknownName, load
 from tastemap.matrices import save_matrix
 from tastemap.models import registry
 from tastemap.models.run import Fit, fit_outputs
@@ -27,7 +27,8 @@ PLAYS = np.array([[5, 1, 0, 0],
 
 def fake_results(root: Path, selected: bool = True) -> Path:
     """A results/<dataset> folder with the contract's file names: data tables, the matrix, two
-    variants of the popularity model (by users, by plays) fit for real, a leaderboard."""
+    variants of the popularity model (by users, by plays) and an item-kNN fit for real, a
+    leaderboard (of popularity only)."""
     res = root / "results" / "mini"
     (res / "data").mkdir(parents=True)
     (res / "matrices").mkdir()
@@ -42,11 +43,12 @@ def fake_results(root: Path, selected: bool = True) -> Path:
     (res / "matrices/stats.json").write_text(json.dumps(
         {"user_artist": {"shape": [4, 4], "nnz": 8, "density": 0.5}}))
     names_u, names_i = np.array(USERS, dtype=object), np.array(ARTISTS, dtype=object)
-    for variant, by in (("default", "users"), ("byplays", "plays")):
-        d = res / f"models/artist/popularity/{variant}/seed0/full"
+    fits = [("popularity", "default", {"by": "users"}), ("popularity", "byplays", {"by": "plays"}),
+            ("itemknn", "default", {"neighbours": 2, "weighting": "raw"})]
+    for name, variant, params in fits:
+        d = res / f"models/artist/{name}/{variant}/seed0/full"
         d.mkdir(parents=True)
-        out = fit_outputs(Fit("popularity", {"by": by}), matrix, names_u, names_i, n=2,
-                          similar_n=2)
+        out = fit_outputs(Fit(name, params), matrix, names_u, names_i, n=2, similar_n=2)
         out.write(d / "model.npz", d / "recommendations.parquet", d / "history.parquet",
                   similar=d / "similar.parquet")
     ev = res / "evaluate/artist"
@@ -90,29 +92,39 @@ def test_matrix_and_binary_view(mini):
 def test_names_and_indices(mini):
     run = load(mini)
     assert run.user_index("u2") == 2
+    assert run.user_index("U2") == 2  # forgiving
     assert run.user_index(3) == 3
     assert run.item_index("Björk") == 1
     assert run.item_index("dead can DANCE") == 3  # case-insensitive
-    with pytest.raises(UnknownName, match=r"unknown artist 'Bjork'.*did you mean 'Björk'"):
-        run.item_index("Bjork")
+    assert run.item_index("bjork") == 1           # accents
+    with pytest.raises(UnknownName, match=r"unknown artist 'Bjrk'.*did you mean 'Björk'"):
+        run.item_index("Bjrk")
     with pytest.raises(UnknownName, match=r"unknown user 'u9'.*users.parquet"):
         run.user_index("u9")
     with pytest.raises(UnknownName, match="out of range"):
         run.user_index(4)
+    assert [(m.name, m.how) for m in run.match(["Can", "aphex-twin"])] == [
+        ("Can", "exact"), ("Aphex Twin", "forgiving")]
 
 
-def test_close_names_prefers_containing_names():
-    assert close_names("can", ["Dead Can Dance", "Can", "Cannibal Ox"]) == [
-        "Can", "Cannibal Ox", "Dead Can Dance"]
-    assert close_names("zzz", ["Can", "Björk"]) == []
+def test_two_artists_with_one_forgiving_spelling(mini):
+    artists = pd.read_parquet(mini / "data/artists.parquet")
+    artists.loc[artists["artist"] == "Can", "artist"] = "BJÖRK"
+    artists.to_parquet(mini / "data/artists.parquet")
+    run = load(mini)
+    assert run.item_index("BJÖRK") == 2 and run.item_index("Björk") == 1
+    with pytest.raises(AmbiguousName, match=r"ambiguous artist 'bjork'.*'Björk', 'BJÖRK'"):
+        run.item_index("bjork")
 
 
 def test_models_table(mini):
     table = load(mini).models()
     assert table[["entity", "model", "variant", "seed", "fit"]].values.tolist() == [
+        ["artist", "itemknn", "default", 0, "full"],
         ["artist", "popularity", "byplays", 0, "full"],
         ["artist", "popularity", "default", 0, "full"],
     ]
+    assert (table["path"] / MODEL_FILE).map(Path.exists).all()
 
 
 def test_model_variant_chosen_on_validation(mini):
@@ -139,12 +151,68 @@ def test_several_variants_without_selection_is_an_error(tmp_path):
 
 def test_unknown_model_and_variant(mini):
     run = load(mini)
-    with pytest.raises(UnknownName, match="unknown model 'als'.*known: popularity"):
+    with pytest.raises(UnknownName, match="unknown model 'als'.*known: itemknn, popularity"):
         run.model("artist", "als")
     with pytest.raises(UnknownName, match="known: byplays, default"):
         run.model("artist", "popularity", variant="f64")
     with pytest.raises(NotRun, match="no full fit of seed 3"):
         run.model("artist", "popularity", seed=3)
+
+
+def _cosine() -> np.ndarray:
+    """Cosine similarity of the artist columns of PLAYS (item-kNN's, with raw weights)."""
+    unit = PLAYS / np.linalg.norm(PLAYS, axis=0)
+    return unit.T @ unit
+
+
+def test_recommend_new_through_every_family(mini):
+    run = load(mini)
+    assert run.families("artist") == ["popularity", "itemknn"]  # leaderboard order, then name
+    assert run.families("artist", can="explains") == ["itemknn"]
+    recs = run.recommend_new(["aphex twin", "BJORK"], n=2)
+    assert [(m.name, m.how) for m in recs.attrs["matches"]] == [
+        ("Aphex Twin", "forgiving"), ("Björk", "forgiving")]
+    # a name without a count: the 90th percentile of the stored counts 1,1,1,2,3,4,5,7
+    assert recs.attrs["plays"] == pytest.approx(5.6) and recs.attrs["skipped"] == {}
+    pop = recs[recs["model"] == "popularity"]
+    assert pop["variant"].unique().tolist() == ["byplays"]  # the validated variant
+    assert pop["item"].tolist() == ["Dead Can Dance", "Can"]  # by plays 7, 4; liked ones out
+    knn = recs[recs["model"] == "itemknn"]
+    cos = _cosine()
+    assert knn["item"].iloc[0] == "Can"
+    assert knn["score"].iloc[0] == pytest.approx(5.6 * (cos[0, 2] + cos[1, 2]), rel=1e-5)
+    one = run.recommend_new({"Can": 3, "dead can dance": None}, model="popularity",
+                            variant="default", n=1)
+    assert one[["model", "variant", "item"]].values.tolist() == [
+        ["popularity", "default", "Aphex Twin"]]
+    with pytest.raises(UnknownName, match=r"2 artists not found in \S+artists.parquet: "
+                       r"'Bjrk' \(did you mean 'Björk'\?\), 'Aphx Twin' \(did you mean"):
+        run.recommend_new(["Bjrk", "Can", "Aphx Twin"])
+    with pytest.raises(UnknownName, match="unknown model 'als'"):
+        run.recommend_new(["Can"], model="als")
+    with pytest.raises(ValueError, match="play counts must be > 0: 'Can'"):
+        run.recommend_new({"Can": 0})
+
+
+def test_explain_a_user_and_a_new_listener(mini):
+    from tastemap.explain import CannotExplain
+
+    run = load(mini)
+    cos = _cosine()
+    why = run.explain("can", user="u0", model="itemknn", n=5)  # u0 played Aphex Twin 5, Björk 1
+    assert why["played"].tolist() == ["Aphex Twin", "Björk"]
+    np.testing.assert_allclose(why["contribution"], [5 * cos[0, 2], 1 * cos[1, 2]], rtol=1e-5)
+    assert why["plays"].tolist() == [5, 1] and why["share"].sum() == pytest.approx(1)
+    assert why.attrs["played"].tolist() == [0, 1] and why.attrs["scores"][2] == pytest.approx(
+        5 * cos[0, 2] + cos[1, 2], rel=1e-5)
+    new = run.explain(["Can", 3], likes={"Aphex Twin": 2.0}, model="itemknn")
+    assert new["item"].tolist() == ["Can"]  # Dead Can Dance: no played neighbour contributes
+    assert new["contribution"].iloc[0] == pytest.approx(2 * cos[0, 2], rel=1e-5)
+    assert new.attrs["scores"][3] == 0
+    with pytest.raises(CannotExplain, match="popularity cannot explain.*can: als, ease, itemknn"):
+        run.explain("Can", user="u0", model="popularity")
+    with pytest.raises(ValueError, match="either user= or likes="):
+        run.explain("Can", model="itemknn")
 
 
 def test_similar_of_one_item(mini):
@@ -216,7 +284,8 @@ def test_every_family_loads_through_tastemap_load(tmp_path):
 def test_summary(mini):
     s = load(mini).summary()
     assert s["dataset"] == "mini"
-    assert s["models"] == ["artist/popularity/byplays", "artist/popularity/default"]
+    assert s["models"] == ["artist/itemknn/default", "artist/popularity/byplays",
+                           "artist/popularity/default"]
     assert s["matrices"]["user_artist"]["shape"] == [4, 4]
     assert s["maps"] == [] and s["topics"] == []
 

@@ -95,17 +95,21 @@ def test_report_zip_holds_every_marked_output(tiny_run, tmp_path):
                    for rule, block in rule_blocks().items())
     assert len(raw) == expected, (len(raw), expected, sorted(in_report.items()))
 
-    # 2. every figure the run drew is in the report (results/, not logs or benchmarks)
+    # 2. every figure the run drew is in the report (results/, not logs or benchmarks), the PNGs
+    #    and the interactive HTML maps
     res = tiny_run / "results" / "tiny"
     # placed.* come from the explore test that runs place_users in this shared run (not `all`)
     made = [p for p in res.rglob("*") if p.is_file() and not p.name.startswith("placed.")
             and not {"logs", "benchmarks"} & set(p.relative_to(res).parts)]
-    figures = Counter(p.name for p in made if p.suffix == ".png")
-    assert figures and Counter({k: v for k, v in in_report.items() if k.endswith(".png")}) == figures
+    figures = Counter(p.name for p in made if p.suffix in (".png", ".html"))
+    assert figures and Counter({k: v for k, v in in_report.items()
+                                if k.endswith((".png", ".html"))}) == figures
+    assert {"map.html", "items_map.html", "map_users.html", "map_items.html"} <= set(figures)
 
     # 3. the small tables: every file of those names, nothing large (parquet, npz, joblib)
     tables = Counter(p.name for p in made if p.name in TABLES)
-    assert Counter({k: v for k, v in in_report.items() if not k.endswith(".png")}) == tables
+    assert Counter({k: v for k, v in in_report.items()
+                    if not k.endswith((".png", ".html"))}) == tables
     assert not [n for n in in_report if n.endswith((".parquet", ".npz", ".joblib"))]
 
     # 4. every category is there, and no two results of a subcategory share their labels

@@ -3,12 +3,15 @@
 examples:
     tastemap info        --results results/<dataset>
     tastemap recommend   --results results/<dataset> --user user_000001 [--model als] [-n 10]
+    tastemap recommend   --results results/<dataset> --likes "Radiohead" "Muse" [--explain]
+    tastemap explain     --results results/<dataset> --user user_000001 --item "Portishead"
     tastemap similar     --results results/<dataset> --artist "Radiohead" [--model als]
     tastemap place-users --results results/<dataset> --listens new_users.tsv [--method umap]
 
 ``--results`` may be left out when ``./results`` holds exactly one dataset. Every command
-reads the files through :func:`tastemap.load`. Unknown users, artists, models or result
-folders end with one line on stderr and exit code 2 (no traceback).
+reads the files through :func:`tastemap.load`. Names are matched forgivingly (case, accents,
+punctuation); unknown or ambiguous names, unknown models or result folders end with one line on
+stderr and exit code 2 (no traceback).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tastemap.explain import CannotExplain
 from tastemap.loader import NotRun, Results, UnknownName, load
 
 EXIT_USAGE = 2
@@ -81,14 +85,73 @@ def recommend_for(run: Results, user: str, entity: str, model: str, variant: str
     ok = ids[0] >= 0
     out = pd.DataFrame({"rank": np.arange(1, ok.sum() + 1), "item_idx": ids[0][ok],
                         "item": run.item_names(entity)[ids[0][ok]], "score": scores[0][ok]})
-    return out, str(fit.path / "model.npz")
+    return out, str(fit.model_file)
+
+
+def read_likes(path: str) -> dict[str, float | None]:
+    """A likes file: one name per line, optionally a tab and a play count; blank lines and
+    lines starting with ``#`` are skipped. Returns name -> count (``None``: the default)."""
+    file = Path(path)
+    if not file.exists():
+        raise CliError(f"--likes-file: file not found: {path}")
+    likes: dict[str, float | None] = {}
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, count = line.partition("\t")
+        try:
+            likes[name.strip()] = float(count) if count.strip() else None
+        except ValueError:
+            raise CliError(f"{path}:{number}: play count {count.strip()!r} is not a number "
+                           f"(expected: name<TAB>count)") from None
+    if not likes:
+        raise CliError(f"{path}: no names (one name per line, optionally <TAB>count)")
+    return likes
+
+
+def _likes(args) -> list[str] | dict[str, float | None] | None:
+    """The liked names of ``--likes`` / ``--likes-file`` (None when neither was given)."""
+    return read_likes(args.likes_file) if args.likes_file else args.likes
+
+
+def _because(table: pd.DataFrame, item: int, top: int = 3) -> str:
+    """``<- A 48%, B 20%`` : the played items behind one recommendation (of an explain table)."""
+    rows = table[table["item_idx"] == item].head(top)
+    if rows.empty:
+        return "  <- no played item contributes"
+    return "  <- " + ", ".join(f"{r.played} {100 * r.share:.0f}%" if np.isfinite(r.share)
+                               else str(r.played) for r in rows.itertuples())
+
+
+def _print_recs(title: str, recs: pd.DataFrame, why: pd.DataFrame | None) -> None:
+    values = [_fmt_score(x) for x in recs["score"]]
+    if why is not None:
+        width = max((len(v) for v in values), default=0)
+        values = [f"{v:<{width}}{_because(why, i)}" for v, i in zip(values, recs["item_idx"])]
+    _print_ranked(title, recs["item"], values)
+
+
+def _explained(run: Results, args, items, model: str, variant: str,
+               **who) -> tuple[pd.DataFrame | None, str]:
+    """The explanation table of ``items`` (``--explain``), or None and why not."""
+    if not args.explain:
+        return None, ""
+    try:
+        return run.explain(items, entity=args.entity, model=model, variant=variant,
+                           seed=args.seed, n=3, **who), ""
+    except CannotExplain as exc:
+        return None, f"  ({exc})"
 
 
 def cmd_recommend(args) -> None:
+    likes = _likes(args)
+    if likes is not None:
+        return recommend_likes(args, likes)
     run = _results(args.results)
-    recs, source = recommend_for(run, args.user, args.entity, args.model, args.variant,
+    model = args.model or "als"
+    recs, source = recommend_for(run, args.user, args.entity, model, args.variant,
                                  args.seed, args.n)  # first: errors before any output
-    fit = run.run(args.entity, args.model, args.variant, args.seed)
+    fit = run.run(args.entity, model, args.variant, args.seed)
     uidx = run.user_index(args.user)
     user = run.users.set_index("user_idx").loc[uidx]
     played = top_played(run, args.entity, uidx, args.n)
@@ -98,8 +161,66 @@ def cmd_recommend(args) -> None:
     _print_ranked(f"Top {args.entity}s played:", played["item"],
                   [f"{p} plays" for p in played["plays"]])
     print()
-    _print_ranked(f"Recommended by {fit.model} {fit.variant} (seed {fit.seed}, full fit; "
-                  f"from {source}):", recs["item"], [_fmt_score(s) for s in recs["score"]])
+    title = (f"Recommended by {fit.model} {fit.variant} (seed {fit.seed}, full fit; "
+             f"from {source}):")
+    why, note = _explained(run, args, recs["item_idx"], model, fit.variant, user=uidx)
+    _print_recs(title + (" score, and the played items behind it" if why is not None else ""),
+                recs, why)
+    if note:
+        print(note)
+
+
+def recommend_likes(args, likes) -> None:
+    """``recommend --likes``: fold-in through one family or every family that can."""
+    run = _results(args.results)
+    recs = run.recommend_new(likes, args.entity, args.model, args.variant, args.seed, args.n)
+    matches, default = recs.attrs["matches"], recs.attrs["plays"]
+    shown = [m.name if m.how == "exact" else f"{m.name} (for {m.query!r})" for m in matches]
+    given = isinstance(likes, dict) and any(c is not None for c in likes.values())
+    counts = (f"each counted as {default:g} plays, a heavily played {args.entity}"
+              + (", unless the file gives a count" if given else ""))
+    print(f"A new listener in {run.path} who likes {len(matches)} {args.entity}s ({counts}):")
+    print("  " + "; ".join(shown))
+    print("Fold-in: the fitted models score this listener without refitting.")
+    for (model, variant), group in recs.groupby(["model", "variant"], sort=False):
+        print()
+        why, note = _explained(run, args, group["item_idx"], model, variant, likes=likes)
+        _print_recs(f"Recommended by {model} {variant} (seed {args.seed}, full fit):", group, why)
+        if note:
+            print(note)
+    for model, reason in recs.attrs["skipped"].items():
+        print(f"\nnot asked: {model} ({reason})")
+
+
+# ---- explain ---------------------------------------------------------------------------------
+
+
+def cmd_explain(args) -> None:
+    run = _results(args.results)
+    likes = _likes(args)
+    who = {"likes": likes} if likes is not None else {"user": args.user}
+    fit = run.run(args.entity, args.model, args.variant, args.seed)
+    table = run.explain(args.item, entity=args.entity, model=args.model, variant=args.variant,
+                        seed=args.seed, n=args.n, **who)
+    item = run.item_index(args.item, args.entity)
+    name, score = run.item_names(args.entity)[item], table.attrs["scores"][item]
+    played = table.attrs["played"]
+    person = ("a new listener" if likes is not None else
+              f"user {run.users.set_index('user_idx').loc[run.user_index(args.user), 'user']}")
+    print(f"Why {fit.model} {fit.variant} (seed {fit.seed}, full fit) scores {name} "
+          f"{_fmt_score(score)} for {person} ({len(played)} {args.entity}s "
+          f"{'liked' if likes is not None else 'played'}):")
+    if item in played:
+        print(f"  ({name} is played already: recommendations never show it)")
+    _print_ranked("Played items that contributed most (plays; contribution, share of the score):",
+                  table["played"], [f"{p:g} plays; {c:.4g}, {100 * sh:.1f}%"
+                                    for p, c, sh in zip(table["plays"], table["contribution"],
+                                                        table["share"])])
+    others = len(played) - len(table)
+    if others > 0:
+        rest = score - float(table["contribution"].sum())
+        print(f"  the other {others} played {args.entity}s: {rest:.4g}"
+              + (f", {100 * rest / score:.1f}%" if score else ""))
 
 
 # ---- similar ---------------------------------------------------------------------------------
@@ -123,7 +244,7 @@ def similar_to(run: Results, name: str, entity: str, model: str, variant: str | 
     ok = ids[0] >= 0
     out = pd.DataFrame({"rank": np.arange(1, ok.sum() + 1), "similar_idx": ids[0][ok],
                         "similar": run.item_names(entity)[ids[0][ok]], "score": scores[0][ok]})
-    return idx, out, str(fit.path / "model.npz")
+    return idx, out, str(fit.model_file)
 
 
 def cmd_similar(args) -> None:
@@ -196,6 +317,27 @@ def cmd_info(args) -> None:
 # ---- entry point -----------------------------------------------------------------------------
 
 
+def _model_options(c, default="als", model_help="model family (default als)", n=10) -> None:
+    c.add_argument("--model", default=default, help=model_help)
+    c.add_argument("--variant", help="variant folder, e.g. f64 (default: the only one, else "
+                                     "the one chosen on validation)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
+    c.add_argument("-n", type=int, default=n, help=f"how many to show (default {n})")
+
+
+def _who(c) -> None:
+    """``--user``, or a new listener's ``--likes`` / ``--likes-file``; and ``--entity``."""
+    group = c.add_mutually_exclusive_group(required=True)
+    group.add_argument("--user", help="user id as in the raw data (users.parquet)")
+    group.add_argument("--likes", nargs="+", metavar="NAME",
+                       help="a new listener who likes these artists (or 'artist - track' "
+                            "songs); matched forgivingly: case, accents, punctuation")
+    group.add_argument("--likes-file", metavar="FILE",
+                       help="the same from a file: one name per line, optionally "
+                            "<TAB>play count; # comments")
+    c.add_argument("--entity", choices=("artist", "song"), default="artist")
+
+
 def parser() -> argparse.ArgumentParser:
     head, _, rest = __doc__.partition("\n\n")
     p = argparse.ArgumentParser(prog="tastemap", description=head,
@@ -210,23 +352,28 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
         return c
 
-    def model_options(c):
-        c.add_argument("--model", default="als", help="model family (default als)")
-        c.add_argument("--variant", help="variant folder, e.g. f64 (default: the only one, else the "
-                                         "one chosen on validation)")
-        c.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
-        c.add_argument("-n", type=int, default=10, help="how many to show (default 10)")
+    c = command("recommend", cmd_recommend,
+                "a user's top played items and recommendations, or recommendations for a new "
+                "listener (--likes: fold-in, no refitting)")
+    _who(c)
+    _model_options(c, None, "model family (default: als for --user; every family that folds in "
+                           "for --likes)")
+    c.add_argument("--explain", action="store_true",
+                   help="show the played (liked) items behind each recommendation (als, itemknn, "
+                        "ease)")
 
-    c = command("recommend", cmd_recommend, "a user's top played items and recommendations")
-    c.add_argument("--user", required=True, help="user id as in the raw data (users.parquet)")
-    c.add_argument("--entity", choices=("artist", "song"), default="artist")
-    model_options(c)
+    c = command("explain", cmd_explain,
+                "why a model recommends an item: the played items that contributed most")
+    _who(c)
+    c.add_argument("--item", required=True,
+                   help="the artist (or 'artist - track') to explain")
+    _model_options(c, "als", "model family that explains: als, itemknn or ease (default als)", n=5)
 
     c = command("similar", cmd_similar, "the items most similar to an artist or song")
     which = c.add_mutually_exclusive_group(required=True)
     which.add_argument("--artist", help="artist name (case-insensitive)")
     which.add_argument("--song", help='"artist - track" (case-insensitive)')
-    model_options(c)
+    _model_options(c)
 
     c = command("place-users", cmd_place_users, "place new users into a saved users map")
     c.add_argument("--listens", required=True,
@@ -252,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         args.func(args)
-    except (CliError, NotRun, UnknownName, ValueError) as exc:
+    except (CliError, NotRun, UnknownName, ValueError) as exc:  # CannotExplain is a ValueError
         print(f"tastemap {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `tastemap ... | head`

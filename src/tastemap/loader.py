@@ -15,7 +15,7 @@ raises :class:`UnknownName` (a ``KeyError``) with the closest names.
 """
 from __future__ import annotations
 
-import difflib
+import importlib
 import json
 import re
 from dataclasses import dataclass
@@ -28,43 +28,21 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tastemap.matrices import load_matrix
+from tastemap.names import AmbiguousName, Match, NameIndex, UnknownName, suggestions
+
+__all__ = ["AmbiguousName", "Match", "NotRun", "Results", "Run", "TopicRun", "UnknownName",
+           "family", "load"]
 
 ENTITIES = ("artist", "song")
 FITS = ("full", "train", "valid")
 METHODS = ("pca", "umap", "tsne", "svd")
 SIDES = ("users", "items")
+#: the file of a fitted model in its fit folder (arrays + JSON, no pickle)
+MODEL_FILE = "model.npz"
 
 
 class NotRun(FileNotFoundError):
     """An output the run did not make; the message names the path and what makes it."""
-
-
-class UnknownName(KeyError):
-    """A user, item or model name that the run does not know; the message suggests close ones."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; print it plainly
-        return str(self.args[0]) if self.args else ""
-
-
-def close_names(name: str, names: Any, n: int = 5) -> list[str]:
-    """Up to ``n`` names of ``names`` closest to ``name`` (case-insensitive, difflib ratio).
-
-    >>> close_names("beatles", ["Beastie Boys", "The Beatles", "Blur"])
-    ['The Beatles']
-    >>> close_names("Radiohed", ["Radiohead", "Radio Birdman", "Blur"])
-    ['Radiohead', 'Radio Birdman']
-    """
-    pool = [str(x) for x in names]
-    lower: dict[str, str] = {}
-    for x in pool:
-        lower.setdefault(x.casefold(), x)
-    query = str(name).casefold()
-    # difflib ranks a short query contained in a long name ("beatles" in "the beatles") low:
-    # names containing the query come first, shortest first
-    contained = sorted((k for k in lower if query and query in k), key=len)
-    hits = difflib.get_close_matches(query, list(lower), n=n, cutoff=0.5)
-    ranked = list(dict.fromkeys(contained + hits))
-    return [lower[k] for k in ranked[:n]]
 
 
 def _unknown(kind: str, name: Any, names: Any, where: Path, list_all: bool = False) -> UnknownName:
@@ -72,9 +50,42 @@ def _unknown(kind: str, name: Any, names: Any, where: Path, list_all: bool = Fal
     if list_all:
         hint = f"; known: {', '.join(map(str, names))}"
     else:
-        close = close_names(str(name), names)
+        close = suggestions(str(name), names)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     return UnknownName(f"unknown {kind} {str(name)!r} in {where}{hint}")
+
+
+def family(model: str) -> type:
+    """The class of the model family registered as ``model`` (imports only its light module):
+    its declarations say what it can do (``folds_in``: recommend for new users without
+    refitting; ``explains``: name the played items behind a recommendation)."""
+    from tastemap.models import registry
+
+    try:
+        return registry.get(model)
+    except KeyError as err:
+        raise UnknownName(err.args[0]) from None
+
+
+def folds_in(model: str) -> bool:
+    """Whether the family scores new users from their plays without refitting (``folds_in``)."""
+    return bool(family(model).folds_in)
+
+
+def favourite_plays(matrix: sp.csr_matrix) -> float:
+    """The play count given to a liked name without one: the 90th percentile of the stored play
+    counts of ``matrix`` (users x items), i.e. a heavily played item; 1 for an empty matrix.
+
+    >>> round(favourite_plays(sp.csr_matrix(np.array([[1.0, 0.0], [3.0, 51.0]]))), 6)
+    41.4
+    """
+    data = sp.csr_matrix(matrix).data
+    return float(np.percentile(data, 90)) if len(data) else 1.0
+
+
+def explains(model: str) -> bool:
+    """Whether the family can name the played items behind a recommendation (``explains``)."""
+    return bool(family(model).explains)
 
 
 def _check_entity(entity: str) -> None:
@@ -92,6 +103,11 @@ class Run:
     seed: int
     fit: str
     path: Path
+
+    @property
+    def model_file(self) -> Path:
+        """The fitted model's file in this folder (``model.npz``)."""
+        return _need(self.path / MODEL_FILE, f"models.{self.model}")
 
 
 @dataclass
@@ -221,30 +237,42 @@ class Results:
             self._cache[key] = names.to_numpy(dtype=object)
         return self._cache[key]
 
+    def name_index(self, entity: str = "artist") -> NameIndex:
+        """The :class:`tastemap.names.NameIndex` of the items of ``entity`` (artist names, or
+        ``"artist - track"``), or of the users with ``entity="user"``."""
+        key = ("name_index", entity)
+        if key not in self._cache:
+            if entity == "user":
+                names = self.users.sort_values("user_idx")["user"].astype(str)
+                self._cache[key] = NameIndex(names, "user", self.path / "data/users.parquet")
+            else:
+                self._cache[key] = NameIndex(self.item_names(entity), entity,
+                                             self.path / f"data/{entity}s.parquet")
+        return self._cache[key]
+
     def user_index(self, user: str | int) -> int:
-        """``user_idx`` of a user name (an int is taken as the index itself, range-checked)."""
-        users = self.users
+        """``user_idx`` of a user name (exact, else forgiving: see :mod:`tastemap.names`); an int
+        is taken as the index itself, range-checked."""
         if isinstance(user, (int, np.integer)):
-            if not 0 <= int(user) < len(users):
-                raise UnknownName(f"user_idx {user} out of range 0..{len(users) - 1} in "
+            n = len(self.users)
+            if not 0 <= int(user) < n:
+                raise UnknownName(f"user_idx {user} out of range 0..{n - 1} in "
                                   f"{self.path / 'data/users.parquet'}")
             return int(user)
-        hit = users.loc[users["user"].astype(str) == str(user), "user_idx"]
-        if hit.empty:
-            raise _unknown("user", user, users["user"], self.path / "data/users.parquet")
-        return int(hit.iloc[0])
+        return self.name_index("user").find(user).idx
 
     def item_index(self, name: str, entity: str = "artist") -> int:
-        """Index of an item by name: exact, else case-insensitive; an artist name for
-        ``entity="artist"``, ``"artist - track"`` for songs. Unknown: :class:`UnknownName`."""
-        names = self.item_names(entity)
-        exact = np.flatnonzero(names == str(name))
-        if len(exact):
-            return int(exact[0])
-        folded = np.flatnonzero(np.char.lower(names.astype(str)) == str(name).casefold())
-        if len(folded):
-            return int(folded[0])
-        raise _unknown(entity, name, names, self.path / f"data/{entity}s.parquet")
+        """Index of an item by name: an artist name for ``entity="artist"``, ``"artist -
+        track"`` for songs; exact, else forgiving (case, accents, punctuation: see
+        :mod:`tastemap.names`). Unknown: :class:`UnknownName` with suggestions; several
+        forgiving matches: :class:`AmbiguousName`."""
+        return self.name_index(entity).find(name).idx
+
+    def match(self, names, entity: str = "artist") -> list[Match]:
+        """Every name of ``names`` matched to the catalogue of ``entity``, in order
+        (:class:`tastemap.names.Match`: ``query, idx, name, how``); all unknown or ambiguous
+        names are reported in one :class:`UnknownName`."""
+        return self.name_index(entity).find_all(names)
 
     # ---- matrices and splits ---------------------------------------------------------------
     def matrix(self, entity: str = "artist", binary: bool = False) -> sp.csr_matrix:
@@ -271,7 +299,7 @@ class Results:
         """Every fitted model folder: ``entity, model, variant, seed, fit, path`` (sorted)."""
         rows = []
         pattern = re.compile(r"^seed(\d+)$")
-        for file in sorted((self.path / "models").glob("*/*/*/seed*/*/model.npz")):
+        for file in sorted((self.path / "models").glob(f"*/*/*/seed*/*/{MODEL_FILE}")):
             fit_dir = file.parent
             seed_dir, variant_dir = fit_dir.parent, fit_dir.parent.parent
             m = pattern.match(seed_dir.name)
@@ -332,7 +360,7 @@ class Results:
         run = self.run(entity, model, variant, seed, fit)
         key = ("model", run.path)
         if key not in self._cache:
-            path = _need(run.path / "model.npz", f"models.{model}")
+            path = run.model_file
             sub = {"full": "matrices/", "train": f"split/seed{seed}/",
                    "valid": f"split/seed{seed}/valid/"}[fit]
             matrix = self.path / (f"{sub}user_{entity}.npz" if fit == "full"
@@ -378,6 +406,115 @@ class Results:
         """Training curve of a fit: ``epoch, split, metric, value`` (empty for closed forms)."""
         run = self.run(entity, model, variant, seed, fit)
         return pd.read_parquet(_need(run.path / "history.parquet", f"models.{model}"))
+
+    # ---- new listeners and explanations -------------------------------------------------------
+    def likes(self, likes, entity: str = "artist",
+              plays: float | None = None) -> tuple[sp.csr_matrix, list[Match], float]:
+        """The play row (1 x n_items, float32) of a new listener who likes ``likes``: a list of
+        names (each counted ``plays`` times) or a mapping name -> play count (``None``: ``plays``).
+
+        ``plays`` defaults to :func:`favourite_plays` of the run's matrix (as the workflow's
+        ``models.new_users`` profiles). Names are matched with :meth:`match` (exact, else
+        forgiving; unknown and ambiguous ones raise, all at once). Returns the row, the matches
+        and the play count given to a name without one.
+        """
+        if plays is None:
+            plays = favourite_plays(self.matrix(entity))
+        pairs = ([(x, plays if c is None else c) for x, c in likes.items()]
+                 if isinstance(likes, dict) else [(x, plays) for x in likes])
+        if not pairs:
+            raise ValueError("no liked names given")
+        matches = self.match([name for name, _ in pairs], entity)
+        counts = np.asarray([float(c) for _, c in pairs], dtype=np.float32)
+        if (counts <= 0).any() or not np.isfinite(counts).all():
+            bad = [name for (name, _), c in zip(pairs, counts) if not c > 0 or not np.isfinite(c)]
+            raise ValueError(f"play counts must be > 0: {', '.join(map(repr, bad))}")
+        cols = np.asarray([m.idx for m in matches])
+        row = sp.csr_matrix((counts, (np.zeros(len(cols), int), cols)),
+                            shape=(1, len(self.item_names(entity))), dtype=np.float32)
+        row.sum_duplicates()
+        return row, matches, float(plays)
+
+    def families(self, entity: str = "artist", seed: int = 0, can: str = "folds_in") -> list[str]:
+        """Model families with a full fit of ``(entity, seed)`` that can do ``can``
+        (``"folds_in"`` or ``"explains"``), best first on the across-seeds leaderboard (when the
+        run has one), then by name."""
+        runs = self.models()
+        fitted = sorted(set(runs.loc[(runs["entity"] == entity) & (runs["seed"] == seed)
+                                     & (runs["fit"] == "full"), "model"]))
+        test = {"folds_in": folds_in, "explains": explains}[can]
+        able = [m for m in fitted if test(m)]
+        try:
+            ranked = list(dict.fromkeys(self.best(entity)["model"]))
+        except (NotRun, UnknownName, ValueError):
+            ranked = []
+        return sorted(able, key=lambda m: (ranked.index(m) if m in ranked else len(ranked), m))
+
+    def recommend_new(self, likes, entity: str = "artist", model: str | None = None,
+                      variant: str | None = None, seed: int = 0, n: int = 10,
+                      plays: float | None = None) -> pd.DataFrame:
+        """Top-``n`` recommendations for a new listener who likes ``likes`` (see :meth:`likes`),
+        from the full fits without refitting (fold-in): of ``model``, or of every family that
+        folds in (``model=None``; see :meth:`families`).
+
+        Columns ``model, variant, rank, item_idx, item, score``; ``attrs``: ``matches`` (how each
+        name was matched), ``plays`` (the count of a name without one) and ``skipped`` (family ->
+        why it gave nothing: e.g. several variants and no validation choice).
+        """
+        row, matches, default = self.likes(likes, entity, plays)
+        names = [model] if model is not None else self.families(entity, seed, "folds_in")
+        if model is not None:
+            self.run(entity, model, variant, seed)  # unknown model / variant: raise here
+            if not folds_in(model):
+                raise ValueError(f"model {model} cannot recommend for new users (no fold-in); "
+                                 f"families that can: {', '.join(self.families(entity, seed))}")
+        frames, skipped = [], {}
+        for name in names:
+            try:
+                fit = self.run(entity, name, variant if model is not None else None, seed)
+            except UnknownName as exc:
+                skipped[name] = str(exc)
+                continue
+            ids, scores = self.model(entity, name, fit.variant, seed).recommend_new(row, k=n)
+            ok = ids[0] >= 0
+            frames.append(pd.DataFrame({
+                "model": name, "variant": fit.variant, "rank": np.arange(1, ok.sum() + 1),
+                "item_idx": ids[0][ok], "item": self.item_names(entity)[ids[0][ok]],
+                "score": scores[0][ok]}))
+        cols = ["model", "variant", "rank", "item_idx", "item", "score"]
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        out.attrs.update(matches=matches, plays=default, skipped=skipped)
+        return out
+
+    def explain(self, items, user: str | int | None = None, likes=None, entity: str = "artist",
+                model: str = "als", variant: str | None = None, seed: int = 0,
+                n: int = 5) -> pd.DataFrame:
+        """Why ``model`` (full fit) scores ``items`` for a user: the ``n`` played items that
+        contributed most to each, for a known ``user`` (their row of the matrix the model was
+        fit on) or a new listener who ``likes`` some names (see :meth:`likes`).
+
+        ``items``: a name or index, or a list of them. Families that can (``explains``): ALS
+        (implicit's ``explain``), item-kNN (neighbour weights), EASE (weights of B); others raise
+        :class:`tastemap.explain.CannotExplain`. Columns: see
+        :func:`tastemap.explain.explain_row` (``item_idx, item, score, contrib_rank, played_idx,
+        played, plays, contribution, share``); ``attrs["played"]``: the items of the row.
+        """
+        from tastemap.explain import explain_row
+
+        if (user is None) == (likes is None):
+            raise ValueError("give either user= or likes=")
+        fit = self.run(entity, model, variant, seed)
+        if user is not None:
+            row = self.matrix(entity)[self.user_index(user)]
+        else:
+            row = self.likes(likes, entity)[0]
+        items = [items] if isinstance(items, (str, int, np.integer)) else list(items)
+        idx = [int(i) if isinstance(i, (int, np.integer)) else self.item_index(i, entity)
+               for i in items]
+        table = explain_row(self.model(entity, model, fit.variant, seed), row, np.asarray(idx),
+                            self.item_names(entity), n=n)
+        table.attrs["played"] = row.indices.copy()  # the items of the row
+        return table
 
     # ---- evaluation -------------------------------------------------------------------------
     def leaderboard(self, entity: str = "artist", seed: int | None = None,

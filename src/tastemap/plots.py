@@ -3,7 +3,9 @@
 Conventions: every figure has a title and axis labels; scatter maps label ``n_labels`` randomly
 chosen points (seeded) and let adjustText place the labels; figure size and dpi come from the
 caller (config ``plots``). Functions never save files: the scripts call ``fig.savefig``.
-Each stage adds its functions in its own headed section below.
+Names (artists, users) are data: every text made from them goes through :func:`plain`, so that
+a ``$`` in a name never starts matplotlib's mathtext. Each stage adds its functions in its own
+headed section below.
 """
 from __future__ import annotations
 
@@ -15,6 +17,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+
+def plain(text) -> str:
+    """``text`` drawn as it is: ``$`` escaped, so matplotlib never reads a name as mathtext
+    (``"Ke$ha & A$AP"`` would otherwise set "ha & A" in math italics).
+
+    >>> print(plain("Ke$ha & A$AP"))
+    Ke\\$ha & A\\$AP
+    """
+    return str(text).replace("$", r"\$")
 
 
 # ==== topics (LDA) ============================================================================
@@ -43,7 +55,7 @@ def _label_points(
     for i in np.sort(pick):
         name = str(names[i])
         name = name if len(name) <= max_chars else name[: max_chars - 1] + "…"
-        texts.append(ax.text(coords[i, 0], coords[i, 1], name, fontsize=7))
+        texts.append(ax.text(coords[i, 0], coords[i, 1], plain(name), fontsize=7))
     # only the labelled points as obstacles: adjustText's overlap test is quadratic in memory in
     # the points it avoids (28 GiB for a 20K-point map)
     pick = np.sort(pick)
@@ -70,7 +82,7 @@ def topic_map(
             continue
         label = f"topic {t}" + (f": {topic_labels[t]}" if topic_labels is not None else "")
         ax.scatter(coords[sel, 0], coords[sel, 1], s=8, color=colors[t], alpha=0.7,
-                   label=label[:60], linewidths=0)
+                   label=plain(label[:60]), linewidths=0)
     _label_points(ax, coords, names, n_labels, seed)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -197,12 +209,12 @@ def scatter_map(
     handles = _draw_clusters(ax, x, y, clusters)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x), size=min(n_labels, len(x)), replace=False) if n_labels else []
-    texts = [ax.text(x[i], y[i], str(names[i]), fontsize=8) for i in pick]
+    texts = [ax.text(x[i], y[i], plain(names[i]), fontsize=8) for i in pick]
     lx, ly = list(x[pick]), list(y[pick])
     if extra is not None and len(extra["x"]):
         handles.append(ax.scatter(extra["x"], extra["y"], marker="*", s=250, c="black",
                                   label=extra.get("label", "placed"), zorder=3))
-        texts += [ax.text(a, b, str(t), fontsize=9, fontweight="bold")
+        texts += [ax.text(a, b, plain(t), fontsize=9, fontweight="bold")
                   for a, b, t in zip(extra["x"], extra["y"], extra["names"])]
         lx += list(extra["x"])
         ly += list(extra["y"])

@@ -163,16 +163,38 @@ rule explore_cluster_svd:
         "../../scripts/explore_cluster.py"
 
 
+def topic_tables(w):
+    """Topic runs (every topics.k of the seed) that colour a map by dominant topic, if enabled."""
+    if not config["topics"]["enabled"]:
+        return []
+    sides = [w.side] if hasattr(w, "side") else ["users", "items"]
+    files = ["topics.csv"] + [{"users": "user_topics.parquet", "items": "topic_items.parquet"}[s]
+                              for s in sides]
+    return [R(f"topics/lda/{w.entity}/k{k}/seed{w.seed}/{f}") for k in config["topics"]["k"]
+            for f in files]
+
+
 rule explore_map:
     input:
         clusters=R(f"{EXPLORE_DIR}/clusters.parquet"),
+        truth=explore_truth,
+        topics=topic_tables,
     output:
         png=report(
             R(f"{EXPLORE_DIR}/map.png"),
             caption="../report/explore_map.rst",
             category="Maps",
             subcategory="{entity} {side}",
-            labels={"entity": "{entity}", "side": "{side}", "method": "{method}", "seed": "{seed}"},
+            labels={"entity": "{entity}", "side": "{side}", "method": "{method}", "seed": "{seed}",
+                    "figure": "map"},
+        ),
+        html=report(
+            R(f"{EXPLORE_DIR}/map.html"),
+            caption="../report/explore_map_html.rst",
+            category="Maps",
+            subcategory="{entity} {side}",
+            labels={"entity": "{entity}", "side": "{side}", "method": "{method}", "seed": "{seed}",
+                    "figure": "interactive map"},
         ),
     params:
         plots=cfg("plots"),

@@ -99,6 +99,9 @@ rule model_map:
         model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
         users=R("data/users.parquet"),
         catalogue=R("data/{entity}s.parquet"),
+        # colourings of the interactive maps (functions of explore.smk, included later)
+        truth=lambda w: explore_truth(w),
+        topics=lambda w: topic_tables(w),
     output:
         user_map=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_users.png"),
                         caption="../report/models_map.rst", category="Models",
@@ -110,6 +113,16 @@ rule model_map:
                         subcategory="Embedding maps",
                         labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
                                 "seed": "{seed}", "figure": "items"}),
+        user_html=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_users.html"),
+                         caption="../report/models_map_html.rst", category="Models",
+                         subcategory="Embedding maps",
+                         labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
+                                 "seed": "{seed}", "figure": "users (interactive)"}),
+        item_html=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_items.html"),
+                         caption="../report/models_map_html.rst", category="Models",
+                         subcategory="Embedding maps",
+                         labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
+                                 "seed": "{seed}", "figure": "items (interactive)"}),
     params:
         module=lambda w: model_module(w.model),
         max_points=cfg("models", "maps", "max_points"),

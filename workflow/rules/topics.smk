@@ -79,6 +79,7 @@ rule topics_map:
         user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
         summary=R(f"{TOPICS_DIR}/topics.csv"),
         item_table=R("data/{entity}s.parquet"),
+        truth=topics_truth(),
     output:
         users_map=report(
             R(f"{TOPICS_DIR}/map.png"),
@@ -91,6 +92,20 @@ rule topics_map:
             caption="../report/topics_map.rst",
             category="Topics",
             labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}", "figure": "items"},
+        ),
+        users_html=report(
+            R(f"{TOPICS_DIR}/map.html"),
+            caption="../report/topics_map_html.rst",
+            category="Topics",
+            labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}",
+                    "figure": "users (interactive)"},
+        ),
+        items_html=report(
+            R(f"{TOPICS_DIR}/items_map.html"),
+            caption="../report/topics_map_html.rst",
+            category="Topics",
+            labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}",
+                    "figure": "items (interactive)"},
         ),
     params:
         umap={

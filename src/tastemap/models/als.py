@@ -98,7 +98,7 @@ class ALS(ImplicitFactors, Recommender):
     folds_in = True
     has_factors = True
     has_loss_curve = True
-    explains = True
+    explains = True  # implicit's explain, rebuilt from the factors
     similar_by = "cosine of item factors"
     scoring = "dot"
 
@@ -176,14 +176,16 @@ class ALS(ImplicitFactors, Recommender):
     def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
         return self.fold_in(user_items) @ self.item_factors.T
 
-    def explain_rows(
+    def explain(
         self, user_row: sp.csr_matrix, item_idx: np.ndarray, n: int = 5
     ) -> list[tuple[float, list[tuple[int, float]]]]:
         """Why items were recommended (implicit's ``explain``, Hu et al. section 5).
 
-        ``user_row`` is one user's play row (1 x n_items, as in the fit matrix). For each item of
-        ``item_idx``: ``(total score, [(played item, contribution), ...])``, the ``n`` largest
-        contributions first."""
+        ``user_row`` is one user's play row (1 x n_items, as in the fit matrix; a known or a new
+        user). For each item of ``item_idx``: ``(total score, [(played item, contribution),
+        ...])``, the ``n`` largest contributions first. The total is the score of the user's
+        factors solved exactly from the row (as ``recommend_new`` does), so for a known user it
+        can differ slightly from the fitted factors' score."""
         C = self.transform(sp.csr_matrix(user_row))
         out, weights = [], None
         for item in np.asarray(item_idx):

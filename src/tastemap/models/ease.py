@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register, top_k
-from tastemap.models.knn import weigh
+from tastemap.models.knn import linear_explanations, weigh
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class EASE(Recommender):
     sweep_prefixes = {"l2": "l", "weighting": "w"}
     folds_in = True
     similar_by = "EASE weights B[i, j]"
+    #: ``explain``: the played items ``i`` with the largest ``w(r_ui) * B[i, j]``
+    explains = True
 
     def __init__(self, l2: float = 500.0, weighting: str = "binary", max_items: int = 20000,
                  random_state: int = 0):
@@ -85,3 +87,8 @@ class EASE(Recommender):
         rows = self.B_[item_idx].copy()
         rows[np.arange(len(item_idx)), item_idx] = -np.inf
         return top_k(rows, k)
+
+    def explain(self, user_row: sp.csr_matrix, item_idx: np.ndarray, n: int = 5):
+        """Which played items made the score of each item of ``item_idx`` (their weights in
+        ``B``), for one play row (1 x n_items): see :func:`linear_explanations`."""
+        return linear_explanations(weigh(user_row, self.weighting), self.B_, item_idx, n)

@@ -64,6 +64,35 @@ def _drop_self(S: sp.spmatrix, k: int) -> sp.csr_matrix:
     return out
 
 
+def linear_explanations(
+    weights: sp.csr_matrix, M, item_idx: np.ndarray, n: int = 5
+) -> list[tuple[float, list[tuple[int, float]]]]:
+    """Contributions of the played items to the scores of a linear item-item model,
+    ``score_j = sum_i weights_i * M[i, j]`` (item-kNN: ``M`` = similarities; EASE: ``M`` = B).
+
+    ``weights`` is one user's weighted play row (1 x n_items), ``M`` an n_items x n_items sparse
+    or dense matrix. For each item of ``item_idx``: ``(score, [(played item, weights_i * M[i, j]),
+    ...])``, the ``n`` largest contributions first, zero ones left out (the same format as
+    ``ALS.explain``).
+
+    >>> w = sp.csr_matrix(np.array([[2.0, 0.0, 1.0]]))
+    >>> M = np.array([[0.0, 0.5, 0.1], [0.5, 0.0, 0.0], [0.1, 0.4, 0.0]])
+    >>> linear_explanations(w, M, np.array([1]), n=5)
+    [(1.4, [(0, 1.0), (2, 0.4)])]
+    """
+    weights = sp.csr_matrix(weights)
+    played, w = weights.indices, weights.data.astype(np.float64)
+    block = M[played][:, np.asarray(item_idx)]
+    block = block.toarray() if sp.issparse(block) else np.asarray(block)
+    contrib = w[:, None] * block  # (n_played, n_items asked)
+    out = []
+    for col in range(contrib.shape[1]):
+        order = np.argsort(-contrib[:, col], kind="stable")
+        top = [(int(played[i]), float(contrib[i, col])) for i in order if contrib[i, col] != 0][:n]
+        out.append((float(contrib[:, col].sum()), top))
+    return out
+
+
 @register("itemknn")
 class ItemKNN(Recommender):
     """Item-item nearest neighbours (implicit).
@@ -92,6 +121,8 @@ class ItemKNN(Recommender):
     folds_in = True
     similar_by = "item-item similarity (cosine, BM25 or TF-IDF), top neighbours"
     scoring = "sparse"
+    #: ``explain``: the played neighbours ``i`` with the largest ``w(r_ui) * S[i, j]``
+    explains = True
 
     def __init__(self, neighbours: int = 50, similarity: str = "cosine", weighting: str = "log",
                  bm25_k1: float = 1.2, bm25_b: float = 0.75, random_state: int = 0):
@@ -135,6 +166,11 @@ class ItemKNN(Recommender):
     def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest neighbours of each item (padded with -1 / -inf past ``neighbours``)."""
         return top_k_sparse(self.similarity_[np.asarray(item_idx)], k)
+
+    def explain(self, user_row: sp.csr_matrix, item_idx: np.ndarray, n: int = 5):
+        """Which played items (neighbours of each item of ``item_idx``) made its score, for one
+        play row (1 x n_items, a known or a new user): see :func:`linear_explanations`."""
+        return linear_explanations(weigh(user_row, self.weighting), self.similarity_, item_idx, n)
 
 
 @register("userknn")
