@@ -157,7 +157,7 @@ def test_similar_items_share_the_planted_genre(name, params, data):
 
 @pytest.mark.parametrize("name,params", [
     ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
-    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), ("bpr", dict(factors=16, iterations=60)),
+    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), ("bpr", dict(factors=16, iterations=60, learning_rate=0.05)),
 ])
 def test_new_listener_of_one_genre_gets_that_genre(name, params, data):
     X, _, item_genre = data

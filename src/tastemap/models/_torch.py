@@ -1,13 +1,16 @@
 """Small helpers shared by the PyTorch recommenders (``mf``, ``item2vec``, ``sgns``, ``twotower``).
 
+Importing this module does not import torch (the public model modules import it at module
+level, and the workflow imports every model module when it parses the Snakefile); only
+``torch_session`` imports torch, when a fit starts. The torch code itself (networks, the shared
+training loop) lives in the private ``_train`` module, imported inside ``fit``.
+
 - ``torch_session``: seed, thread count and deterministic algorithms for the length of one fit,
   restoring the process-wide torch settings afterwards (a notebook keeps its own).
 - ``History``: collects the ``(epoch, split, metric, value)`` tuples of ``history_`` (the
   training curve the workflow writes to ``history.parquet``, see ``base``); ``frame()`` gives
   the same rows as a DataFrame.
 - ``coo_of``: the stored entries of a CSR as ``(rows, cols, values)`` arrays.
-- ``to_numpy_state`` / ``module_from_state``: torch modules are kept out of pickles; the fitted
-  weights are stored as numpy arrays so ``joblib`` round trips need no torch internals.
 """
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +29,14 @@ HISTORY_COLUMNS = {"epoch": "int32", "split": "str", "metric": "str", "value": "
 
 
 @contextlib.contextmanager
-def torch_session(random_state: int, num_threads: int = 1) -> Iterator[torch.Generator]:
+def torch_session(random_state: int, num_threads: int = 1) -> Iterator["torch.Generator"]:
     """Seed torch, fix its thread count and ask for deterministic kernels during one fit.
 
     Yields a ``torch.Generator`` seeded with ``random_state`` for every random draw of the fit.
     Global settings (threads, deterministic flag, default RNG state) are restored on exit.
     """
+    import torch
+
     if not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise ValueError(f"random_state must be a non-negative int, got {random_state!r}")
     if num_threads < 1:
@@ -80,6 +84,8 @@ def _set_deterministic(mode: bool) -> None:
     took 16-20 s per process on the shared 2-core machine, i.e. per fit job. The kernel-level
     switch it then calls is the one set here; the public function is the fallback.
     """
+    import torch
+
     setter = getattr(torch._C, "_set_deterministic_algorithms", None)
     if setter is None:  # pragma: no cover - older/newer torch without the private setter
         torch.use_deterministic_algorithms(mode)
@@ -127,17 +133,6 @@ def check_matrix(train: sp.spmatrix, name: str = "train") -> sp.csr_matrix:
     if csr.shape[0] < 1 or csr.shape[1] < 2:
         raise ValueError(f"{name} has shape {csr.shape}; need >= 1 user and >= 2 items")
     return csr
-
-
-def to_numpy_state(module: torch.nn.Module) -> dict[str, np.ndarray]:
-    """``state_dict`` of ``module`` as numpy copies (picklable without torch)."""
-    return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
-
-
-def load_numpy_state(module: torch.nn.Module, state: dict[str, np.ndarray]) -> torch.nn.Module:
-    """Load numpy weights from ``to_numpy_state`` into a freshly built ``module`` (eval mode)."""
-    module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
-    return module.eval()
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
