@@ -210,7 +210,7 @@ def test_user_knn_matches_dense_cosine(data):
 
 def test_item_knn_neighbours_are_cosine_top_k(data):
     X, _, _ = data
-    m = make("itemknn", neighbours=5, random_state=0).fit(X)
+    m = make("itemknn", neighbours=5, similarity="cosine", random_state=0).fit(X)
     W = np.log1p(X.toarray())
     unit = W / np.linalg.norm(W, axis=0, keepdims=True)
     S = unit.T @ unit

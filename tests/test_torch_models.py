@@ -335,7 +335,8 @@ def low_rank_plays(seed: int = 0, n_users: int = 300, n_items: int = 100) -> sp.
 
 def test_mf_rmse_decreases_and_predict_formula():
     Y = low_rank_plays()
-    m = BiasedMF(factors=8, epochs=15, batch_size=256, negatives=0, random_state=0).fit(Y)
+    m = BiasedMF(factors=8, epochs=15, batch_size=256, negatives=0, valid_fraction=0.1,
+                 random_state=0).fit(Y)
     h = History()
     h.rows = m.history_
     h = h.frame()

@@ -93,6 +93,20 @@ def _set_deterministic(mode: bool) -> None:
         setter(mode)
 
 
+class FittedFactors:
+    """Mixin: ``item_factors`` / ``user_factors`` read the fitted arrays ``item_factors_`` /
+    ``user_factors_`` (every fitted array ends in ``_``; the public names are the interface
+    that ``similar_items``, the maps and notebooks use)."""
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        return self.item_factors_
+
+    @property
+    def user_factors(self) -> np.ndarray:
+        return self.user_factors_
+
+
 class History:
     """Rows of a training curve: ``add(epoch, split, metric, value)``, then ``frame()``."""
 

@@ -51,7 +51,7 @@ class BPR(ImplicitFactors, Recommender):
     """
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.01,
-                 regularization: float = 0.1, iterations: int = 100,
+                 regularization: float = 0.01, iterations: int = 100,
                  verify_negative_samples: bool = True, deterministic: bool = True,
                  random_state: int = 0):
         self.factors = factors

@@ -46,14 +46,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models._torch import (
-    History, check_matrix, effective_threads, mean_of_rows, torch_session,
+    FittedFactors, History, check_matrix, effective_threads, mean_of_rows, torch_session,
 )
 from tastemap.models.base import Recommender, register
 
 logger = logging.getLogger(__name__)
 
 
-class _ContextScoring(Recommender):
+class _ContextScoring(FittedFactors, Recommender):
     """Shared scoring of both variants (module docstring): user = mean input embedding of the
     played items, score = ``user . w_j + b_j``.
 
@@ -73,14 +73,6 @@ class _ContextScoring(Recommender):
         self.context_factors_ = np.asarray(contexts, dtype=np.float32)
         self.context_bias_ = bias
         self.user_factors_ = mean_of_rows(csr, inputs)
-
-    @property
-    def item_factors(self) -> np.ndarray:
-        return self.item_factors_
-
-    @property
-    def user_factors(self) -> np.ndarray:
-        return self.user_factors_
 
     def _dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         users = np.hstack([self.user_factors_, np.ones((self.n_users, 1), np.float32)])

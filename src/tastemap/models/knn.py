@@ -86,7 +86,7 @@ class ItemKNN(Recommender):
     Score of user ``u`` for item ``j``: ``sum_i w(r_ui) * S[i, j]``.
     """
 
-    def __init__(self, neighbours: int = 50, similarity: str = "cosine", weighting: str = "log",
+    def __init__(self, neighbours: int = 100, similarity: str = "tfidf", weighting: str = "log",
                  bm25_k1: float = 1.2, bm25_b: float = 0.75, random_state: int = 0):
         self.neighbours = neighbours
         self.similarity = similarity
@@ -143,7 +143,7 @@ class UserKNN(Recommender):
     row), ``weights_`` (weighted plays), ``item_similarity_`` (n_items x n_items CSR).
     """
 
-    def __init__(self, neighbours: int = 50, weighting: str = "log", random_state: int = 0):
+    def __init__(self, neighbours: int = 100, weighting: str = "log", random_state: int = 0):
         self.neighbours = neighbours
         self.weighting = weighting
         self.random_state = random_state

@@ -30,7 +30,9 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.models._torch import History, check_matrix, effective_threads, mean_of_rows, torch_session, unit_rows
+from tastemap.models._torch import (
+    FittedFactors, History, check_matrix, effective_threads, mean_of_rows, torch_session, unit_rows,
+)
 from tastemap.models.base import Recommender, register
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def _mlp(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.n
 
 
 @register("twotower")
-class TwoTower(Recommender):
+class TwoTower(FittedFactors, Recommender):
     """Two-tower model: user tower over the user's items, item tower, cosine, in-batch softmax
     with the logQ correction.
 
@@ -110,14 +112,6 @@ class TwoTower(Recommender):
         self.user_factors_ = self._user_vectors(self.seen_)
         self.history_ = history.rows
         return self
-
-    @property
-    def item_factors(self) -> np.ndarray:
-        return self.item_factors_
-
-    @property
-    def user_factors(self) -> np.ndarray:
-        return self.user_factors_
 
     def _user_vectors(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Unit user-tower outputs for rows of ``user_items`` (users x items), ``(n, d)``.
