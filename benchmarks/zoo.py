@@ -203,7 +203,8 @@ def summarise(long: pd.DataFrame, runs: pd.DataFrame, metric: str = "ndcg@10",
               baseline: str = "popularity", n_resamples: int = 1000) -> pd.DataFrame:
     """One row per run: mean over seeds, sd over seeds, 95% bootstrap CI of the per-user values
     averaged over seeds (users resampled), ratio to ``baseline``, paired Wilcoxon p against the
-    baseline (per-user seed-averaged values; Holm across runs), RMSE, fit time."""
+    baseline (two-sided, per-user seed-averaged values; Holm across runs), share of the best
+    model's score (``of_best``; references and the baseline excluded), RMSE, fit time."""
     per = long[long["metric"] == metric]
     wide = per.groupby(["user_idx", "run"], sort=False)["value"].mean().unstack("run")
     order = list(dict.fromkeys(runs["run"]))
@@ -226,18 +227,22 @@ def summarise(long: pd.DataFrame, runs: pd.DataFrame, metric: str = "ndcg@10",
         p = np.array([np.nan if t is None else t["wilcoxon_p"] for t in tests])
         table["p"] = p
         table["p_holm"] = stats.holm(p)
+    own = table[~table["run"].isin(REFERENCES) & (table["run"] != baseline)]
+    table["of_best"] = table[metric] / own[metric].max() if len(own) else np.nan
     return table.sort_values(metric, ascending=False, ignore_index=True)
 
 
 def markdown(table: pd.DataFrame, metric: str = "ndcg@10") -> str:
     """``summarise`` output as a Markdown table."""
-    head = ["run", metric, "95% CI", "sd (seeds)", "× pop", "p vs pop (Holm)", "RMSE", "fit CPU-s"]
+    head = ["run", metric, "95% CI", "sd (seeds)", "× pop", "p vs pop (Holm)", "of best", "RMSE",
+            "fit CPU-s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, d in table.iterrows():
         cells = [d["run"], f"{d[metric]:.4f}", f"[{d['ci_low']:.4f}, {d['ci_high']:.4f}]",
                  "" if np.isnan(d["sd_seeds"]) else f"{d['sd_seeds']:.4f}",
                  f"{d.get('ratio', np.nan):.2f}",
                  "" if np.isnan(d.get("p_holm", np.nan)) else f"{d['p_holm']:.1e}",
+                 f"{100 * d['of_best']:.0f}%",
                  "" if np.isnan(d["rmse"]) else f"{d['rmse']:.3f}", f"{d['fit_cpu']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
