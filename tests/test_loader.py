@@ -44,7 +44,7 @@ def fake_results(root: Path, selected: bool = True) -> Path:
         {"user_artist": {"shape": [4, 4], "nnz": 8, "density": 0.5}}))
     names_u, names_i = np.array(USERS, dtype=object), np.array(ARTISTS, dtype=object)
     fits = [("popularity", "default", {"by": "users"}), ("popularity", "byplays", {"by": "plays"}),
-            ("itemknn", "default", {"neighbours": 2, "weighting": "raw"})]
+            ("itemknn", "default", {"neighbours": 2, "similarity": "cosine", "weighting": "raw"})]
     for name, variant, params in fits:
         d = res / f"models/artist/{name}/{variant}/seed0/full"
         d.mkdir(parents=True)

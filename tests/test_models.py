@@ -154,7 +154,7 @@ def test_similar_items_share_the_planted_genre(name, params, data):
 
 @pytest.mark.parametrize("name,params", [
     ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
-    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), ("bpr", dict(factors=16, iterations=60)),
+    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), ("bpr", dict(factors=16, iterations=60, learning_rate=0.05)),
 ])
 def test_new_listener_of_one_genre_gets_that_genre(name, params, data):
     X, _, item_genre = data
@@ -207,7 +207,7 @@ def test_user_knn_matches_dense_cosine(data):
 
 def test_item_knn_neighbours_are_cosine_top_k(data):
     X, _, _ = data
-    m = make("itemknn", neighbours=5, random_state=0).fit(X)
+    m = make("itemknn", neighbours=5, similarity="cosine", random_state=0).fit(X)
     W = np.log1p(X.toarray())
     unit = W / np.linalg.norm(W, axis=0, keepdims=True)
     S = unit.T @ unit

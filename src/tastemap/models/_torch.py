@@ -1,31 +1,26 @@
 """Small helpers shared by the PyTorch recommenders (``mf``, ``item2vec``, ``sgns``, ``twotower``).
 
+Importing this module does not import torch (the public model modules import it at module
+level, and the workflow imports every model module when it parses the Snakefile); only
+``torch_session`` imports torch, when a fit starts. The torch code itself (networks, the shared
+training loop) lives in the private ``_train`` module, imported inside ``fit``.
+
 - ``torch_session``: seed, thread count and deterministic algorithms for the length of one fit,
   restoring the process-wide torch settings afterwards (a notebook keeps its own).
 - ``History``: collects the ``(epoch, split, metric, value)`` tuples of ``history_`` (the
   training curve the workflow writes to ``history.parquet``, see ``base``); ``frame()`` gives
   the same rows as a DataFrame.
 - ``coo_of``: the stored entries of a CSR as ``(rows, cols, values)`` arrays.
-- ``to_numpy_state`` / ``load_numpy_state``: torch modules are never saved; the fitted weights
-  are kept as numpy arrays (an attribute ending in ``_``), which ``Recommender.save`` writes.
-- ``no_grad``: ``torch.no_grad`` as a decorator that imports torch when called.
-
-Importing this module does not import torch (the registry reads the model classes in every
-workflow job); every function imports it when it runs.
 """
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +29,7 @@ HISTORY_COLUMNS = {"epoch": "int32", "split": "str", "metric": "str", "value": "
 
 
 @contextlib.contextmanager
-def torch_session(random_state: int, num_threads: int = 1) -> Iterator[torch.Generator]:
+def torch_session(random_state: int, num_threads: int = 1) -> Iterator["torch.Generator"]:
     """Seed torch, fix its thread count and ask for deterministic kernels during one fit.
 
     Yields a ``torch.Generator`` seeded with ``random_state`` for every random draw of the fit.
@@ -98,19 +93,6 @@ def _set_deterministic(mode: bool) -> None:
         setter(mode)
 
 
-def no_grad(fn):
-    """Decorator: run ``fn`` under ``torch.no_grad()`` (torch imported at call time)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import torch
-
-        with torch.no_grad():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 class History:
     """Rows of a training curve: ``add(epoch, split, metric, value)``, then ``frame()``."""
 
@@ -151,19 +133,6 @@ def check_matrix(train: sp.spmatrix, name: str = "train") -> sp.csr_matrix:
     if csr.shape[0] < 1 or csr.shape[1] < 2:
         raise ValueError(f"{name} has shape {csr.shape}; need >= 1 user and >= 2 items")
     return csr
-
-
-def to_numpy_state(module: torch.nn.Module) -> dict[str, np.ndarray]:
-    """``state_dict`` of ``module`` as numpy copies (saved without torch)."""
-    return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
-
-
-def load_numpy_state(module: torch.nn.Module, state: dict[str, np.ndarray]) -> torch.nn.Module:
-    """Load numpy weights from ``to_numpy_state`` into a freshly built ``module`` (eval mode)."""
-    import torch
-
-    module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
-    return module.eval()
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

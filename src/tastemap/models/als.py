@@ -103,8 +103,8 @@ class ALS(ImplicitFactors, Recommender):
     scoring = "dot"
 
     def __init__(
-        self, factors: int = 64, regularization: float = 10.0, iterations: int = 15,
-        confidence: str = "log", alpha: float = 1.0, eps: float = 1.0,
+        self, factors: int = 64, regularization: float = 50.0, iterations: int = 15,
+        confidence: str = "log", alpha: float = 4.0, eps: float = 1.0,
         bm25_k1: float = 100.0, bm25_b: float = 0.8, use_cg: bool = True,
         track_loss: bool = True, random_state: int = 0,
     ):

@@ -124,7 +124,7 @@ class ItemKNN(Recommender):
     #: ``explain``: the played neighbours ``i`` with the largest ``w(r_ui) * S[i, j]``
     explains = True
 
-    def __init__(self, neighbours: int = 50, similarity: str = "cosine", weighting: str = "log",
+    def __init__(self, neighbours: int = 100, similarity: str = "tfidf", weighting: str = "log",
                  bm25_k1: float = 1.2, bm25_b: float = 0.75, random_state: int = 0):
         self.neighbours = neighbours
         self.similarity = similarity
@@ -192,7 +192,7 @@ class UserKNN(Recommender):
     _weights: sp.csr_matrix | None = None
     _norms: np.ndarray | None = None
 
-    def __init__(self, neighbours: int = 50, weighting: str = "log", random_state: int = 0):
+    def __init__(self, neighbours: int = 100, weighting: str = "log", random_state: int = 0):
         self.neighbours = neighbours
         self.weighting = weighting
         self.random_state = random_state
