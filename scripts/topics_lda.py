@@ -18,7 +18,7 @@ def main(snakemake):
     log.info("%s: %d users x %d items, %d entries; LDA k=%d seed=%d %s", inp.matrix,
              *plays.shape, plays.nnz, k, seed, dict(p.lda))
     model = LDA(k=k, random_state=seed, **dict(p.lda)).fit(plays)
-    model.save(out.model)
+    topics.save_topics(out.model, model.lda_, plays, {"k": k, "seed": seed, **dict(p.lda)})
     truth_files = [inp.truth] if isinstance(inp.truth, str) else list(inp.truth)
     truth = pd.read_parquet(truth_files[0]) if truth_files else None
     tables, metrics = topics.describe(

@@ -40,9 +40,12 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn import cluster as skcluster
 from sklearn import metrics as skmetrics
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer
+
+from tastemap import npzmodel
 
 logger = logging.getLogger(__name__)
 
@@ -128,16 +131,18 @@ def project(
     svd : fitted pre-reduction from :func:`fit_svd` (required for ``tsne``, and for ``umap``
         with the cosine metric when ``d > params["reduce_above"]``).
     params : method options: umap ``n_neighbors``, ``min_dist``, ``metric`` (cosine|jaccard),
-        ``reduce_above``; tsne ``perplexity``, ``max_iter``.
-    n_jobs : threads of t-SNE's neighbour search (results do not depend on it). UMAP always
-        runs single-threaded: ``random_state`` disables its parallel paths (reproducibility).
+        ``reduce_above``, ``n_epochs`` (None: :func:`umap_epochs`), ``low_memory``; tsne
+        ``perplexity``, ``max_iter``.
+    n_jobs : threads of openTSNE (results do not depend on it). UMAP always runs
+        single-threaded: ``random_state`` disables its parallel paths (reproducibility).
     verbose : let t-SNE and UMAP print their progress (iterations / epochs) to stdout; the
         workflow script sends stdout to the rule's log. Does not change the result.
 
     Returns
     -------
     coords : (n, 2) float32.
-    model : fitted Pipeline whose ``transform`` places new rows (pca, umap) or ``None`` (tsne).
+    model : fitted Pipeline whose ``transform`` places new rows (pca: exact; umap: from the
+        nearest mapped points, :class:`NeighbourPlacement`) or ``None`` (tsne).
     """
     params = dict(params or {})
     if method == "pca":
@@ -145,38 +150,147 @@ def project(
                          ("pca", TruncatedSVD(n_components=2, random_state=seed))])
         return pipe.fit_transform(rows).astype(np.float32), pipe
     if method == "tsne":
-        from sklearn.manifold import TSNE
-
         if svd is None:
             raise ValueError("tsne needs the SVD pre-reduction (svd=...)")
-        emb = svd.transform(rows)
-        perplexity = min(float(params.get("perplexity", 30.0)), (len(emb) - 1) / 3)
-        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", metric="cosine",
-                    max_iter=int(params.get("max_iter", 1000)), random_state=seed,
-                    n_jobs=n_jobs, verbose=2 if verbose else 0)
-        return tsne.fit_transform(emb).astype(np.float32), None
+        return tsne(svd.transform(rows), seed, params, n_jobs, verbose), None
     if method == "umap":
-        import umap
-
-        metric = params.get("metric", "cosine")
-        reduce = metric == "cosine" and rows.shape[1] > int(params.get("reduce_above", 1000))
-        if reduce and svd is None:
-            raise ValueError("umap on a wide matrix needs the SVD pre-reduction (svd=...)")
-        n_neighbors = max(2, min(int(params.get("n_neighbors", 15)), rows.shape[0] - 1))
-        model = umap.UMAP(n_components=2, n_neighbors=n_neighbors,
-                          min_dist=float(params.get("min_dist", 0.1)), metric=metric,
-                          random_state=seed, transform_seed=seed, n_jobs=1, verbose=verbose)
-        if reduce:
-            steps = list(svd.steps)
-            coords = model.fit_transform(svd.transform(rows))
-        else:
-            # jaccard works on sets: binary rows as they are; UMAP accepts sparse input
-            steps = []
-            coords = model.fit_transform(rows)
-        logger.info("UMAP on %s (%s, %s)", "SVD" if reduce else "sparse rows", metric,
-                    rows.shape)
-        return np.asarray(coords, dtype=np.float32), Pipeline(steps + [("umap", model)])
+        return _umap_map(rows, seed, svd, params, verbose)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def tsne(emb: np.ndarray, seed: int, params: dict[str, Any] | None = None, n_jobs: int = 1,
+         verbose: bool = False) -> np.ndarray:
+    """openTSNE (FFT-accelerated above 10,000 points, multi-threaded) of ``emb`` (n, d) -> (n, 2)
+    float32: cosine affinities (exact neighbours below 1,000 points, Annoy above), PCA
+    initialisation, 250 early-exaggeration iterations then ``max_iter - 250`` more (the same
+    count scikit-learn's ``max_iter`` means); ``perplexity`` capped at (n - 1) / 3. Same seed ->
+    same coordinates, whatever ``n_jobs``. Chosen over scikit-learn's t-SNE by measurement
+    (docs/explore.md, "Speed"): same trustworthiness and ARI, several times less CPU."""
+    from openTSNE import TSNE
+
+    params = params or {}
+    perplexity = min(float(params.get("perplexity", 30.0)), (len(emb) - 1) / 3)
+    max_iter = int(params.get("max_iter", 1000))
+    model = TSNE(n_components=2, perplexity=perplexity, metric="cosine", initialization="pca",
+                 early_exaggeration_iter=min(250, max_iter), n_iter=max(0, max_iter - 250),
+                 n_jobs=n_jobs, random_state=seed, verbose=verbose)
+    return np.asarray(model.fit(np.ascontiguousarray(emb, dtype=np.float64)), dtype=np.float32)
+
+
+def umap_epochs(n: int) -> int | None:
+    """Optimisation epochs of a UMAP map of ``n`` points: umap-learn's own default (500 up to
+    10,000 points, 200 above) - see docs/explore.md, "Speed", for the measurement behind it."""
+    return None
+
+
+def _umap_map(rows: sp.csr_matrix, seed: int, svd: Pipeline | None, params: dict[str, Any],
+              verbose: bool) -> tuple[np.ndarray, Pipeline]:
+    """UMAP of the rows (on the SVD representation of wide matrices) and its placement model."""
+    from tastemap.numba_cache import import_umap
+
+    umap = import_umap()
+    metric = params.get("metric", "cosine")
+    reduce = metric == "cosine" and rows.shape[1] > int(params.get("reduce_above", 1000))
+    if reduce and svd is None:
+        raise ValueError("umap on a wide matrix needs the SVD pre-reduction (svd=...)")
+    n_neighbors = max(2, min(int(params.get("n_neighbors", 15)), rows.shape[0] - 1))
+    n_epochs = params.get("n_epochs") or umap_epochs(rows.shape[0])
+    model = umap.UMAP(n_components=2, n_neighbors=n_neighbors,
+                      min_dist=float(params.get("min_dist", 0.1)), metric=metric,
+                      n_epochs=n_epochs, low_memory=bool(params.get("low_memory", True)),
+                      random_state=seed, transform_seed=seed, n_jobs=1, verbose=verbose)
+    # jaccard works on sets: binary rows as they are; UMAP accepts sparse input
+    steps = list(svd.steps) if reduce else []
+    points = svd.transform(rows).astype(np.float32) if reduce else rows
+    coords = np.asarray(model.fit_transform(points), dtype=np.float32)
+    logger.info("UMAP on %s (%s, %s, %s epochs)", "SVD" if reduce else "sparse rows", metric,
+                rows.shape, n_epochs or "default")
+    place = NeighbourPlacement(n_neighbors=n_neighbors, metric=metric).fit(points, coords)
+    return coords, Pipeline(steps + [("place", place)])
+
+
+class NeighbourPlacement(TransformerMixin, BaseEstimator):
+    """Place new points on a fitted 2-D map from their nearest mapped points, without the map's
+    own model (so a UMAP map needs no pickle).
+
+    ``fit(X, coords)`` keeps the mapped points ``X`` (n, d) in the map's input space (dense SVD
+    rows or sparse binary rows) and their map coordinates ``coords`` (n, 2). ``transform(X_new)``
+    finds each new point's ``n_neighbors`` nearest mapped points (exact search, ``metric``
+    cosine or jaccard) and returns the average of their coordinates weighted by UMAP's fuzzy
+    membership strengths (umap-learn's ``smooth_knn_dist`` and ``compute_membership_strengths``
+    with ``local_connectivity=0``): UMAP's own ``transform`` starts from exactly this point and
+    then runs a few optimisation epochs, which this skips. How close it lands to UMAP's own
+    placement is measured in docs/explore.md ("Placing new users").
+    """
+
+    def __init__(self, n_neighbors: int = 15, metric: str = "cosine"):
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+
+    def fit(self, X, coords):
+        """Keep the mapped points ``X`` (n, d) and their coordinates ``coords`` (n, 2)."""
+        if self.metric not in ("cosine", "jaccard"):
+            raise ValueError(f"metric must be cosine or jaccard, not {self.metric!r}")
+        self.reference_ = sp.csr_matrix(X, dtype=np.float32) if sp.issparse(X) else \
+            np.asarray(X, dtype=np.float32)
+        self.coords_ = np.asarray(coords, dtype=np.float32)
+        self.n_features_in_ = int(X.shape[1])
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """(n_new, 2) float32 coordinates of the new points ``X`` (n_new, d)."""
+        from tastemap.numba_cache import import_umap
+
+        umap_ = import_umap().umap_
+        k = min(self.n_neighbors, self.coords_.shape[0])
+        idx, dist = _nearest(self.reference_, X, k, self.metric)
+        sigmas, rhos = umap_.smooth_knn_dist(dist, float(k), local_connectivity=0.0)
+        _, _, vals, _ = umap_.compute_membership_strengths(idx, dist, sigmas, rhos, bipartite=True)
+        weights = vals.reshape(idx.shape).astype(np.float64)
+        weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+        return np.einsum("nk,nkc->nc", weights, self.coords_[idx]).astype(np.float32)
+
+
+def _nearest(reference, X, k: int, metric: str, chunk: int = 2048
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest rows of ``reference`` to each row of ``X``: (indices, distances),
+    both (n_new, k), nearest first; cosine (dense or sparse) or jaccard (binary sparse) distance."""
+    idx_out, dist_out = [], []
+    ref = sp.csr_matrix(reference) if metric == "jaccard" else reference
+    for start in range(0, X.shape[0], chunk):
+        part = X[start:start + chunk]
+        if metric == "jaccard":
+            a, b = sp.csr_matrix(part), ref
+            inter = (a @ b.T).toarray()
+            union = a.getnnz(axis=1)[:, None] + b.getnnz(axis=1)[None, :] - inter
+            d = 1.0 - np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        else:
+            d = skmetrics.pairwise.cosine_distances(part, ref)
+        idx = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else \
+            np.tile(np.arange(d.shape[1]), (d.shape[0], 1))
+        dk = np.take_along_axis(d, idx, axis=1)
+        order = np.argsort(dk, axis=1, kind="stable")
+        idx_out.append(np.take_along_axis(idx, order, axis=1))
+        dist_out.append(np.maximum(np.take_along_axis(dk, order, axis=1), 0).astype(np.float32))
+    return np.vstack(idx_out).astype(np.int32), np.vstack(dist_out)
+
+
+#: classes a saved map may hold: nothing else is ever instantiated from a model.npz
+MAP_STEPS = {cls.__name__: cls for cls in (Normalizer, TruncatedSVD, NeighbourPlacement)}
+
+
+def save_map(model: Pipeline, path, params: dict[str, Any] | None = None) -> None:
+    """Write a fitted map (the SVD representation, a pca or a umap map: a ``Pipeline`` of
+    :data:`MAP_STEPS`) as ``model.npz``: arrays and a JSON string, no pickle
+    (:mod:`tastemap.npzmodel`). ``params`` (JSON-able: method, seed, ...) are stored with it."""
+    npzmodel.save(path, model.steps, params=params)
+
+
+def load_map(path) -> Pipeline:
+    """Read a map written by :func:`save_map` (``np.load(..., allow_pickle=False)``) and rebuild
+    its scikit-learn ``Pipeline``; a pickled ``model.joblib`` or a foreign step is refused."""
+    steps, _, _ = npzmodel.load(path, MAP_STEPS)
+    return Pipeline(steps)
 
 
 def place_users(model: Pipeline, user_items: sp.spmatrix) -> np.ndarray:
@@ -184,8 +298,8 @@ def place_users(model: Pipeline, user_items: sp.spmatrix) -> np.ndarray:
 
     Parameters
     ----------
-    model : the fitted map of a ``users`` side (``model.joblib`` of pca or umap; t-SNE cannot
-        place new points and writes no model).
+    model : the fitted map of a ``users`` side (``model.npz`` of pca or umap read by
+        :func:`load_map`; t-SNE cannot place new points and writes no model).
     user_items : (n_new, n_items) play counts of the new users, columns in the map's item
         order (``artist_idx`` / ``song_idx``); binarised here.
 
@@ -194,18 +308,10 @@ def place_users(model: Pipeline, user_items: sp.spmatrix) -> np.ndarray:
     coords : (n_new, 2) float32 in the map's coordinates.
     """
     rows = binarize(user_items)
-    n_in = _n_features(model)
+    n_in = getattr(model.steps[0][1], "n_features_in_", None)
     if n_in is not None and rows.shape[1] != n_in:
         raise ValueError(f"user_items has {rows.shape[1]} columns, the map was fit on {n_in}")
     return np.asarray(model.transform(rows), dtype=np.float32)
-
-
-def _n_features(model: Pipeline) -> int | None:
-    first = model.steps[0][1]
-    n = getattr(first, "n_features_in_", None)
-    if n is None and hasattr(first, "_raw_data"):
-        n = first._raw_data.shape[1]
-    return None if n is None else int(n)
 
 
 def listens_to_rows(

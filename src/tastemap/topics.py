@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -379,26 +380,81 @@ def topic_summary(
 
 def topic_coords(
     P: np.ndarray, seed: int, *, n_neighbors: int = 15, min_dist: float = 0.1,
-    activity: np.ndarray | None = None,
-) -> np.ndarray:
-    """2-D coordinates (n, 2) of points given by their topic mixtures ``P`` (n, k), rows on the
+    activity: np.ndarray | None = None, max_points: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """2-D coordinates of points given by their topic mixtures ``P`` (n, k), rows on the
     simplex (``theta`` for users, :func:`item_topic_matrix` for items).
+
+    At most ``max_points`` points are mapped: a seeded uniform sample
+    (:func:`tastemap.matrices.sample_rows`, the same draw as ``explore.max_points`` takes of the
+    same rows), ``None`` = all. Returns ``(rows, coords)``: the mapped row indices (m,), sorted,
+    and their coordinates (m, 2) float32.
 
     k > 2: UMAP with the Hellinger metric (the natural distance between distributions),
     ``random_state=seed`` (reproducible, single-threaded). k <= 2: topic space is a line, so
     x = p(topic 1) (0 for k = 1) and y = ``activity`` (e.g. log10 of items played), zeros without.
     """
+    from tastemap.matrices import sample_rows
+
     P = np.asarray(P, dtype=np.float64)
+    rows = sample_rows(len(P), max_points, int(seed))
+    P = P[rows]
     n, k = P.shape
     if k <= 2:
         x = P[:, 1] if k == 2 else np.zeros(n)
-        y = np.zeros(n) if activity is None else np.asarray(activity, dtype=np.float64)
-        return np.column_stack([x, y]).astype(np.float32)
-    import umap
+        y = np.zeros(n) if activity is None else np.asarray(activity, dtype=np.float64)[rows]
+        return rows, np.column_stack([x, y]).astype(np.float32)
+    from tastemap.explore import umap_epochs
+    from tastemap.numba_cache import import_umap
 
-    model = umap.UMAP(n_components=2, n_neighbors=max(2, min(n_neighbors, n - 1)),
-                      min_dist=min_dist, metric="hellinger", random_state=int(seed))
-    return np.asarray(model.fit_transform(P), dtype=np.float32)
+    model = import_umap().UMAP(
+        n_components=2, n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist,
+        metric="hellinger", n_epochs=umap_epochs(n), random_state=int(seed))
+    return rows, np.asarray(model.fit_transform(P), dtype=np.float32)
+
+
+# ---- the saved model (no pickle) ----------------------------------------------------------------
+
+
+@dataclass
+class TopicModel:
+    """A topics-stage LDA fit as saved in ``model.npz`` (:func:`save_topics`).
+
+    ``lda``: scikit-learn's ``LatentDirichletAllocation``, rebuilt from its arrays
+    (``components_`` (k, n_items), ``exp_dirichlet_component_``, the priors, ``n_iter_``,
+    ``bound_``); its ``transform`` infers the topic mixture of new users from their word counts
+    (:func:`transform_counts` with ``params["counts"]``). ``user_items`` (n_users,): items each
+    user of the matrix played; ``item_users`` (n_items,): users who played each item (the
+    activity axis of the k <= 2 maps). ``params``: k, seed, counts, max_iter, n_init, priors,
+    max_users.
+    """
+
+    lda: LatentDirichletAllocation
+    user_items: np.ndarray
+    item_users: np.ndarray
+    params: dict
+
+
+def save_topics(path, lda: LatentDirichletAllocation, plays: sp.spmatrix, params: dict) -> None:
+    """Write one topics fit as ``model.npz`` (arrays + JSON, no pickle; :mod:`tastemap.npzmodel`).
+    ``plays``: the (n_users, n_items) matrix it was fit on (only its pattern is kept, as the
+    activity counts of :class:`TopicModel`)."""
+    from tastemap import npzmodel
+
+    seen = sp.csr_matrix(plays)
+    seen.eliminate_zeros()
+    npzmodel.save(path, [("lda", lda)], params=params, arrays={
+        "user_items": np.diff(seen.indptr).astype(np.int64),
+        "item_users": np.bincount(seen.indices, minlength=seen.shape[1]).astype(np.int64)})
+
+
+def load_topics(path) -> TopicModel:
+    """Read a :func:`save_topics` file (``allow_pickle=False``); a pickle is refused."""
+    from tastemap import npzmodel
+
+    steps, arrays, params = npzmodel.load(path, {"LatentDirichletAllocation":
+                                                 LatentDirichletAllocation})
+    return TopicModel(steps[0][1], arrays["user_items"], arrays["item_users"], params)
 
 
 # ---- one fit, described -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ rule topics_lda:
         item_table=R("data/{entity}s.parquet"),
         truth=topics_truth(),
     output:
-        model=R(f"{TOPICS_DIR}/model.joblib"),
+        model=R(f"{TOPICS_DIR}/model.npz"),
         user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
         topic_items=R(f"{TOPICS_DIR}/topic_items.parquet"),
         top_items=report(R(f"{TOPICS_DIR}/top_items.csv"), caption="../report/topics_top_items.rst",
@@ -74,7 +74,7 @@ rule topics_heldout:
 
 rule topics_map:
     input:
-        model=R(f"{TOPICS_DIR}/model.joblib"),
+        model=R(f"{TOPICS_DIR}/model.npz"),
         user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
         summary=R(f"{TOPICS_DIR}/topics.csv"),
         item_table=R("data/{entity}s.parquet"),
@@ -96,6 +96,8 @@ rule topics_map:
             "n_neighbors": cfg("topics", "umap_n_neighbors"),
             "min_dist": cfg("topics", "umap_min_dist"),
         },
+        # at most this many users / items per topic map (seeded sample; null = all)
+        max_points=cfg("explore", "max_points"),
         plots={
             "figsize": cfg("plots", "figsize"),
             "dpi": cfg("plots", "dpi"),
