@@ -23,11 +23,13 @@ Usage::
     python benchmarks/explore_scale.py /tmp/bench --data default --results /work/data/maps/default
     python benchmarks/explore_scale.py /tmp/bench --data sim20k --jobs tsne-sklearn,tsne-open
     python benchmarks/explore_scale.py /tmp/bench --data sim20k --only items:umap   # one job here
+    python benchmarks/explore_scale.py /tmp/bench --startup     # start-up cost of map processes
 
 Jobs: ``svd``, ``pca``, ``umap`` (the library's settings), ``umap-e<N>`` (``n_epochs=N``),
 ``umap-highmem`` (``low_memory=False``), ``tsne-sklearn`` (scikit-learn's Barnes-Hut t-SNE, the
 settings of explore up to the previous version), ``tsne-open`` (openTSNE, the library's t-SNE),
-``cluster-<algorithm>`` (the library's sweep of one algorithm over the default k's on the
+``place`` (new users on a UMAP map: umap-learn's ``transform`` against
+:class:`~tastemap.explore.NeighbourPlacement`, :func:`placement`), ``cluster-<algorithm>`` (the library's sweep of one algorithm over the default k's on the
 ``umap`` map's coordinates, which that job saves), ``cluster-svd-<algorithm>`` (on the SVD
 representation). CPU time is what to compare on a shared machine.
 """
@@ -135,6 +137,49 @@ def tsne_sklearn(emb: np.ndarray, seed: int, perplexity: float = 30.0,
                 max_iter=max_iter, random_state=seed, n_jobs=2).fit_transform(emb)
 
 
+def placement(rows: sp.csr_matrix, truth: np.ndarray, seed: int) -> dict:
+    """Place 10% held-out rows on a UMAP map of the other 90% two ways: umap-learn's own
+    ``transform`` (the pickled model of earlier versions) and the library's
+    :class:`~tastemap.explore.NeighbourPlacement` (what ``model.npz`` does now). Returns the
+    median / mean gap between the two placements relative to the map's spread (mean distance
+    of the mapped points to their centroid), how often the nearest mapped point's k-means
+    cluster (k = 8) agrees, and, with planted genres, how often the 10 nearest mapped points'
+    majority genre is the new point's genre under each placement."""
+    from sklearn.cluster import KMeans
+    from sklearn.neighbors import NearestNeighbors
+
+    from tastemap import explore as ex
+    from tastemap.numba_cache import import_umap
+
+    rng = np.random.default_rng(seed)
+    new = np.sort(rng.choice(rows.shape[0], rows.shape[0] // 10, replace=False))
+    fit = np.setdiff1d(np.arange(rows.shape[0]), new)
+    svd, emb = ex.fit_svd(rows[fit], 50, seed)
+    reducer = import_umap().UMAP(n_neighbors=15, metric="cosine", random_state=seed,
+                                 transform_seed=seed, n_jobs=1).fit(emb)
+    coords = np.asarray(reducer.embedding_)
+    t0 = time.process_time()
+    theirs = reducer.transform(svd.transform(rows[new]))
+    t1 = time.process_time()
+    ours = ex.NeighbourPlacement(15, "cosine").fit(emb, coords).transform(svd.transform(rows[new]))
+    t2 = time.process_time()
+    spread = np.linalg.norm(coords - coords.mean(axis=0), axis=1).mean()
+    gap = np.linalg.norm(ours - theirs, axis=1) / spread
+    clusters = KMeans(8, n_init=4, random_state=seed).fit_predict(coords)
+    nn = NearestNeighbors(n_neighbors=10).fit(coords)
+    out = {"new_points": len(new), "gap_median": round(float(np.median(gap)), 4),
+           "gap_mean": round(float(gap.mean()), 4),
+           "cluster_agreement": round(float((clusters[nn.kneighbors(ours, 1)[1][:, 0]] ==
+                                             clusters[nn.kneighbors(theirs, 1)[1][:, 0]]).mean()), 4),
+           "cpu_umap_transform": round(t1 - t0, 2), "cpu_neighbour_placement": round(t2 - t1, 2)}
+    if (truth >= 0).any():
+        for name, placed in (("umap_transform", theirs), ("neighbours", ours)):
+            near = truth[fit][nn.kneighbors(placed)[1]]
+            major = np.array([np.bincount(r[r >= 0], minlength=1).argmax() for r in near])
+            out[f"genre_hit_{name}"] = round(float((major == truth[new]).mean()), 4)
+    return out
+
+
 def run_job(args, job: str, side: str) -> dict:
     from tastemap import explore as ex
     from tastemap.matrices import sample_rows
@@ -155,9 +200,11 @@ def run_job(args, job: str, side: str) -> dict:
         params = {"umap-highmem": {"low_memory": False}}.get(job, {})
         if job.startswith("umap-e"):
             params = {"n_epochs": int(job[6:])}
-        coords, _ = ex.project(rows, method, args.seed, svd=svd, params=params, n_jobs=2)
+        coords, _ = ex.project(rows, method, args.seed, svd=svd, params=params)
     elif job == "tsne-sklearn":
         coords = tsne_sklearn(emb, args.seed)
+    elif job == "place":
+        out = placement(rows, truth, args.seed)
     elif job.startswith("cluster-"):
         svd_space = job.startswith("cluster-svd-")
         algorithm = job.split("-")[-1]
@@ -180,6 +227,45 @@ def run_job(args, job: str, side: str) -> dict:
             **out}
 
 
+STARTUP = {
+    "import sklearn (manifold, cluster)": "import sklearn.manifold, sklearn.cluster",
+    "import pynndescent": "import pynndescent",
+    "import umap": "import umap",
+    "import openTSNE": "import openTSNE",
+    "UMAP of 300 points + transform, plain import umap": (
+        "import numpy as np, umap; x = np.random.default_rng(0).random((300, 10)); "
+        "m = umap.UMAP(random_state=0, n_jobs=1).fit(x); m.transform(x[:5])"),
+    "UMAP of 300 points + transform, tastemap.numba_cache.import_umap": (
+        "import numpy as np; from tastemap.numba_cache import import_umap; "
+        "x = np.random.default_rng(0).random((300, 10)); "
+        "m = import_umap().UMAP(random_state=0, n_jobs=1).fit(x); m.transform(x[:5])"),
+    "openTSNE of 300 points": (
+        "import numpy as np, openTSNE; x = np.random.default_rng(0).random((300, 10)); "
+        "openTSNE.TSNE(random_state=0).fit(x)"),
+}
+
+
+def startup(workdir: Path) -> None:
+    """CPU seconds of fresh processes: each snippet of :data:`STARTUP` with an empty numba
+    cache folder (cold), then again with the folder the first run filled (warm)."""
+    import shutil
+
+    for name, code in STARTUP.items():
+        cache = workdir / "numba_startup"
+        shutil.rmtree(cache, ignore_errors=True)
+        row = {"startup": name}
+        for state in ("cold", "warm"):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                           env=dict(os.environ, NUMBA_CACHE_DIR=str(cache)))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            row[f"{state}_cpu_seconds"] = round(after.ru_utime + after.ru_stime
+                                                - before.ru_utime - before.ru_stime, 1)
+            row[f"{state}_seconds"] = round(time.perf_counter() - start, 1)
+        print(json.dumps(row), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(
         "NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "tastemap", "numba"))
@@ -193,8 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-points", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default=None, help="side:job, run in this process")
+    ap.add_argument("--startup", action="store_true", help="only the start-up costs (STARTUP)")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.startup:
+        startup(args.workdir)
+        return 0
     if args.only:
         side, job = args.only.split(":")
         print(json.dumps(run_job(args, job, side)), flush=True)

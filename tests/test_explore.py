@@ -296,6 +296,20 @@ def test_cluster_sweep_table_and_choice():
     assert by_db.loc[by_db["chosen"] & (by_db["algorithm"] == "kmeans"), "k"].iloc[0] == 3
 
 
+def test_ward_from_one_tree_equals_a_fit_per_k(data):
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import adjusted_rand_score
+
+    m, _, _ = data
+    _, emb = ex.fit_svd(ex.orient(m, "items"), 10, seed=0)
+    ks = [2, 3, 4, 8, 16]
+    tree = ex.ward_labels(emb, ks)
+    for k in ks:
+        per_k = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(emb)
+        assert adjusted_rand_score(per_k, tree[k]) == 1.0, k
+        assert len(np.unique(tree[k])) == k
+
+
 def test_cluster_sweep_skips_quadratic_above_max_points():
     points, truth = blobs()
     labels, table = ex.cluster_sweep(points, ["kmeans", "agglomerative"], [3], seed=0, max_points=50)

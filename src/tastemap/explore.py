@@ -482,6 +482,23 @@ def make_clusterer(algorithm: str, seed: int, k: int | None = None,
     raise ValueError(_unknown_algorithm(algorithm))
 
 
+def ward_labels(points: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+    """Ward clusterings of ``points`` (n, d) for every k in ``ks`` from one tree: ``{k: (n,)
+    int32 labels}``. scikit-learn's ``AgglomerativeClustering(linkage="ward")`` builds this same
+    tree (scipy's ``ward`` linkage) once per k and cuts it at k clusters; building it once and
+    cutting it at every k (``scipy.cluster.hierarchy.cut_tree``) gives the same partitions for a
+    fraction of the time (tested: ARI 1 for every k).
+
+    >>> labels = ward_labels(np.array([[0.0], [0.1], [5.0], [5.2], [9.0]]), [2, 3])
+    >>> labels[2].tolist(), labels[3].tolist()
+    ([0, 0, 1, 1, 1], [0, 0, 1, 1, 2])
+    """
+    from scipy.cluster.hierarchy import cut_tree, ward
+
+    cuts = cut_tree(ward(points), n_clusters=list(ks))
+    return {k: cuts[:, i].astype(np.int32) for i, k in enumerate(ks)}
+
+
 def cluster_sweep(
     points: np.ndarray,
     algorithms: list[str],
@@ -520,6 +537,9 @@ def cluster_sweep(
             raise ValueError(_unknown_algorithm(algorithm))
         runs = ([(f"{algorithm}_k{k}", k) for k in ks if 2 <= k < n]
                 if algorithm in K_ALGORITHMS else [(algorithm, None)])
+        # Ward: one tree for every k (see ward_labels)
+        tree = (ward_labels(points, [k for _, k in runs])
+                if algorithm == "agglomerative" and runs and n <= max_points else {})
         for run, k in runs:
             row: dict[str, Any] = {"run": run, "algorithm": algorithm, "k": k, "skipped": ""}
             if algorithm in QUADRATIC and n > max_points:
@@ -527,7 +547,8 @@ def cluster_sweep(
                 row["skipped"] = f"{n} points > max_points {max_points}"
                 rows.append(row)
                 continue
-            lab = make_clusterer(algorithm, seed, k, params).fit_predict(points).astype(np.int32)
+            lab = tree[k] if k in tree else \
+                make_clusterer(algorithm, seed, k, params).fit_predict(points).astype(np.int32)
             labels[run] = lab
             row["n_clusters"] = int(len(np.unique(lab[lab >= 0])))
             row["noise_fraction"] = float((lab < 0).mean())

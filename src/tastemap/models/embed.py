@@ -14,8 +14,9 @@ def umap_2d(
     358K Last.fm users would take far longer than the fit. Returns ``(rows, coords)``: the row
     indices mapped (m,) and their coordinates (m, 2).
     """
-    import umap
+    from tastemap.numba_cache import import_umap  # umap-learn with its numba code cached on disk
 
+    umap = import_umap()
     factors = np.asarray(factors, dtype=np.float32)
     n = len(factors)
     rng = np.random.default_rng(seed)
