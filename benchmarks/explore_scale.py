@@ -286,8 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         startup(args.workdir)
         return 0
     if args.only:
+        from threadpoolctl import threadpool_limits
+
         side, job = args.only.split(":")
-        print(json.dumps(run_job(args, job, side)), flush=True)
+        with threadpool_limits(1):  # as the workflow's explore rules run (threads: 1)
+            print(json.dumps(run_job(args, job, side)), flush=True)
         return 0
     for side in args.sides.split(","):
         for job in args.jobs.split(","):

@@ -53,7 +53,8 @@ rule explore_svd:
         LOG(f"{SVD_DIR}/svd.log"),
     benchmark:
         BENCH(f"{SVD_DIR}/svd.tsv")
-    threads: 2
+    # BLAS is single-threaded in every job (common.smk): a second core would sit idle
+    threads: 1
     resources:
         mem_mb=explore_mem(60),
         runtime=30,
@@ -130,7 +131,7 @@ rule explore_cluster:
         LOG(f"{EXPLORE_DIR}/cluster.log"),
     benchmark:
         BENCH(f"{EXPLORE_DIR}/cluster.tsv")
-    threads: 2
+    threads: 1  # k-means with two OpenMP threads: 20x the wall time on a busy machine
     resources:
         mem_mb=explore_mem(40),
         runtime=60,
@@ -156,7 +157,7 @@ rule explore_cluster_svd:
         LOG(f"{SVD_DIR}/cluster.log"),
     benchmark:
         BENCH(f"{SVD_DIR}/cluster.tsv")
-    threads: 2
+    threads: 1
     resources:
         mem_mb=explore_mem(40),
         runtime=60,
