@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         startup(args.workdir)
         return 0
     if args.only:
+        import sklearn.cluster  # noqa: F401  (load OpenMP first: threadpoolctl limits loaded ones)
         from threadpoolctl import threadpool_limits
 
         side, job = args.only.split(":")

@@ -177,10 +177,23 @@ def tsne(emb: np.ndarray, seed: int, params: dict[str, Any] | None = None, n_job
     return np.asarray(model.fit(np.ascontiguousarray(emb, dtype=np.float64)), dtype=np.float32)
 
 
+#: UMAP maps of more points than this run :data:`UMAP_LARGE_EPOCHS` epochs (see umap_epochs)
+UMAP_LARGE = 10_000
+UMAP_LARGE_EPOCHS = 100
+
+
 def umap_epochs(n: int) -> int | None:
-    """Optimisation epochs of a UMAP map of ``n`` points: umap-learn's own default (500 up to
-    10,000 points, 200 above) - see docs/explore.md, "Speed", for the measurement behind it."""
-    return None
+    """Optimisation epochs of a UMAP map of ``n`` points: umap-learn's own default (``None``: 500
+    epochs) up to :data:`UMAP_LARGE` points, :data:`UMAP_LARGE_EPOCHS` above (umap-learn: 200).
+    Measured (docs/explore.md, "Speed"): on 20,000 points 100 epochs cost 25 CPU s instead of 60
+    for the same ARI (0.816) and a trustworthiness of 0.964 instead of 0.971; on 1,000-3,000
+    points fewer epochs save 1-3 s per map but lose up to 0.01 of trustworthiness, so small maps
+    keep the default.
+
+    >>> umap_epochs(3000) is None, umap_epochs(20000)
+    (True, 100)
+    """
+    return UMAP_LARGE_EPOCHS if n > UMAP_LARGE else None
 
 
 def _umap_map(rows: sp.csr_matrix, seed: int, svd: Pipeline | None, params: dict[str, Any],
