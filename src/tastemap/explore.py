@@ -15,14 +15,17 @@ Methods (all take an integer ``seed``):
 
 - ``pca``: :class:`sklearn.decomposition.TruncatedSVD` with 2 components on the sparse matrix
   (never densified; no centring, which is what makes it usable on 100K-wide sparse data).
-- ``tsne``: :class:`sklearn.manifold.TSNE` (``init="pca"``, cosine metric) on the SVD
-  pre-reduction. t-SNE has no ``transform``: it **cannot place new points**.
+- ``tsne``: openTSNE (``initialization="pca"``, cosine affinities) on the SVD pre-reduction
+  (:func:`tsne`). t-SNE has no ``transform`` here: it **cannot place new points**.
 - ``umap``: :class:`umap.UMAP` with the cosine metric on the SVD pre-reduction when the matrix is
   wider than ``reduce_above`` columns, else (and always for ``jaccard``) on the sparse binary
-  rows. ``random_state=seed`` makes UMAP reproducible and single-threaded.
+  rows. ``random_state=seed`` makes UMAP reproducible and single-threaded; umap-learn is
+  imported through :func:`tastemap.numba_cache.import_umap` (its compiled code kept on disk).
 
 The fitted PCA / UMAP maps are :class:`sklearn.pipeline.Pipeline` objects (normalise -> SVD ->
-UMAP) whose ``transform`` takes new binary user rows: :func:`place_users`.
+projection, or -> :class:`NeighbourPlacement` for UMAP) whose ``transform`` takes new binary user
+rows (:func:`place_users`); :func:`save_map` / :func:`load_map` write and read them as
+``model.npz`` (arrays + JSON, no pickle).
 
 Clustering (:func:`cluster_sweep`) runs k-means / agglomerative / spectral over a sweep of k and
 HDBSCAN / DBSCAN, scores every run with silhouette, Calinski-Harabasz and Davies-Bouldin (and
@@ -495,6 +498,17 @@ def make_clusterer(algorithm: str, seed: int, k: int | None = None,
     raise ValueError(_unknown_algorithm(algorithm))
 
 
+def _scores(points: np.ndarray, lab: np.ndarray, seed: int, truth: np.ndarray | None,
+            sample_size: int) -> dict[str, Any]:
+    """Cluster count, noise fraction, internal scores and (with ``truth``) ARI / NMI of one run."""
+    out = {"n_clusters": int(len(np.unique(lab[lab >= 0]))),
+           "noise_fraction": float((lab < 0).mean())}
+    out |= internal_metrics(points, lab, seed, sample_size)
+    if truth is not None:
+        out |= external_metrics(lab, truth)
+    return out
+
+
 def ward_labels(points: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
     """Ward clusterings of ``points`` (n, d) for every k in ``ks`` from one tree: ``{k: (n,)
     int32 labels}``. scikit-learn's ``AgglomerativeClustering(linkage="ward")`` builds this same
@@ -563,14 +577,9 @@ def cluster_sweep(
             lab = tree[k] if k in tree else \
                 make_clusterer(algorithm, seed, k, params).fit_predict(points).astype(np.int32)
             labels[run] = lab
-            row["n_clusters"] = int(len(np.unique(lab[lab >= 0])))
-            row["noise_fraction"] = float((lab < 0).mean())
-            row.update(internal_metrics(points, lab, seed, sample_size))
-            if truth is not None:
-                row.update(external_metrics(lab, truth))
-            logger.info("%s: %d clusters, silhouette %.3f", run, row["n_clusters"],
-                        row["silhouette"])
-            rows.append(row)
+            rows.append(row | _scores(points, lab, seed, truth, sample_size))
+            logger.info("%s: %d clusters, silhouette %.3f", run, rows[-1]["n_clusters"],
+                        rows[-1]["silhouette"])
     cols = ["run", "algorithm", "k", "n_clusters", "noise_fraction", "silhouette",
             "calinski_harabasz", "davies_bouldin", "ari", "nmi", "skipped"]
     table = pd.DataFrame(rows).reindex(columns=cols)
