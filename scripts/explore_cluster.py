@@ -2,6 +2,7 @@
 coordinates) or of its SVD representation, scored; writes the labels and a metrics table."""
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from tastemap import logs
 from tastemap.explore import cluster_sweep, point_table, select_runs, truth_labels
@@ -29,9 +30,12 @@ if snakemake.input.truth:
     truth = truth_labels(table[key], planted, kind)
     log.info("truth: %d of %d points have a planted genre", int((truth >= 0).sum()), len(truth))
 
-labels, metrics = cluster_sweep(
-    points, p["algorithms"], p["k"], seed, truth=truth, params=p,
-    max_points=p["max_points"], sample_size=p["silhouette_sample"])
+# k-means' OpenMP threads spin-wait on a busy machine: one thread cost 0.3 CPU s where two cost
+# 8.4 (and 20x the wall time) for the same sweep (docs/explore.md, "Speed")
+with threadpool_limits(snakemake.threads):
+    labels, metrics = cluster_sweep(
+        points, p["algorithms"], p["k"], seed, truth=truth, params=p,
+        max_points=p["max_points"], sample_size=p["silhouette_sample"])
 metrics = select_runs(metrics, p["criterion"], p["max_noise"])
 best = metrics.loc[metrics["best"], "run"]
 if best.empty:

@@ -1,11 +1,11 @@
 """Rule place_users: place the users of a new listening file into a saved users map (pca/umap)
 without refitting; writes their coordinates and the map with them on top."""
-import joblib
 import numpy as np
 import pandas as pd
 
 from tastemap import logs
-from tastemap.explore import item_index, listens_to_rows, map_title, place_users, read_listens
+from tastemap.explore import (item_index, listens_to_rows, load_map, map_title, place_users,
+                              read_listens)
 from tastemap.plots import scatter_map
 
 log = logs.setup(snakemake.log[0])
@@ -20,7 +20,7 @@ empty = np.asarray(rows.sum(axis=1)).ravel() == 0
 if empty.any():
     log.warning("%d users have no known %s and land at the map's origin: %s", int(empty.sum()),
                 w.entity, ", ".join(users[empty][:10]))
-coords = place_users(joblib.load(snakemake.input.model), rows)
+coords = place_users(load_map(snakemake.input.model), rows)
 placed = pd.DataFrame({"user": users, "n_items": np.diff(rows.indptr), "x": coords[:, 0],
                        "y": coords[:, 1]})
 placed.to_parquet(snakemake.output.placed, index=False)

@@ -3,13 +3,12 @@ matrix -> coords.parquet (idx, name, [artist,] x, y) and, for pca/umap, the fitt
 import contextlib
 import time
 
-import joblib
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from tastemap import logs
-from tastemap.explore import orient, point_table, project
+from tastemap.explore import load_map, orient, point_table, project, save_map
 from tastemap.matrices import load_matrix
 
 log = logs.setup(snakemake.log[0])
@@ -18,7 +17,7 @@ seed = int(w.seed)
 points = np.load(snakemake.input.points)  # every row, or the explore.max_points sample
 rows = orient(load_matrix(snakemake.input.matrix), w.side)
 n_rows, rows = rows.shape[0], rows[points]
-svd = joblib.load(snakemake.input.svd)
+svd = load_map(snakemake.input.svd)
 options = dict(snakemake.params.options)
 log.info("%s of %s %s (%d x %d), seed %d, options %s", w.method, w.entity, w.side, *rows.shape,
          seed, options)
@@ -34,4 +33,4 @@ table = point_table(pd.read_parquet(snakemake.input.names), w.side, w.entity, n_
 table["x"], table["y"] = coords[:, 0], coords[:, 1]
 table.to_parquet(snakemake.output.coords, index=False)
 if "model" in snakemake.output.keys():
-    joblib.dump(model, snakemake.output.model)
+    save_map(model, snakemake.output.model, {"method": w.method, "seed": seed, **options})

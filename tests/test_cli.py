@@ -74,7 +74,7 @@ def test_similar_is_case_insensitive(mini, capsys):
     (["recommend", "--user", "u0", "--model", "popularity", "--variant", "f9"], "known: byplays, default"),
     (["recommend", "--user", "u0", "--entity", "song", "--model", "popularity"], "no full fit"),
     (["place-users", "--listens", "missing.tsv"], "file not found: missing.tsv"),
-    (["place-users", "--listens", "__LISTENS__"], "explore/artist/umap/seed0/users/model.joblib"),
+    (["place-users", "--listens", "__LISTENS__"], "explore/artist/umap/seed0/users/model.npz"),
 ])
 def test_errors_exit_2_with_one_line(mini, capsys, tmp_path, args, message):
     listens = tmp_path / "new.tsv"

@@ -87,7 +87,7 @@ def test_tsne_is_seeded_and_cannot_place(data):
     coords, model = ex.project(rows, "tsne", seed=5, svd=svd, params=opts)
     again, _ = ex.project(rows, "tsne", seed=5, svd=svd, params=opts)
     assert model is None and coords.shape == (120, 2)
-    np.testing.assert_allclose(coords, again, rtol=1e-6)
+    np.testing.assert_array_equal(coords, again)  # same seed -> same coordinates
     with pytest.raises(ValueError, match="tsne needs"):
         ex.project(rows, "tsne", seed=5)
     with pytest.raises(ValueError, match="unknown method"):
@@ -107,7 +107,7 @@ def umap_users(data):
 def test_umap_new_user_lands_next_to_its_genre(data, umap_users):
     m, user_genre, item_genre = data
     coords, model = umap_users
-    assert [name for name, _ in model.steps] == ["l2", "svd", "unit", "umap"]
+    assert [name for name, _ in model.steps] == ["l2", "svd", "unit", "place"]
     rng = np.random.default_rng(11)
     new_rows, new_genre = [], []
     for g in range(4):
@@ -128,7 +128,7 @@ def test_umap_jaccard_on_sparse_rows(data):
     m, _, item_genre = data
     rows = ex.orient(m, "items")
     coords, model = ex.project(rows, "umap", seed=0, params={"metric": "jaccard", "n_neighbors": 10})
-    assert [name for name, _ in model.steps] == ["umap"]
+    assert [name for name, _ in model.steps] == ["place"]
     labels, table = ex.cluster_sweep(coords, ["kmeans"], [4], seed=0, truth=item_genre)
     assert table.loc[0, "ari"] >= 0.8
 
@@ -143,6 +143,127 @@ def test_umap_recovers_planted_genres(data, umap_users):
     table = ex.select_runs(table, "silhouette")
     best = table[table["best"]].iloc[0]
     assert best["ari"] >= 0.8, table.to_string()
+
+
+def test_umap_same_seed_same_coordinates(data, umap_users):
+    m, _, _ = data
+    rows = ex.orient(m, "users")
+    svd, _ = ex.fit_svd(rows, 10, seed=0)
+    again, _ = ex.project(rows, "umap", seed=0, svd=svd, params={"reduce_above": 50})
+    np.testing.assert_array_equal(umap_users[0], again)
+
+
+def test_opentsne_separates_genres_as_well_as_sklearn_tsne(data):
+    """Quality not worse than before at equal settings: openTSNE (now) against scikit-learn's
+    t-SNE (explore's t-SNE before), same representation, perplexity and iterations, scored by the
+    ARI of k-means (k = 4 planted genres) and by trustworthiness."""
+    from sklearn.manifold import TSNE, trustworthiness
+
+    m, user_genre, _ = data
+    rows = ex.orient(m, "users")
+    svd, emb = ex.fit_svd(rows, 10, seed=0)
+    ours, _ = ex.project(rows, "tsne", seed=0, svd=svd, params={"perplexity": 20})
+    before = TSNE(perplexity=20, init="pca", metric="cosine", max_iter=1000,
+                  random_state=0).fit_transform(emb)
+    scores = {}
+    for name, coords in (("opentsne", ours), ("sklearn", before)):
+        _, table = ex.cluster_sweep(coords, ["kmeans"], [4], seed=0, truth=user_genre)
+        scores[name] = (table.loc[0, "ari"], trustworthiness(emb, coords, n_neighbors=10))
+    assert scores["opentsne"][0] >= min(0.8, scores["sklearn"][0] - 0.05), scores
+    assert scores["opentsne"][1] >= scores["sklearn"][1] - 0.02, scores
+
+
+# ---- saved maps: npz, no pickle --------------------------------------------------------------
+
+
+def test_saved_maps_round_trip_without_pickle(data, umap_users, tmp_path):
+    m, _, _ = data
+    rows = ex.orient(m, "users")
+    svd, emb = ex.fit_svd(rows, 10, seed=0)
+    pca_coords, pca = ex.project(rows, "pca", seed=0)
+    for name, model, new in (("svd", svd, emb), ("pca", pca, pca_coords),
+                             ("umap", umap_users[1], None)):
+        path = tmp_path / f"{name}.npz"
+        ex.save_map(model, path, {"method": name})
+        loaded = ex.load_map(path)
+        assert [n for n, _ in loaded.steps] == [n for n, _ in model.steps]
+        got = loaded.transform(rows[:7])
+        np.testing.assert_array_equal(got, model.transform(rows[:7]))
+        if new is not None:
+            np.testing.assert_allclose(got, new[:7], rtol=1e-4, atol=1e-5)
+        # the file is plain arrays: numpy reads it with pickle disabled
+        with np.load(path, allow_pickle=False) as z:
+            assert all(z[f].dtype != object for f in z.files)
+
+
+def test_pickled_or_foreign_map_files_are_refused(data, tmp_path):
+    import joblib
+
+    m, _, _ = data
+    _, pca = ex.project(ex.orient(m, "users"), "pca", seed=0)
+    pickled = tmp_path / "model.joblib"
+    joblib.dump(pca, pickled)
+    with pytest.raises(ValueError, match=r"model.joblib: not a model.npz .*pickled models"):
+        ex.load_map(pickled)
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, __params__=np.array('{"format": "tastemap-npz-model", "version": 1, '
+                                          '"steps": [], "params": {}}'),
+             **{"arrays/x": np.array([pca], dtype=object)})
+    with pytest.raises(ValueError, match="objects.npz: holds pickled"):
+        ex.load_map(objects)
+    ex.save_map(pca, tmp_path / "ok.npz")
+    from sklearn.decomposition import TruncatedSVD
+
+    from tastemap import npzmodel
+
+    with pytest.raises(ValueError, match="step 'l2' is a Normalizer, not one of"):
+        npzmodel.load(tmp_path / "ok.npz", {"TruncatedSVD": TruncatedSVD})
+
+
+def test_neighbour_placement_lands_near_umaps_own_transform(data):
+    """The placement of new users without umap's model: compared with umap-learn's own
+    ``transform`` of the same users on the same map (users the map was not fit on)."""
+    from tastemap.numba_cache import import_umap
+
+    m, user_genre, _ = data
+    rows = ex.orient(m, "users")
+    fit, new = np.arange(100), np.arange(100, 120)
+    svd, emb = ex.fit_svd(rows[fit], 10, seed=0)
+    coords, model = ex.project(rows[fit], "umap", seed=0, svd=svd, params={"reduce_above": 50})
+    ours = ex.place_users(model, m[new])
+    reducer = import_umap().UMAP(n_neighbors=15, metric="cosine", random_state=0,
+                                 transform_seed=0, n_jobs=1).fit(emb)
+    theirs_map = np.asarray(reducer.embedding_)
+    theirs = reducer.transform(svd.transform(rows[new]))
+    np.testing.assert_allclose(theirs_map, coords, rtol=1e-5, atol=1e-5)  # the same map
+    spread = np.linalg.norm(coords - coords.mean(axis=0), axis=1).mean()
+    gap = np.linalg.norm(ours - theirs, axis=1)
+    assert np.median(gap) < 0.1 * spread, (gap, spread)
+    # both put a new user among users of its genre
+    for placed in (ours, theirs):
+        near = np.argsort(np.linalg.norm(coords[None] - placed[:, None], axis=2), axis=1)[:, :5]
+        assert (user_genre[fit][near] == user_genre[new][:, None]).mean() >= 0.8
+
+
+def test_umap_numba_cache_gives_the_same_map(tmp_path):
+    """The first process compiles umap-learn's numba code and writes it to NUMBA_CACHE_DIR; the
+    second loads it: both give the same coordinates."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, sys; from tastemap.numba_cache import import_umap; "
+            "x = np.random.default_rng(0).random((60, 5)).astype(np.float32); "
+            "y = import_umap().UMAP(n_neighbors=5, random_state=0, n_jobs=1).fit_transform(x); "
+            "np.save(sys.argv[1], y)")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    for name in ("cold", "warm"):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{name}.npy")], env=env,
+                       check=True, timeout=600)
+        if name == "cold":
+            cached = list((tmp_path / "numba").rglob("layouts._optimize_layout_euclidean*.nbi"))
+            assert cached, "umap's layout optimiser was not cached"
+    np.testing.assert_array_equal(np.load(tmp_path / "cold.npy"), np.load(tmp_path / "warm.npy"))
 
 
 # ---- clustering ------------------------------------------------------------------------------
@@ -173,6 +294,20 @@ def test_cluster_sweep_table_and_choice():
     assert chosen.loc[chosen["best"], "n_clusters"].iloc[0] == 3
     by_db = ex.select_runs(table, "davies_bouldin")
     assert by_db.loc[by_db["chosen"] & (by_db["algorithm"] == "kmeans"), "k"].iloc[0] == 3
+
+
+def test_ward_from_one_tree_equals_a_fit_per_k(data):
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import adjusted_rand_score
+
+    m, _, _ = data
+    _, emb = ex.fit_svd(ex.orient(m, "items"), 10, seed=0)
+    ks = [2, 3, 4, 8, 16]
+    tree = ex.ward_labels(emb, ks)
+    for k in ks:
+        per_k = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(emb)
+        assert adjusted_rand_score(per_k, tree[k]) == 1.0, k
+        assert len(np.unique(tree[k])) == k
 
 
 def test_cluster_sweep_skips_quadratic_above_max_points():
@@ -335,7 +470,7 @@ def test_tiny_run_every_map_and_clustering(tiny_run):
                 assert metrics["best"].sum() == 1
                 assert {"silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi"} <= set(metrics)
                 assert metrics["ari"].notna().any(), "truth exists for simulated data"
-                assert (d / "model.joblib").exists() == (method != "tsne")
+                assert (d / "model.npz").exists() == (method != "tsne")
                 img = mpimg.imread(d / "map.png")
                 assert img.shape[:2] == (360, 360), img.shape  # tiny: 6 x 6 in at 60 dpi
                 assert img[..., :3].std() > 0.05  # not blank

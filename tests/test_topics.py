@@ -236,8 +236,50 @@ def test_lda_same_seed_same_numbers(tmp_path):
 def test_topic_coords_shapes():
     rng = np.random.default_rng(0)
     P = rng.dirichlet(np.ones(2), size=30)
-    xy = T.topic_coords(P, 0, activity=np.arange(30))
+    rows, xy = T.topic_coords(P, 0, activity=np.arange(30))
+    assert rows.tolist() == list(range(30))
     assert np.allclose(xy[:, 0], P[:, 1]) and np.allclose(xy[:, 1], np.arange(30))
+    rows, xy = T.topic_coords(P, 0, activity=np.arange(30), max_points=10)
+    assert np.array_equal(rows, sample_rows(30, 10, 0)) and xy.shape == (10, 2)
+    assert np.allclose(xy[:, 1], rows)  # each sampled point keeps its own activity
+
+
+def test_topic_map_of_a_sample_is_seeded_and_keeps_the_topics_apart():
+    """max_points: UMAP of a seeded sample of the mixtures; same seed -> same coordinates, and
+    points of different dominant topics stay apart."""
+    rng = np.random.default_rng(1)
+    topic = rng.integers(0, 4, 300)
+    P = rng.dirichlet(np.full(4, 0.1), size=300) * 0.2 + np.eye(4)[topic] * 0.8
+    rows, xy = T.topic_coords(P, 3, max_points=120)
+    again_rows, again = T.topic_coords(P, 3, max_points=120)
+    assert np.array_equal(rows, again_rows) and np.array_equal(xy, again)
+    assert len(rows) == 120 and xy.shape == (120, 2)
+    from sklearn.neighbors import NearestNeighbors
+
+    _, near = NearestNeighbors(n_neighbors=6).fit(xy).kneighbors(xy)
+    assert (topic[rows][near[:, 1:]] == topic[rows][:, None]).mean() > 0.9
+
+
+def test_topic_model_saved_without_pickle(tmp_path):
+    """The topics stage's model.npz is the LDA recommender's own file: arrays + JSON."""
+    import joblib
+
+    from tastemap.models.store import ModelFileError
+
+    X, _, _ = planted(n_users=40, n_items=30, per_user=8)
+    model = LDA(k=3, random_state=3).fit(X)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    saved = LDA.load(path)
+    counts = T.transform_counts(X, "log")
+    assert np.array_equal(saved.lda_.transform(counts), model.lda_.transform(counts))
+    assert np.array_equal(T.topic_item_matrix(saved.lda_), model.phi_)
+    assert saved.get_params() == model.get_params()
+    with np.load(path, allow_pickle=False) as z:  # plain arrays and one JSON string
+        assert all(z[f].dtype != object for f in z.files)
+    joblib.dump(model, tmp_path / "model.joblib")
+    with pytest.raises(ModelFileError, match="model.joblib: not a tastemap model file"):
+        LDA.load(tmp_path / "model.joblib")
 
 
 # ---- workflow on the tiny config ----------------------------------------------------------

@@ -618,15 +618,16 @@ class Results:
             f"explore/{entity}/{method}/seed{seed}/{side}/clusters_metrics.csv", "explore"))
 
     def map_model(self, entity: str = "artist", method: str = "umap", seed: int = 0):
-        """The saved users map (a scikit-learn ``Pipeline``) whose ``transform`` places new
-        users: pca and umap only (t-SNE cannot place new points)."""
-        import joblib
+        """The saved users map (``model.npz``, rebuilt as a scikit-learn ``Pipeline`` by
+        :func:`tastemap.explore.load_map`) whose ``transform`` places new users: pca and umap
+        only (t-SNE cannot place new points)."""
+        from tastemap.explore import load_map
 
         if method == "tsne":
             raise NotRun("t-SNE maps cannot place new users (no transform); use pca or umap")
-        path = self._file(f"explore/{entity}/{method}/seed{seed}/users/model.joblib",
+        path = self._file(f"explore/{entity}/{method}/seed{seed}/users/model.npz",
                           f"explore.methods {method!r} with explore.sides [users]")
-        return joblib.load(path)
+        return load_map(path)
 
     def place_users(self, listens: pd.DataFrame | str | Path, entity: str = "artist",
                     method: str = "umap", seed: int = 0) -> pd.DataFrame:

@@ -379,26 +379,37 @@ def topic_summary(
 
 def topic_coords(
     P: np.ndarray, seed: int, *, n_neighbors: int = 15, min_dist: float = 0.1,
-    activity: np.ndarray | None = None,
-) -> np.ndarray:
-    """2-D coordinates (n, 2) of points given by their topic mixtures ``P`` (n, k), rows on the
+    activity: np.ndarray | None = None, max_points: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """2-D coordinates of points given by their topic mixtures ``P`` (n, k), rows on the
     simplex (``theta`` for users, :func:`item_topic_matrix` for items).
+
+    At most ``max_points`` points are mapped: a seeded uniform sample
+    (:func:`tastemap.matrices.sample_rows`, the same draw as ``explore.max_points`` takes of the
+    same rows), ``None`` = all. Returns ``(rows, coords)``: the mapped row indices (m,), sorted,
+    and their coordinates (m, 2) float32.
 
     k > 2: UMAP with the Hellinger metric (the natural distance between distributions),
     ``random_state=seed`` (reproducible, single-threaded). k <= 2: topic space is a line, so
     x = p(topic 1) (0 for k = 1) and y = ``activity`` (e.g. log10 of items played), zeros without.
     """
+    from tastemap.matrices import sample_rows
+
     P = np.asarray(P, dtype=np.float64)
+    rows = sample_rows(len(P), max_points, int(seed))
+    P = P[rows]
     n, k = P.shape
     if k <= 2:
         x = P[:, 1] if k == 2 else np.zeros(n)
-        y = np.zeros(n) if activity is None else np.asarray(activity, dtype=np.float64)
-        return np.column_stack([x, y]).astype(np.float32)
-    import umap
+        y = np.zeros(n) if activity is None else np.asarray(activity, dtype=np.float64)[rows]
+        return rows, np.column_stack([x, y]).astype(np.float32)
+    from tastemap.explore import umap_epochs
+    from tastemap.numba_cache import import_umap
 
-    model = umap.UMAP(n_components=2, n_neighbors=max(2, min(n_neighbors, n - 1)),
-                      min_dist=min_dist, metric="hellinger", random_state=int(seed))
-    return np.asarray(model.fit_transform(P), dtype=np.float32)
+    model = import_umap().UMAP(
+        n_components=2, n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist,
+        metric="hellinger", n_epochs=umap_epochs(n), random_state=int(seed))
+    return rows, np.asarray(model.fit_transform(P), dtype=np.float32)
 
 
 # ---- one fit, described -------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 # Explore stage: 2-D maps (pca, umap, tsne) of users and items (artists, songs) and their clusters.
 #
 # Paths (under results/<dataset>/explore/):
-#   {entity}/svd/seed{seed}/{side}/model.joblib, embedding.npy      high-dim representation (SVD)
+#   {entity}/svd/seed{seed}/{side}/model.npz, embedding.npy         high-dim representation (SVD)
 #   {entity}/svd/seed{seed}/{side}/points.npy                       rows mapped (explore.max_points)
 #   {entity}/svd/seed{seed}/{side}/clusters.parquet, clusters_metrics.csv   its clusters
 #   {entity}/{method}/seed{seed}/{side}/coords.parquet               the 2-D map (idx, name, x, y)
-#   {entity}/{method}/seed{seed}/{side}/model.joblib                 pca/umap only: places new rows
+#   {entity}/{method}/seed{seed}/{side}/model.npz                   pca/umap only: places new rows
 #   {entity}/{method}/seed{seed}/{side}/clusters.parquet, clusters_metrics.csv, map.png
 #   {entity}/{method}/seed{seed}/users/placed.parquet, placed.png     new users (place_users)
 #   {entity}/seed{seed}/{side}/methods.png                            small multiples of the methods
@@ -42,7 +42,7 @@ rule explore_svd:
     input:
         matrix=R("matrices/user_{entity}.npz"),
     output:
-        model=R(f"{SVD_DIR}/model.joblib"),
+        model=R(f"{SVD_DIR}/model.npz"),
         embedding=R(f"{SVD_DIR}/embedding.npy"),
         # the rows (user / item indices) this side maps: all, or explore.max_points of them
         points=R(f"{SVD_DIR}/points.npy"),
@@ -53,7 +53,8 @@ rule explore_svd:
         LOG(f"{SVD_DIR}/svd.log"),
     benchmark:
         BENCH(f"{SVD_DIR}/svd.tsv")
-    threads: 2
+    # BLAS is single-threaded in every job (common.smk): a second core would sit idle
+    threads: 1
     resources:
         mem_mb=explore_mem(60),
         runtime=30,
@@ -64,12 +65,12 @@ rule explore_svd:
 rule explore_project:
     input:
         matrix=R("matrices/user_{entity}.npz"),
-        svd=R(f"{SVD_DIR}/model.joblib"),
+        svd=R(f"{SVD_DIR}/model.npz"),
         points=R(f"{SVD_DIR}/points.npy"),
         names=explore_names,
     output:
         coords=R(f"{EXPLORE_DIR}/coords.parquet"),
-        model=R(f"{EXPLORE_DIR}/model.joblib"),
+        model=R(f"{EXPLORE_DIR}/model.npz"),
     wildcard_constraints:
         method=r"pca|umap",
     params:
@@ -91,7 +92,7 @@ rule explore_project:
 rule explore_tsne:
     input:
         matrix=R("matrices/user_{entity}.npz"),
-        svd=R(f"{SVD_DIR}/model.joblib"),
+        svd=R(f"{SVD_DIR}/model.npz"),
         points=R(f"{SVD_DIR}/points.npy"),
         names=explore_names,
     output:
@@ -105,7 +106,8 @@ rule explore_tsne:
         LOG(f"{EXPLORE_DIR}/project.log"),
     benchmark:
         BENCH(f"{EXPLORE_DIR}/project.tsv")
-    threads: 2
+    # openTSNE's second thread cost 7x the CPU for no gain on the 2-core machine (docs/explore.md)
+    threads: 1
     resources:
         mem_mb=explore_mem(80),
         runtime=120,
@@ -129,7 +131,7 @@ rule explore_cluster:
         LOG(f"{EXPLORE_DIR}/cluster.log"),
     benchmark:
         BENCH(f"{EXPLORE_DIR}/cluster.tsv")
-    threads: 2
+    threads: 1  # k-means with two OpenMP threads: 20x the wall time on a busy machine
     resources:
         mem_mb=explore_mem(40),
         runtime=60,
@@ -155,7 +157,7 @@ rule explore_cluster_svd:
         LOG(f"{SVD_DIR}/cluster.log"),
     benchmark:
         BENCH(f"{SVD_DIR}/cluster.tsv")
-    threads: 2
+    threads: 1
     resources:
         mem_mb=explore_mem(40),
         runtime=60,
@@ -264,7 +266,7 @@ rule explore_summary:
 
 rule place_users:
     input:
-        model=R("explore/{entity}/{method}/seed{seed}/users/model.joblib"),
+        model=R("explore/{entity}/{method}/seed{seed}/users/model.npz"),
         clusters=R("explore/{entity}/{method}/seed{seed}/users/clusters.parquet"),
         item_names=lambda w: R("data/artists.parquet") if w.entity == "artist" else R("data/songs.parquet"),
         listens=lambda w: cfg("explore", "place_users", "listens"),

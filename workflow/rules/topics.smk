@@ -112,6 +112,8 @@ rule topics_map:
             "n_neighbors": cfg("topics", "umap_n_neighbors"),
             "min_dist": cfg("topics", "umap_min_dist"),
         },
+        # at most this many users / items per topic map (seeded sample; null = all)
+        max_points=cfg("explore", "max_points"),
         plots={
             "figsize": cfg("plots", "figsize"),
             "dpi": cfg("plots", "dpi"),
