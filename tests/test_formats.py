@@ -48,7 +48,7 @@ def test_lastfm1k_values_and_schema(tmp_path):
     ]
     assert stats == {"file": str(path), "format": "lastfm-1k", "lines": 3, "kept": 3, "rejected": 0,
                      "rejected_by_reason": {}, "header_lines": 0, "crlf_lines": 0,
-                     "recovered_stray_tabs": 1}
+                     "compression": None, "member": None, "recovered_stray_tabs": 1}
 
 
 def test_recover_lastfm1k():
