@@ -106,7 +106,7 @@ class _Peek:
 
     def _read(self, n: int) -> bytes:
         try:
-            data = self.stream.read(n)
+            data = self.stream.read(n) if n >= 0 else self.stream.read()
         except _CORRUPT as exc:
             raise FormatError(f"{self.label}: {self.kind or 'the'} data is corrupt or truncated "
                               f"after {self.done:,} bytes of text ({type(exc).__name__}: {exc})") from None
@@ -178,7 +178,7 @@ def _tar_member(stream: _Peek, path: Path, known: str | None, what: str):
             names.append(info.name)
     except tarfile.TarError as exc:
         raise FormatError(f"{path}: cannot read the tar archive ({exc})") from None
-    raise _SecondPass(_choose_member(path, names, None, what))
+    raise _SecondPass(_choose_member(path, names, known, what))
 
 
 def _refuse(head: bytes, label: str, what: str, allow_parquet: bool, inside: str | None) -> None:
