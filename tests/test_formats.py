@@ -401,6 +401,16 @@ def test_archive_member_choice(tmp_path):
     with pytest.raises(FormatError, match=r"two.tar: cannot tell which file .*usersha1-artmbid-"
                                           r"artname-plays.tsv.*\['a.tsv', 'b.tsv'\]"):
         read_listens("lastfm-360k", two)
+    # HetRec ships one zip with every file: it serves as input.path and input.tracks_path
+    import zipfile
+    hetrec = tmp_path / "hetrec2011-lastfm-2k.zip"
+    with zipfile.ZipFile(hetrec, "w") as z:
+        for name in ("user_artists.dat", "artists.dat", "readme.txt"):
+            z.writestr(name, (BAD / "hetrec-2k" / name).read_bytes() if name != "readme.txt" else "x")
+    both = read_listens("hetrec-2k", hetrec, tracks_path=hetrec)
+    plain = read_listens("hetrec-2k", BAD / "hetrec-2k" / "user_artists.dat",
+                         tracks_path=BAD / "hetrec-2k" / "artists.dat")
+    assert both[0].equals(plain[0]) and both[2]["artists"]["kept"] == plain[2]["artists"]["kept"]
 
 
 def test_compressed_input_errors_name_the_file(tmp_path):
