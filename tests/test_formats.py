@@ -443,3 +443,18 @@ def test_plays_grammar_checks_what_it_converts():
         "plays not an integer", "", ""]
     only_hex = F._Reasons(3)  # the all-ASCII-digits fast path is not taken for '0x10'
     assert F.parse_counts(pa.array(["12", "0x10", "3"]), only_hex).tolist() == [12, 0, 3]
+
+
+def test_text_size_estimates_what_ingest_will_read(tmp_path):
+    """Memory requests follow the text inside a compressed file, not its compressed size."""
+    import gzip
+
+    from tastemap.formats.source import text_size
+
+    plain = BAD / "lastfm-360k" / "quotes.tsv"
+    n = plain.stat().st_size
+    assert text_size(plain) == n
+    assert text_size(write(tmp_path, "q.gz", gzip.compress(plain.read_bytes()))) == n
+    assert text_size(_compress(plain, "zip", tmp_path)) == n
+    assert text_size(_compress(plain, "xz", tmp_path)) == 6 * (tmp_path / "quotes.tsv.xz").stat().st_size
+    assert text_size(tmp_path / "missing.tsv") == 0

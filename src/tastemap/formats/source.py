@@ -268,3 +268,29 @@ def _open(path: Path, what: str, known: str | None, allow_parquet: bool) -> Iter
         if kind:
             _refuse(stream.peek(512), stream.label, what, False, kind)
         yield Input(path, stream, kind, name, raw.tell, path.stat().st_size)
+
+
+def text_size(path: str | Path) -> int:
+    """Bytes of text a reader will get from ``path``, estimated without reading it (for memory
+    requests): the file size of a plain file or tar; the largest member of a zip (exact); the
+    gzip trailer (size mod 4 GiB, raised by 4 GiB steps to at least twice the file size); 6x the
+    file size for bzip2, xz and zstd. A missing file counts 0."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head.startswith(ZIP):
+            try:
+                return max((i.file_size for i in zipfile.ZipFile(f).infolist()), default=0)
+            except zipfile.BadZipFile:
+                return size
+        kind = next((k for m, k in COMPRESSED.items() if head.startswith(m)), None)
+        if kind != "gzip":
+            return size if kind is None else 6 * size
+        f.seek(-4, 2)
+        text = int.from_bytes(f.read(4), "little")
+    while size > (1 << 20) and text < 2 * size:
+        text += 1 << 32
+    return text
