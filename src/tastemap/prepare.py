@@ -73,11 +73,15 @@ class Rows:
     def __len__(self) -> int:
         return len(self.user)
 
-    def take(self, idx: np.ndarray) -> Rows:
-        """The rows ``idx`` (positions or a boolean mask), same names."""
-        pick = (lambda a: None if a is None else a[idx])
-        return Rows(self.user[idx], self.artist[idx], self.track[idx], self.plays[idx],
-                    pick(self.first_ts), pick(self.last_ts), pick(self.has_ts), self.names)
+    def keep(self, idx: np.ndarray) -> Rows:
+        """Keep only the rows ``idx`` (positions or a boolean mask), in place: each old array
+        is released as soon as its replacement exists (memory at MSD scale). Returns self."""
+        if idx.dtype == bool and idx.all():
+            return self
+        for name in ("user", "artist", "track", "plays", "first_ts", "last_ts", "has_ts"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name)[idx])
+        return self
 
 
 def normalize_names(names: pa.Array) -> pa.Array:
@@ -189,15 +193,19 @@ def _group_times(rows: Rows, gid: np.ndarray, n: int):
 
 def dedupe(rows: Rows) -> Rows:
     """One row per (user, artist, track): plays summed, first/last time; groups in the order of
-    their first row (as pandas' ``groupby(sort=False)``), shape (n_groups,)."""
+    their first row (as pandas' ``groupby(sort=False)``), shape (n_groups,). In place: ``rows``
+    becomes the groups (and is returned)."""
     gid, n = _group_ids(rows)
     first_row = np.empty(n, dtype=np.int64)
     first_row[gid[::-1]] = np.arange(len(gid) - 1, -1, -1)  # the last write wins: the first row
     plays = np.bincount(gid, weights=rows.plays, minlength=n).astype(np.int64)
     times = _group_times(rows, gid, n) if rows.has_ts is not None else (None, None, None)
     del gid
-    return Rows(rows.user[first_row], rows.artist[first_row], rows.track[first_row], plays,
-                *times, rows.names)
+    rows.first_ts, rows.last_ts, rows.has_ts = None, None, None
+    rows.keep(first_row)
+    rows.plays = plays
+    rows.first_ts, rows.last_ts, rows.has_ts = times
+    return rows
 
 
 # ---- filters ------------------------------------------------------------------------------------
@@ -220,13 +228,14 @@ def _pairs(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
 def filter_entities(rows: Rows, min_artist_listeners: int, min_user_items: int, stats: dict,
                     ) -> tuple[Rows, tuple[np.ndarray, np.ndarray]]:
     """Drop artists with fewer distinct users than ``min_artist_listeners``, then users with
-    fewer distinct artists than ``min_user_items`` (one pass). Returns the kept rows and their
-    distinct (user, artist) pairs."""
+    fewer distinct artists than ``min_user_items`` (one pass). Returns the kept rows (``rows``,
+    filtered in place) and their distinct (user, artist) pairs."""
     pair_u, pair_a = _pairs(rows)
     listeners = np.bincount(pair_a, minlength=len(rows.names["artist"]))
     keep_artist = listeners >= min_artist_listeners
-    kept = rows.take(keep_artist[rows.artist])
-    _removed(stats, "min_artist_listeners", len(rows), len(kept),
+    n_in = len(rows)
+    kept = rows.keep(keep_artist[rows.artist])
+    _removed(stats, "min_artist_listeners", n_in, len(kept),
              artists_removed=int((~keep_artist & (listeners > 0)).sum()))
     if not len(kept):
         raise ValueError(f"prepare.min_artist_listeners={min_artist_listeners} removed every artist")
@@ -234,8 +243,9 @@ def filter_entities(rows: Rows, min_artist_listeners: int, min_user_items: int, 
     pair_u, pair_a = pair_u[live], pair_a[live]
     n_items = np.bincount(pair_u, minlength=len(rows.names["user"]))
     keep_user = n_items >= min_user_items
-    rows, kept = kept, kept.take(keep_user[kept.user])
-    _removed(stats, "min_user_items", len(rows), len(kept),
+    n_in = len(kept)
+    kept = kept.keep(keep_user[kept.user])
+    _removed(stats, "min_user_items", n_in, len(kept),
              users_removed=int((~keep_user & (n_items > 0)).sum()))
     if not len(kept):
         raise ValueError(f"prepare.min_user_items={min_user_items} removed every user "
@@ -329,17 +339,22 @@ def _timestamps(seconds: np.ndarray | None, has: np.ndarray | None, n: int) -> p
     return pd.Series(values).dt.tz_localize("UTC")
 
 
-def order_interactions(rows: Rows, user_idx, artist_idx, song_idx) -> pd.DataFrame:
-    """The interactions table, sorted by user, artist, song (ties: first appearance)."""
-    order = _sort_order(user_idx, artist_idx, song_idx)
+def order_interactions(rows: Rows) -> pd.DataFrame:
+    """The interactions table of indexed rows (``user``, ``artist`` hold ids, ``track`` holds
+    song_idx), sorted by user, artist, song (ties: first appearance). Empties ``rows`` column by
+    column as the table fills (memory)."""
+    order = _sort_order(rows.user, rows.artist, rows.track)
+    columns = {}
+    for name, attr in (("user_idx", "user"), ("artist_idx", "artist"), ("song_idx", "track"),
+                       ("plays", "plays")):
+        columns[name] = getattr(rows, attr)[order]
+        setattr(rows, attr, None)
     has = None if rows.has_ts is None else rows.has_ts[order]
-    pick = (lambda a: None if a is None else a[order])
-    return pd.DataFrame({
-        "user_idx": user_idx[order], "artist_idx": artist_idx[order], "song_idx": song_idx[order],
-        "plays": rows.plays[order],
-        "first_ts": _timestamps(pick(rows.first_ts), has, len(order)),
-        "last_ts": _timestamps(pick(rows.last_ts), has, len(order)),
-    })
+    for name in ("first_ts", "last_ts"):
+        values = getattr(rows, name)
+        columns[name] = _timestamps(None if values is None else values[order], has, len(order))
+        setattr(rows, name, None)
+    return pd.DataFrame(columns, copy=False)
 
 
 def _entity_table(inter: pd.DataFrame, idx: str, name: str, names: pa.Array, count_name: str,
@@ -404,12 +419,11 @@ def prepare(
     _removed(stats, "dedupe", n_in, len(rows))
     rows, (pair_u, pair_a) = filter_entities(rows, min_artist_listeners, min_user_items, stats)
     user_of, artist_of, user_names, artist_names = index_entities(rows)
-    user_idx = user_of[rows.user].astype(np.int32)
-    artist_idx = artist_of[rows.artist].astype(np.int32)
+    rows.user = user_of[rows.user].astype(np.int32)  # codes -> ids, in place (memory)
+    rows.artist = artist_of[rows.artist].astype(np.int32)
     track_names = rows.names["track"]
-    song_idx, songs = select_songs(artist_idx, rows.track, track_names, min_track_listeners, stats)
-    inter = order_interactions(rows, user_idx, artist_idx, song_idx)
-    del rows, user_idx, artist_idx, song_idx
+    rows.track, songs = select_songs(rows.artist, rows.track, track_names, min_track_listeners, stats)
+    inter = order_interactions(rows)
     users = _entity_table(inter, "user_idx", "user", user_names, "n_artists", user_of[pair_u])
     artists = _entity_table(inter, "artist_idx", "artist", artist_names, "n_users", artist_of[pair_a])
     songs = _songs_table(inter, songs, artist_names, track_names)
