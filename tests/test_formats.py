@@ -458,3 +458,27 @@ def test_text_size_estimates_what_ingest_will_read(tmp_path):
     assert text_size(_compress(plain, "zip", tmp_path)) == n
     assert text_size(_compress(plain, "xz", tmp_path)) == 6 * (tmp_path / "quotes.tsv.xz").stat().st_size
     assert text_size(tmp_path / "missing.tsv") == 0
+
+
+def test_listens_written_block_by_block_equal_the_whole_table(tmp_path):
+    """ingest hands kept rows to a ListensWriter block by block: the file has the same rows
+    and the same row groups as writing the whole table at once; a file that fails the format
+    check reaches the sink with nothing."""
+    from tastemap.simulate import simulate_to_files
+
+    raw = tmp_path / "plays.tsv"
+    simulate_to_files(raw, tmp_path / "truth.parquet", {
+        "layout": "lastfm-360k", "n_users": 30, "n_artists": 60, "n_genres": 3, "seed": 4})
+    whole, rejected, stats = read_listens("lastfm-360k", raw)
+    pq.write_table(whole, tmp_path / "whole.parquet", row_group_size=100)
+    with F.ListensWriter(tmp_path / "sink.parquet", row_group_rows=100) as sink:
+        none, rejected2, stats2 = read_listens("lastfm-360k", raw, block_bytes=3000, sink=sink)
+    assert none is None and rejected2.equals(rejected) and stats2 == stats
+    a, b = pq.ParquetFile(tmp_path / "whole.parquet"), pq.ParquetFile(tmp_path / "sink.parquet")
+    assert b.read().equals(a.read())
+    assert [b.metadata.row_group(i).num_rows for i in range(b.num_row_groups)] == \
+        [a.metadata.row_group(i).num_rows for i in range(a.num_row_groups)]
+    got = []
+    with pytest.raises(FormatError, match="no line can be read as lastfm-360k"):
+        read_listens("lastfm-360k", BAD / "lastfm-360k" / "is_lastfm1k.tsv", sink=got.append)
+    assert got == []

@@ -40,6 +40,7 @@ Modules: :mod:`.base` (schemas, errors, value parsers), :mod:`.source` (opening 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -62,7 +63,7 @@ __all__ = [
     "HETREC_HEADER", "INT32_MAX", "KNOWN_MEMBERS", "LISTENS_SCHEMA", "MAX_LINE_CHARS",
     "REJECTED_SCHEMA", "FormatError", "_Reasons", "_recover_lastfm1k", "iter_lines",
     "load_listens", "open_input", "parse_counts", "parse_iso_timestamps", "read_hetrec_artists",
-    "read_listens", "read_msd_tracks",
+    "read_listens", "read_msd_tracks", "ListensWriter",
 ]
 
 
@@ -76,9 +77,54 @@ def load_listens(path: str | Path) -> pa.Table:
     return pq.read_table(path).select(LISTENS_SCHEMA.names).cast(LISTENS_SCHEMA)
 
 
+class ListensWriter:
+    """A ``sink`` for :func:`read_listens` that writes ``listens.parquet`` piece by piece, in row
+    groups of ``row_group_rows`` rows - the same file ``pq.write_table(listens, path)`` writes
+    from the whole table (whose default row group is 1,048,576 rows), without holding it.
+
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "listens.parquet")
+    >>> with ListensWriter(out, row_group_rows=2) as sink:
+    ...     for n in (1, 3, 1):
+    ...         sink(_rows(n))
+    >>> pq.ParquetFile(out).metadata.num_row_groups, pq.read_table(out).num_rows
+    (3, 5)
+    """
+
+    def __init__(self, path: str | Path, row_group_rows: int = 1 << 20):
+        self.path, self.rows = path, row_group_rows
+        self.pending: list[pa.Table] = []
+        self.writer = pq.ParquetWriter(path, LISTENS_SCHEMA)
+
+    def __call__(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        if sum(t.num_rows for t in self.pending) >= self.rows:
+            whole = pa.concat_tables(self.pending)
+            full = whole.num_rows // self.rows * self.rows
+            self.writer.write_table(whole.slice(0, full), row_group_size=self.rows)
+            self.pending = [whole.slice(full)]
+
+    def __enter__(self) -> ListensWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        rest = pa.concat_tables(self.pending) if self.pending else None
+        if rest is not None and rest.num_rows:
+            self.writer.write_table(rest, row_group_size=self.rows)
+        self.writer.close()
+
+
+def _rows(n: int) -> pa.Table:
+    """``n`` listens of one user (for the examples)."""
+    return pa.table({"user": ["u"] * n, "artist": ["a"] * n, "track": [None] * n,
+                     "timestamp": pa.nulls(n, pa.timestamp("s", tz="UTC")), "plays": [1] * n},
+                    schema=LISTENS_SCHEMA)
+
+
 def read_listens(fmt: str, path: str | Path, tracks_path: str | Path | None = None,
                  generic: dict | None = None, block_bytes: int = BLOCK_BYTES,
-                 ) -> tuple[pa.Table, pa.Table, dict]:
+                 sink: Callable[[pa.Table], None] | None = None,
+                 ) -> tuple[pa.Table | None, pa.Table, dict]:
     """Read a raw listening log into canonical listens.
 
     Parameters
@@ -93,10 +139,15 @@ def read_listens(fmt: str, path: str | Path, tracks_path: str | Path | None = No
     generic : for ``generic``: ``sep``, ``header``, ``columns`` (canonical -> file column),
         ``timestamp_unit`` (as in config ``input.generic``).
     block_bytes : bytes read per block (memory bound).
+    sink : optional ``sink(table)`` that takes the kept rows in pieces, in file order (e.g. a
+        Parquet writer); then the whole listens table is never in memory and ``listens`` is
+        None. Pieces are handed over only after the first 1,000 lines passed the format check;
+        a later whole-file error can still follow (the caller discards what it wrote).
 
     Returns
     -------
-    listens : pa.Table with :data:`LISTENS_SCHEMA`, one row per kept line, in file order.
+    listens : pa.Table with :data:`LISTENS_SCHEMA`, one row per kept line, in file order
+        (None with a ``sink``).
     rejected : pa.Table with :data:`REJECTED_SCHEMA`, one row per rejected line, by line.
     stats : dict with ``file, format, lines, kept, rejected, rejected_by_reason, header_lines,
         compression, member`` (``lines == kept + rejected``) plus format-specific counts.
@@ -107,13 +158,17 @@ def read_listens(fmt: str, path: str | Path, tracks_path: str | Path | None = No
     """
     path = Path(path)
     if fmt == "lastfm-1k":
-        return lastfm1k.read(path, block_bytes)
+        return lastfm1k.read(path, block_bytes, sink)
     if fmt == "lastfm-360k":
-        return lastfm360k.read(path, block_bytes)
+        return lastfm360k.read(path, block_bytes, sink)
     if fmt == "msd-triplets":
-        return msd.read(path, tracks_path, block_bytes)
+        return msd.read(path, tracks_path, block_bytes, sink)
     if fmt == "hetrec-2k":
-        return hetrec.read(path, tracks_path, block_bytes)
+        return hetrec.read(path, tracks_path, block_bytes, sink)
     if fmt == "generic":
-        return _generic.read(path, generic)
+        listens, rejected, stats = _generic.read(path, generic)
+        if sink is None:
+            return listens, rejected, stats
+        sink(listens)
+        return None, rejected, stats
     raise FormatError(f"input.format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -239,9 +239,10 @@ def _block_fields(data: bytes, end: int, skip: int, layout: Layout, header: bool
 class _Tally:
     """Listens, rejected lines and counts of a whole read, block by block."""
 
-    def __init__(self, label: str, fmt: str):
-        self.label, self.fmt = label, fmt
-        self.listens: list[pa.Table] = []
+    def __init__(self, label: str, fmt: str, sink: Callable[[pa.Table], None] | None = None):
+        self.label, self.fmt, self.sink = label, fmt, sink
+        self.listens: list[pa.Table] = []  # with a sink: only until the format check is done
+        self.kept = 0
         self.rejected: list[pa.Table] = []
         self.counts: Counter = Counter()
         self.lines = self.header_lines = self.checked = self.checked_bad = self.crlf = 0
@@ -257,6 +258,7 @@ class _Tally:
         ok = sub.ok
         keep = pa.array(np.flatnonzero(ok), pa.int64())
         self.listens.append(_listens_table({k: v.take(keep) for k, v in cols.items()}, int(ok.sum())))
+        self.kept += self.listens[-1].num_rows
         pre_bad = np.flatnonzero(~pre.ok)
         if has_header:
             pre_bad = pre_bad[pre_bad != 0]
@@ -276,6 +278,14 @@ class _Tally:
         self.rejected.append(rej)
         if self.checked < FORMAT_CHECK_LINES:
             self._check_start(n, rej_idx, pre, has_header)
+        if self.sink is not None and self.checked >= FORMAT_CHECK_LINES:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Hand the kept rows to the sink (once the start of the file passed the format check)."""
+        for table in self.listens:
+            self.sink(table)
+        self.listens = []
 
     def _check_start(self, n: int, rej_idx: np.ndarray, pre: _Reasons, has_header: bool) -> None:
         """Wrong-format heuristic on the first non-blank lines."""
@@ -288,7 +298,7 @@ class _Tally:
         self.checked += len(look)
         self.checked_bad += int(is_rej[look].sum())
         if self.checked >= FORMAT_CHECK_LINES:
-            self.wrong_format(self.rejected[0], sum(t.num_rows for t in self.listens))
+            self.wrong_format(self.rejected[0], self.kept)
 
     def wrong_format(self, rejected: pa.Table, kept: int, force: bool = False) -> None:
         """Raise when more than half of the first lines were rejected (or ``force``)."""
@@ -303,28 +313,34 @@ class _Tally:
             f"bad line {first_bad['line']}: {first_bad['reason']}: {first_bad['raw'][:100]!r}. "
             f"Check input.format for this file.")
 
-    def finish(self) -> tuple[pa.Table, pa.Table]:
-        """The whole tables; whole-file problems (no data, all blank, wrong format) raise."""
-        listens, rejected = pa.concat_tables(self.listens), pa.concat_tables(self.rejected)
+    def finish(self) -> tuple[pa.Table | None, pa.Table]:
+        """The whole tables (listens None with a sink: they went there); whole-file problems
+        (no data, all blank, wrong format) raise."""
+        rejected = pa.concat_tables(self.rejected)
         if self.lines == 0:
             raise FormatError(f"{self.label}: file has only a header line, no data lines to "
                               f"read as {self.fmt}")
         if self.lines == self.counts.get("blank line", 0):
             raise FormatError(f"{self.label}: file has only blank lines, no data to read as {self.fmt}")
-        if listens.num_rows == 0 or self.checked_bad > FORMAT_CHECK_FRACTION * self.checked:
-            self.wrong_format(rejected, listens.num_rows, force=True)
-        return listens, rejected
+        if self.kept == 0 or self.checked_bad > FORMAT_CHECK_FRACTION * self.checked:
+            self.wrong_format(rejected, self.kept, force=True)
+        if self.sink is not None:
+            self._flush()
+            return None, rejected
+        return pa.concat_tables(self.listens), rejected
 
 
 def run(path: Path, fmt: str, layout: Layout, header: Callable[[str], None] | None = None,
         block_bytes: int = BLOCK_BYTES, extra_stats: dict | None = None, known: str | None = None,
-        ) -> tuple[pa.Table, pa.Table, dict]:
+        sink: Callable[[pa.Table], None] | None = None) -> tuple[pa.Table | None, pa.Table, dict]:
     """Read ``path`` block by block: pre-checks (UTF-8, blank, length), fields (Arrow CSV for
     well-formed lines, split + ``layout.odd`` for the others), ``layout.validate``; collect
     listens, rejected lines and exact counts; stop on whole-file problems. ``known`` is the
-    name of the file in the archive the format ships in (see :mod:`tastemap.formats.source`)."""
+    name of the file in the archive the format ships in (see :mod:`tastemap.formats.source`).
+    With ``sink``, kept rows go to it block by block, in file order, once the first 1,000 lines
+    passed the format check (memory: one block instead of the whole table); listens is None."""
     with open_input(path, fmt, known) as source:
-        tally = _Tally(source.label, fmt)
+        tally = _Tally(source.label, fmt, sink)
         progress = Progress(f"ingest {path.name}", total=source.size, every=15.0)
         for i, (data, end) in enumerate(_raw_blocks(source.stream, block_bytes)):
             progress.update(source.position(), f"(bytes; {tally.line_no - 1:,} lines so far)")
@@ -341,6 +357,6 @@ def run(path: Path, fmt: str, layout: Layout, header: Callable[[str], None] | No
             tally.add(layout, block, has_header)
         listens, rejected = tally.finish()
     extra = {"crlf_lines": int(tally.crlf), **source.describe(), **(extra_stats or {})}
-    return listens, rejected, _stats_from_counts(path, fmt, tally.lines, listens.num_rows,
+    return listens, rejected, _stats_from_counts(path, fmt, tally.lines, tally.kept,
                                                  rejected.num_rows, tally.counts,
                                                  tally.header_lines, extra)

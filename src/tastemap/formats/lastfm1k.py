@@ -69,7 +69,7 @@ def _validate_lastfm1k(fields: list[pa.Array]):
     return {"user": user, "artist": artist, "track": _null_if_empty(track), "timestamp": ts}, reasons
 
 
-def read(path: Path, block_bytes: int = BLOCK_BYTES) -> tuple[pa.Table, pa.Table, dict]:
+def read(path: Path, block_bytes: int = BLOCK_BYTES, sink=None) -> tuple[pa.Table, pa.Table, dict]:
     """Read a Last.fm-1K file; stats add ``recovered_stray_tabs``."""
     recovered: list[int] = []
 
@@ -79,6 +79,6 @@ def read(path: Path, block_bytes: int = BLOCK_BYTES) -> tuple[pa.Table, pa.Table
         return fields, pos, reasons
 
     listens, rejected, stats = run(path, "lastfm-1k", Layout(6, _validate_lastfm1k, odd),
-                                   block_bytes=block_bytes, known=KNOWN_MEMBERS["lastfm-1k"])
+                                   block_bytes=block_bytes, known=KNOWN_MEMBERS["lastfm-1k"], sink=sink)
     stats["recovered_stray_tabs"] = int(sum(recovered))
     return listens, rejected, stats

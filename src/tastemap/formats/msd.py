@@ -79,7 +79,7 @@ def _validate_msd(fields: list[pa.Array], tracks: pa.Table | None):
 
 
 def read(path: Path, tracks_path: str | Path | None = None, block_bytes: int = BLOCK_BYTES,
-         ) -> tuple[pa.Table, pa.Table, dict]:
+         sink=None) -> tuple[pa.Table, pa.Table, dict]:
     """Read MSD triplets, with names from ``tracks_path`` when given (stats add ``tracks``)."""
     tracks, extra = None, {}
     if tracks_path:
@@ -91,4 +91,5 @@ def read(path: Path, tracks_path: str | Path | None = None, block_bytes: int = B
         log.warning("%s: no MSD tracks file (input.tracks_path): each song id stands in as its "
                     "own artist, tracks are null (use entities: [artist])", path)
     return run(path, "msd-triplets", Layout(3, lambda f: _validate_msd(f, tracks)),
-               block_bytes=block_bytes, extra_stats=extra, known=KNOWN_MEMBERS["msd-triplets"])
+               block_bytes=block_bytes, extra_stats=extra, known=KNOWN_MEMBERS["msd-triplets"],
+               sink=sink)
