@@ -19,11 +19,11 @@ and one written here, since the simulator has no song-level play counts:
 
 Usage::
 
-    python benchmarks/generate.py 360k /work/data/gen/lastfm-360k/usersha1-artmbid-artname-plays.tsv
+    python benchmarks/generate.py 360k /tmp/bench/usersha1-artmbid-artname-plays.tsv
     python benchmarks/generate.py 1k /tmp/bench/userid-timestamp-artid-artname-traid-traname.tsv \\
         --truth /tmp/bench/truth.parquet --seed 1
-    python benchmarks/generate.py msd /work/data/gen/msd/train_triplets.txt
-    python benchmarks/generate.py msd /work/data/gen/msd-0.125/train_triplets.txt --scale 0.125
+    python benchmarks/generate.py msd /tmp/bench/msd/train_triplets.txt
+    python benchmarks/generate.py msd /tmp/bench/msd-0.125/train_triplets.txt --scale 0.125
 
 Prints the sizes, the wall time and the peak RSS of the process. ``--set key=value`` overrides
 any ``simulate`` knob of the two simulated shapes (e.g. ``--set n_users=100000`` for a smaller
