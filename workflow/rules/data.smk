@@ -45,9 +45,10 @@ rule ingest:
     threads: 2
     resources:
         # measured (docs/benchmarks.md, "Data stages at MSD scale"): kept rows are written block
-        # by block, so memory no longer grows with the file: 615 MB peak for the 3.0 GB, 48.5M-line
-        # MSD-shaped triplets + 104 MB track list. The 10 % of the text (compressed inputs
-        # estimated by tastemap.formats.source.text_size) is room for rejected lines.
+        # by block, so memory no longer grows with the file: 669 MiB peak (time -v) for the
+        # 3.0 GB, 48.5M-line MSD-shaped triplets + 104 MB track list, 511 MiB at Last.fm-360K
+        # size. The 10 % of the text (compressed inputs estimated by
+        # tastemap.formats.source.text_size) is room for rejected lines.
         mem_mb=_ingest_mem_mb,
         runtime=60,
     script:
@@ -72,9 +73,10 @@ rule prepare:
         BENCH("prepare.tsv")
     threads: 2
     resources:
-        # measured: 4.80 GB peak for the 768 MB listens.parquet of the MSD-shaped file (48.5M rows),
-        # 0.51 GB for its 1/8 version (75 MB); was 14.2 GB before names were read as dictionaries
-        mem_mb=lambda w, input: max(1000, int(6.5 * input.size_mb) + 300),
+        # measured: 5,126 MiB peak (/usr/bin/time -v) for the 768 MB listens.parquet of the
+        # MSD-shaped file (48.5M rows; was 14.2 GB before names were read as dictionaries),
+        # 1,612 MiB at Last.fm-360K size (207 MB), 584 MiB for the 1/8 MSD file (75 MB)
+        mem_mb=lambda w, input: max(1000, int(7 * input.size_mb) + 500),
         runtime=60,
     script:
         "../../scripts/prepare.py"
