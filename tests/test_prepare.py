@@ -182,11 +182,16 @@ def test_timestamps_survive_a_parquet_round_trip(tmp_path):
     assert p.interactions["first_ts"].min() == pd.Timestamp("2009-01-01", tz="UTC")
 
 
-def test_prepare_from_a_file_equals_prepare_from_the_table(tmp_path):
+@pytest.mark.parametrize("spread", [0.0, 1.0])
+def test_prepare_from_a_file_equals_prepare_from_the_table(tmp_path, monkeypatch, spread):
     """The workflow hands prepare the path of listens.parquet: names are read as dictionaries
-    per row group (here 2 rows each, so dictionaries are unified across 4 groups); the result
-    is the same as from the table in memory."""
+    per row group (here 2 rows each, so dictionaries are unified across 4 groups; spread 1.0),
+    or as strings encoded once (spread 0.0); the result is the same as from the table."""
     import pyarrow.parquet as pq
+
+    import tastemap.prepare
+
+    monkeypatch.setattr(tastemap.prepare, "SPREAD", spread)
 
     pq.write_table(LOG, tmp_path / "listens.parquet", row_group_size=2)
     assert pq.ParquetFile(tmp_path / "listens.parquet").num_row_groups == 4
