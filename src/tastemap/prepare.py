@@ -245,33 +245,34 @@ def _pairs(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
     return (key // n_artists).astype(np.int32), (key % n_artists).astype(np.int32)
 
 
+def _drop(rows: Rows, pairs: tuple[np.ndarray, np.ndarray], side: str, minimum: int,
+          stats: dict, step: str, error: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keep (in place) the rows of the ``side`` entities ("artist" or "user") with at least
+    ``minimum`` distinct partners among ``pairs`` (user codes, artist codes); returns the pairs
+    that stay."""
+    own = pairs[1] if side == "artist" else pairs[0]
+    partners = np.bincount(own, minlength=len(rows.names[side]))
+    keep = partners >= minimum
+    n_in = len(rows)
+    rows.keep(keep[getattr(rows, side)])
+    _removed(stats, step, n_in, len(rows), **{f"{side}s_removed": int((~keep & (partners > 0)).sum())})
+    if not len(rows):
+        raise ValueError(error)
+    live = keep[own]
+    return pairs[0][live], pairs[1][live]
+
+
 def filter_entities(rows: Rows, min_artist_listeners: int, min_user_items: int, stats: dict,
                     ) -> tuple[Rows, tuple[np.ndarray, np.ndarray]]:
     """Drop artists with fewer distinct users than ``min_artist_listeners``, then users with
     fewer distinct artists than ``min_user_items`` (one pass). Returns the kept rows (``rows``,
     filtered in place) and their distinct (user, artist) pairs."""
-    pair_u, pair_a = _pairs(rows)
-    listeners = np.bincount(pair_a, minlength=len(rows.names["artist"]))
-    keep_artist = listeners >= min_artist_listeners
-    n_in = len(rows)
-    kept = rows.keep(keep_artist[rows.artist])
-    _removed(stats, "min_artist_listeners", n_in, len(kept),
-             artists_removed=int((~keep_artist & (listeners > 0)).sum()))
-    if not len(kept):
-        raise ValueError(f"prepare.min_artist_listeners={min_artist_listeners} removed every artist")
-    live = keep_artist[pair_a]
-    pair_u, pair_a = pair_u[live], pair_a[live]
-    n_items = np.bincount(pair_u, minlength=len(rows.names["user"]))
-    keep_user = n_items >= min_user_items
-    n_in = len(kept)
-    kept = kept.keep(keep_user[kept.user])
-    _removed(stats, "min_user_items", n_in, len(kept),
-             users_removed=int((~keep_user & (n_items > 0)).sum()))
-    if not len(kept):
-        raise ValueError(f"prepare.min_user_items={min_user_items} removed every user "
-                         f"(after prepare.min_artist_listeners={min_artist_listeners})")
-    live = keep_user[pair_u]
-    return kept, (pair_u[live], pair_a[live])
+    pairs = _drop(rows, _pairs(rows), "artist", min_artist_listeners, stats, "min_artist_listeners",
+                  f"prepare.min_artist_listeners={min_artist_listeners} removed every artist")
+    pairs = _drop(rows, pairs, "user", min_user_items, stats, "min_user_items",
+                  f"prepare.min_user_items={min_user_items} removed every user "
+                  f"(after prepare.min_artist_listeners={min_artist_listeners})")
+    return rows, pairs
 
 
 # ---- indexing -----------------------------------------------------------------------------------
