@@ -19,8 +19,8 @@ rule matrices:
         BENCH("matrices.tsv")
     threads: 1
     resources:
-        # measured: 2.32 GB peak for the MSD-shaped data (290 MB of prepared tables, 48.5M rows),
-        # 0.95-1.21 GB at Last.fm-360K size (86 MB)
+        # measured: 2,315 MiB peak for the MSD-shaped data (290 MB of prepared tables, 48.5M rows),
+        # 950-1,211 MiB at Last.fm-360K size (86 MB)
         mem_mb=lambda w, input: max(1400, int(8 * input.size_mb) + 400),
         runtime=30,
     script:
@@ -56,8 +56,8 @@ rule split:
         BENCH("split/seed{seed}.tsv")
     threads: 1
     resources:
-        # measured: 3.20 GB peak for the MSD-shaped matrices (714 MB, artist + song),
-        # 0.63-0.89 GB at Last.fm-360K size (122 MB)
+        # measured: 3,195 MiB peak for the MSD-shaped matrices (714 MB, artist + song),
+        # 635-890 MiB at Last.fm-360K size (122 MB)
         mem_mb=lambda w, input: max(1000, int(4.5 * input.size_mb) + 200),
         runtime=30,
     script:
