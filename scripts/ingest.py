@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tastemap import logs
-from tastemap.formats import FormatError, read_listens
+from tastemap.formats import FormatError, ListensWriter, read_listens
 
 
 def main(snakemake) -> None:
@@ -19,11 +19,15 @@ def main(snakemake) -> None:
     if tracks is not None and not isinstance(tracks, str):  # the rule gives [] without a side file
         tracks = str(tracks[0]) if len(tracks) else None
     log.info("ingest %s as %s%s", snakemake.input.listens, fmt, f" with names from {tracks}" if tracks else "")
-    try:
-        listens, rejected, stats = read_listens(
-            fmt, snakemake.input.listens, tracks_path=tracks, generic=dict(snakemake.params.generic or {})
-        )
+    for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:  # kept rows go to listens.parquet block by block: the whole table is never in memory
+        with ListensWriter(snakemake.output.listens) as sink:
+            _, rejected, stats = read_listens(
+                fmt, snakemake.input.listens, tracks_path=tracks,
+                generic=dict(snakemake.params.generic or {}), sink=sink)
     except FormatError as exc:
+        Path(snakemake.output.listens).unlink(missing_ok=True)
         log.error("ingest failed: %s", exc)
         sys.exit(1)
     log.info("%s: %d lines = %d kept + %d rejected (header lines: %d)", stats["file"], stats["lines"],
@@ -35,9 +39,6 @@ def main(snakemake) -> None:
             log.info("side file %s: %s", side, json.dumps(stats[side]))
     if "recovered_stray_tabs" in stats:
         log.info("lines recovered from stray tabs inside names: %d", stats["recovered_stray_tabs"])
-    for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(listens, snakemake.output.listens)
     pq.write_table(rejected, snakemake.output.rejected)
     with open(snakemake.output.stats, "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=2, ensure_ascii=False)

@@ -1,17 +1,15 @@
 """Rule prepare: canonical listens -> deduplicated, filtered, indexed tables."""
 import json
 
-import pyarrow.parquet as pq
-
 from tastemap import logs
 from tastemap.prepare import prepare
 
 log = logs.setup(snakemake.log[0])
 opts = snakemake.params.prepare
-listens = pq.read_table(snakemake.input.listens)
-log.info("read %d listens from %s; options %s", listens.num_rows, snakemake.input.listens, opts)
-result = prepare(listens, **opts)
-del listens
+log.info("prepare %s; options %s", snakemake.input.listens, opts)
+# the path, not a table: prepare reads the name columns as dictionaries (memory, see prepare.py)
+result = prepare(snakemake.input.listens, **opts)
+log.info("read %d listens", result.stats["rows_in"])
 result.interactions.to_parquet(snakemake.output.interactions, index=False)
 result.users.to_parquet(snakemake.output.users, index=False)
 result.artists.to_parquet(snakemake.output.artists, index=False)

@@ -14,6 +14,7 @@ GENERIC_CSV = {"sep": ",", "header": True, "columns": {
     "user": "listener", "artist": "band", "track": "song", "timestamp": "when", "plays": "count"}}
 GENERIC_TSV = {"sep": "\t", "header": False, "timestamp_unit": "ms",
                "columns": {"user": "0", "artist": "1", "timestamp": "2"}}
+GENERIC_ZIP = {"columns": {"user": "listener", "artist": "band"}}
 GENERIC_PQ = {"columns": {"user": "uid", "artist": "name", "plays": "n", "timestamp": "t"}}
 FEW = "too few fields (expected {} tab-separated)"
 MANY = "too many fields (expected {} tab-separated)"
@@ -40,7 +41,11 @@ CASES = [
     ("lastfm-1k", "only_blank_lines.tsv", None, None, ("error", ["only_blank_lines.tsv", "only blank lines"])),
     ("lastfm-1k", "is_lastfm360k.tsv", None, None,
      ("error", ["is_lastfm360k.tsv", "no line can be read as lastfm-1k", "line 1", FEW.format(6)])),
-    ("lastfm-1k", "gzip.tsv", None, None, ("error", ["gzip.tsv", "line 1", "gzip data", "decompress"])),
+    ("lastfm-1k", "gzip.tsv", None, None, (4, 4, {}, [])),
+    ("lastfm-1k", "utf16.tsv", None, None,
+     ("error", ["utf16.tsv", "line 1", "UTF-16 (little-endian) text", "iconv"])),
+    ("lastfm-1k", "truncated.tsv.gz", None, None,
+     ("error", ["truncated.tsv.gz", "gzip data is corrupt or truncated"])),
     ("lastfm-360k", "junk_date_users.tsv", None, None,
      (6, 4, {"user id is a date (junk row)": 2}, [5, 6])),
     ("lastfm-360k", "play_counts.tsv", None, None,
@@ -52,7 +57,12 @@ CASES = [
     ("lastfm-360k", "crlf_bom.tsv", None, None, (4, 4, {}, [])),
     ("lastfm-360k", "is_lastfm1k.tsv", None, None,
      ("error", ["is_lastfm1k.tsv", "no line can be read as lastfm-360k", MANY.format(4)])),
-    ("lastfm-360k", "gzip.tsv", None, None, ("error", ["gzip.tsv", "gzip data"])),
+    ("lastfm-360k", "gzip.tsv", None, None, (4, 4, {}, [])),
+    ("lastfm-360k", "plays_parser.tsv", None, None,
+     (12, 7, {"plays not an integer": 4, "zero plays": 1}, [6, 7, 8, 9, 11])),
+    ("lastfm-360k", "utf16_no_bom.tsv", None, None,
+     ("error", ["utf16_no_bom.tsv", "UTF-16 (little-endian) text"])),
+    ("lastfm-360k", "lastfm-dataset-360K.tar.gz", None, None, (4, 4, {}, [])),
     ("lastfm-360k", "empty.tsv", None, None, ("error", ["empty.tsv", "file is empty"])),
     ("msd-triplets", "triplets.txt", "unique_tracks.txt", None,
      (9, 5, {"song id not in tracks file": 1, "plays not an integer": 1, FEW.format(3): 1,
@@ -61,6 +71,9 @@ CASES = [
      (9, 6, {"plays not an integer": 1, FEW.format(3): 1, MANY.format(3): 1}, [7, 8, 9])),
     ("msd-triplets", "is_lastfm1k.txt", None, None,
      ("error", ["is_lastfm1k.txt", "no line can be read as msd-triplets"])),
+    ("msd-triplets", "hex_counts.txt", None, None, (4, 3, {"plays not an integer": 1}, [4])),
+    ("msd-triplets", "train_triplets.7z", None, None,
+     ("error", ["train_triplets.7z", "line 1", "7z data", "extract the file"])),
     ("hetrec-2k", "user_artists.dat", "artists.dat", None,
      (10, 6, {"artist id not in artists file": 1, "negative weight": 1, "weight not an integer": 1,
               "blank line": 1}, [7, 8, 9, 10])),
@@ -80,6 +93,9 @@ CASES = [
     ("generic", "positions.tsv", None, GENERIC_TSV, (3, 2, {"unparseable timestamp": 1}, [3])),
     ("generic", "listens.parquet", None, GENERIC_PQ,
      (5, 2, {"negative plays": 1, "empty artist": 1, "empty user": 1}, [2, 3, 4])),
+    ("generic", "one_csv.zip", None, GENERIC_ZIP, (2, 2, {}, [])),
+    ("generic", "two_csv.zip", None, GENERIC_ZIP,
+     ("error", ["two_csv.zip", "cannot tell which file of the archive", "['a.csv', 'b.csv']"])),
 ]
 
 

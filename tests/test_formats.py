@@ -48,7 +48,7 @@ def test_lastfm1k_values_and_schema(tmp_path):
     ]
     assert stats == {"file": str(path), "format": "lastfm-1k", "lines": 3, "kept": 3, "rejected": 0,
                      "rejected_by_reason": {}, "header_lines": 0, "crlf_lines": 0,
-                     "recovered_stray_tabs": 1}
+                     "compression": None, "member": None, "recovered_stray_tabs": 1}
 
 
 def test_recover_lastfm1k():
@@ -286,3 +286,199 @@ def test_ingest_rule_wrong_format_stops_with_message(tmp_path):
     assert f"ingest failed: {raw}: no line can be read as lastfm-1k" in log
     assert "Traceback" not in log
     assert not (tmp_path / "results" / "bad" / "data" / "listens.parquet").exists()
+
+
+# ---- inputs as they are shipped: compressed files and archives ---------------------------------
+
+
+def _compress(plain: Path, kind: str, out_dir: Path, member: str | None = None) -> Path:
+    """``plain`` compressed as ``kind`` (or put in a zip / tar archive as ``member``, next to a
+    README, as the datasets ship)."""
+    import bz2
+    import gzip
+    import io
+    import lzma
+    import tarfile
+    import zipfile
+
+    data = plain.read_bytes()
+    member = member or plain.name
+    out = out_dir / f"{plain.name}.{kind}"
+    if kind in ("gz", "bz2", "xz"):
+        module = {"gz": gzip, "bz2": bz2, "xz": lzma}[kind]
+        out.write_bytes(module.compress(data))
+    elif kind == "zst":
+        with pa.CompressedOutputStream(str(out), "zstd") as f:
+            f.write(data)
+    elif kind == "zip":
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("dataset/README.txt", "about the data\n")
+            z.writestr(f"dataset/{member}", data)
+    else:  # tar, tar.gz, tar.bz2, tar.xz
+        mode = "w" if kind == "tar" else "w:" + kind.split(".")[1]
+        with tarfile.open(out, mode) as t:
+            for name, blob in (("dataset/README.txt", b"about the data\n"), (f"dataset/{member}", data)):
+                info = tarfile.TarInfo(name)
+                info.size = len(blob)
+                t.addfile(info, io.BytesIO(blob))
+    return out
+
+
+KINDS = ["gz", "bz2", "xz", "zst", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz"]
+
+
+def _real_format_inputs(tmp_path: Path) -> list[tuple[str, Path, Path | None]]:
+    """One small file of each real format under its shipped name, with its side file."""
+    from tastemap.simulate import simulate_to_files
+
+    out = []
+    for layout in ("lastfm-1k", "lastfm-360k"):
+        raw = tmp_path / layout / F.KNOWN_MEMBERS[layout]
+        raw.parent.mkdir()
+        simulate_to_files(raw, tmp_path / f"{layout}.truth.parquet", {
+            "layout": layout, "n_users": 30, "n_artists": 60, "n_genres": 3, "plays_per_user": 40,
+            "artists_per_user": 10, "malformed_rate": 0.01, "seed": 3})
+        out.append((layout, raw, None))
+    for fmt, name, side, side_key in (("msd-triplets", "triplets.txt", "unique_tracks.txt", "msd-tracks"),
+                                      ("hetrec-2k", "user_artists.dat", "artists.dat", "hetrec-artists")):
+        (tmp_path / fmt).mkdir()
+        raw = tmp_path / fmt / F.KNOWN_MEMBERS[fmt]
+        raw.write_bytes((BAD / fmt / name).read_bytes())
+        side_path = tmp_path / fmt / F.KNOWN_MEMBERS[side_key]
+        side_path.write_bytes((BAD / fmt / side).read_bytes())
+        out.append((fmt, raw, side_path))
+    return out
+
+
+def _without_source(stats: dict) -> dict:
+    """Stats minus what names the input (file, compression, member; also of side files)."""
+    drop = {"file", "compression", "member"}
+    return {k: _without_source(v) if isinstance(v, dict) else v for k, v in stats.items()
+            if k not in drop}
+
+
+def test_compressed_inputs_give_the_same_listens(tmp_path):
+    """Every real format, compressed (gzip, bzip2, xz, zstd) or in an archive next to a README
+    (zip, tar, tar.gz, tar.bz2, tar.xz), with its side file compressed the same way: the same
+    listens.parquet, rejected lines (numbers, text) and counts as the plain file - also when the
+    blocks cut lines at other places."""
+    for fmt, raw, side in _real_format_inputs(tmp_path):
+        plain = read_listens(fmt, raw, tracks_path=side)
+        assert plain[0].num_rows > 0 and plain[1].num_rows > 0  # kept and rejected lines both
+        pq.write_table(plain[0], tmp_path / "plain.parquet")
+        for kind in KINDS:
+            out_dir = tmp_path / fmt / kind
+            out_dir.mkdir()
+            packed = _compress(raw, kind, out_dir)
+            packed_side = _compress(side, kind, out_dir) if side else None
+            for block in (F.BLOCK_BYTES, 1000) if kind in ("gz", "tar.bz2") else (F.BLOCK_BYTES,):
+                listens, rejected, stats = read_listens(fmt, packed, tracks_path=packed_side,
+                                                        block_bytes=block)
+                pq.write_table(listens, tmp_path / "packed.parquet")
+                assert pq.read_table(tmp_path / "packed.parquet").equals(
+                    pq.read_table(tmp_path / "plain.parquet")), (fmt, kind)
+                assert rejected.equals(plain[1]), (fmt, kind)
+                assert _without_source(stats) == _without_source(plain[2]), (fmt, kind)
+            assert stats["file"] == str(packed)
+            expect = {"gz": "gzip", "bz2": "bzip2", "zst": "zstd"}.get(kind, kind)
+            expect = {"tar.gz": "gzip tar", "tar.bz2": "bzip2 tar", "tar.xz": "xz tar"}.get(kind, expect)
+            assert stats["compression"] == expect
+            assert stats["member"] == (f"dataset/{raw.name}" if kind in ("zip",) or "tar" in kind else None)
+
+
+def test_archive_member_choice(tmp_path):
+    """Known name first; else the only data file (a second pass through a tar); else an error
+    naming the members."""
+    raw = BAD / "lastfm-360k" / "quotes.tsv"
+    renamed = _compress(raw, "tar.gz", tmp_path, member="plays.tsv")  # not the known name
+    listens, _, stats = read_listens("lastfm-360k", renamed)
+    assert listens.num_rows == 4 and stats["member"] == "dataset/plays.tsv"
+    two = tmp_path / "two.tar"
+    import tarfile
+    with tarfile.open(two, "w") as t:
+        t.add(raw, "a.tsv")
+        t.add(raw, "b.tsv")
+    with pytest.raises(FormatError, match=r"two.tar: cannot tell which file .*usersha1-artmbid-"
+                                          r"artname-plays.tsv.*\['a.tsv', 'b.tsv'\]"):
+        read_listens("lastfm-360k", two)
+    # HetRec ships one zip with every file: it serves as input.path and input.tracks_path
+    import zipfile
+    hetrec = tmp_path / "hetrec2011-lastfm-2k.zip"
+    with zipfile.ZipFile(hetrec, "w") as z:
+        for name in ("user_artists.dat", "artists.dat", "readme.txt"):
+            z.writestr(name, (BAD / "hetrec-2k" / name).read_bytes() if name != "readme.txt" else "x")
+    both = read_listens("hetrec-2k", hetrec, tracks_path=hetrec)
+    plain = read_listens("hetrec-2k", BAD / "hetrec-2k" / "user_artists.dat",
+                         tracks_path=BAD / "hetrec-2k" / "artists.dat")
+    assert both[0].equals(plain[0]) and both[2]["artists"]["kept"] == plain[2]["artists"]["kept"]
+
+
+def test_compressed_input_errors_name_the_file(tmp_path):
+    import gzip
+
+    empty = write(tmp_path, "empty.tsv.gz", gzip.compress(b""))
+    with pytest.raises(FormatError, match=r"empty.tsv.gz: file is empty \(no bytes after decompression\)"):
+        read_listens("lastfm-360k", empty)
+    nested = write(tmp_path, "twice.gz", gzip.compress(gzip.compress(b"x\ty\n")))
+    with pytest.raises(FormatError, match=r"twice.gz: the gzip data holds compressed data again"):
+        read_listens("lastfm-360k", nested)
+    utf16 = write(tmp_path, "u16.gz", gzip.compress("a\tb\tc\t1\n".encode("utf-16")))
+    with pytest.raises(FormatError, match=r"u16.gz: line 1: the file is UTF-16"):
+        read_listens("lastfm-360k", utf16)
+    parquet_in_zip = _compress(BAD / "generic" / "listens.parquet", "zip", tmp_path)
+    with pytest.raises(FormatError, match=r"listens.parquet.zip \(member dataset/listens.parquet\): "
+                                          r"line 1: the file is Parquet data"):
+        read_listens("generic", parquet_in_zip, generic={"columns": {"user": "uid", "artist": "name"}})
+
+
+def test_plays_grammar_checks_what_it_converts():
+    """The values Arrow's integer cast alone gets wrong: '+5' (a cast error that stopped the
+    whole ingest) is 5; '0x10' (read as 16) and other non-decimal forms are rejected."""
+    r = F._Reasons(8)
+    values = pa.array(["+5", "0x10", "-0", "0005", "\u0663", "1e3", " +7 ", "0" * 30 + "9"])
+    got = F.parse_counts(values, r)
+    assert got.tolist() == [5, 0, 0, 5, 0, 0, 7, 9]
+    assert r.strings(np.arange(8)).to_pylist() == [
+        "", "plays not an integer", "zero plays", "", "plays not an integer",
+        "plays not an integer", "", ""]
+    only_hex = F._Reasons(3)  # the all-ASCII-digits fast path is not taken for '0x10'
+    assert F.parse_counts(pa.array(["12", "0x10", "3"]), only_hex).tolist() == [12, 0, 3]
+
+
+def test_text_size_estimates_what_ingest_will_read(tmp_path):
+    """Memory requests follow the text inside a compressed file, not its compressed size."""
+    import gzip
+
+    from tastemap.formats.source import text_size
+
+    plain = BAD / "lastfm-360k" / "quotes.tsv"
+    n = plain.stat().st_size
+    assert text_size(plain) == n
+    assert text_size(write(tmp_path, "q.gz", gzip.compress(plain.read_bytes()))) == n
+    assert text_size(_compress(plain, "zip", tmp_path)) == n
+    assert text_size(_compress(plain, "xz", tmp_path)) == 6 * (tmp_path / "quotes.tsv.xz").stat().st_size
+    assert text_size(tmp_path / "missing.tsv") == 0
+
+
+def test_listens_written_block_by_block_equal_the_whole_table(tmp_path):
+    """ingest hands kept rows to a ListensWriter block by block: the file has the same rows
+    and the same row groups as writing the whole table at once; a file that fails the format
+    check reaches the sink with nothing."""
+    from tastemap.simulate import simulate_to_files
+
+    raw = tmp_path / "plays.tsv"
+    simulate_to_files(raw, tmp_path / "truth.parquet", {
+        "layout": "lastfm-360k", "n_users": 30, "n_artists": 60, "n_genres": 3, "seed": 4})
+    whole, rejected, stats = read_listens("lastfm-360k", raw)
+    pq.write_table(whole, tmp_path / "whole.parquet", row_group_size=100)
+    with F.ListensWriter(tmp_path / "sink.parquet", row_group_rows=100) as sink:
+        none, rejected2, stats2 = read_listens("lastfm-360k", raw, block_bytes=3000, sink=sink)
+    assert none is None and rejected2.equals(rejected) and stats2 == stats
+    a, b = pq.ParquetFile(tmp_path / "whole.parquet"), pq.ParquetFile(tmp_path / "sink.parquet")
+    assert b.read().equals(a.read())
+    assert [b.metadata.row_group(i).num_rows for i in range(b.num_row_groups)] == \
+        [a.metadata.row_group(i).num_rows for i in range(a.num_row_groups)]
+    got = []
+    with pytest.raises(FormatError, match="no line can be read as lastfm-360k"):
+        read_listens("lastfm-360k", BAD / "lastfm-360k" / "is_lastfm1k.tsv", sink=got.append)
+    assert got == []

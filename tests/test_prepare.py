@@ -180,3 +180,37 @@ def test_timestamps_survive_a_parquet_round_trip(tmp_path):
     pq.write_table(LOG, tmp_path / "listens.parquet")
     p = prepare(pq.read_table(tmp_path / "listens.parquet"), min_track_listeners=0)
     assert p.interactions["first_ts"].min() == pd.Timestamp("2009-01-01", tz="UTC")
+
+
+@pytest.mark.parametrize("spread", [0.0, 1.0])
+def test_prepare_from_a_file_equals_prepare_from_the_table(tmp_path, monkeypatch, spread):
+    """The workflow hands prepare the path of listens.parquet: names are read as dictionaries
+    per row group (here 2 rows each, so dictionaries are unified across 4 groups; spread 1.0),
+    or as strings encoded once (spread 0.0); the result is the same as from the table."""
+    import pyarrow.parquet as pq
+
+    import tastemap.prepare
+
+    monkeypatch.setattr(tastemap.prepare, "SPREAD", spread)
+
+    pq.write_table(LOG, tmp_path / "listens.parquet", row_group_size=2)
+    assert pq.ParquetFile(tmp_path / "listens.parquet").num_row_groups == 4
+    for opts in ({"min_track_listeners": 0}, {"min_track_listeners": 1, "min_user_items": 2},
+                 {"min_track_listeners": 0, "normalize_artist_names": True}):
+        a = prepare(LOG, **opts)
+        b = prepare(tmp_path / "listens.parquet", **opts)
+        for name in ("interactions", "users", "artists", "songs"):
+            pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+        assert a.stats == b.stats
+
+
+def test_dedupe_keeps_first_appearance_order_for_ties():
+    """Rows equal in (user_idx, artist_idx, song_idx) - two tracks of one artist outside the
+    kept songs - stay in the order of their first listen (as pandas' groupby(sort=False))."""
+    log = listens([("u1", "A", "late", "2009-01-02", 7), ("u1", "A", "early", "2009-01-01", 3),
+                   ("u1", "A", "late", "2009-01-03", 1)])
+    p = prepare(log, min_track_listeners=5)
+    assert (p.interactions["song_idx"] == -1).all()
+    assert p.interactions["plays"].tolist() == [8, 3]
+    assert p.interactions["last_ts"].tolist() == [pd.Timestamp("2009-01-03", tz="UTC"),
+                                                 pd.Timestamp("2009-01-01", tz="UTC")]

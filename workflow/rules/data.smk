@@ -1,4 +1,11 @@
 # Data stage: simulate (default data) or read a real file -> canonical listens -> prepared tables.
+from tastemap.formats.source import text_size
+
+
+def _ingest_mem_mb(wildcards, input):
+    """800 MB + 10 % of the text inside the inputs (see rule ingest)."""
+    input.size_mb  # noqa: B018 (a missing input defers this, as input.size_mb does elsewhere)
+    return 800 + int(0.1 * sum(text_size(f) for f in input) / 1e6)
 
 
 rule simulate:
@@ -37,8 +44,12 @@ rule ingest:
         BENCH("ingest.tsv")
     threads: 2
     resources:
-        # measured: peak RSS 1.8 GB for a 1.6 GB, 17.6M-line Last.fm-360K file (32 MiB blocks)
-        mem_mb=lambda w, input: max(2000, int(2 * input.size_mb) + 1500),
+        # measured (docs/benchmarks.md, "Data stages at MSD scale"): kept rows are written block
+        # by block, so memory no longer grows with the file: 669 MiB peak (time -v) for the
+        # 3.0 GB, 48.5M-line MSD-shaped triplets + 104 MB track list, 511 MiB at Last.fm-360K
+        # size. The 10 % of the text (compressed inputs estimated by
+        # tastemap.formats.source.text_size) is room for rejected lines.
+        mem_mb=_ingest_mem_mb,
         runtime=60,
     script:
         "../../scripts/ingest.py"
@@ -62,8 +73,10 @@ rule prepare:
         BENCH("prepare.tsv")
     threads: 2
     resources:
-        # measured: 4.5 GB peak for a 216 MB listens.parquet (Last.fm-360K size), i.e. 21x
-        mem_mb=lambda w, input: max(2000, int(25 * input.size_mb)),
+        # measured: 5,126 MiB peak (/usr/bin/time -v) for the 768 MB listens.parquet of the
+        # MSD-shaped file (48.5M rows; was 14.2 GB before names were read as dictionaries),
+        # 1,612 MiB at Last.fm-360K size (207 MB), 584 MiB for the 1/8 MSD file (75 MB)
+        mem_mb=lambda w, input: max(1000, int(7 * input.size_mb) + 500),
         runtime=60,
     script:
         "../../scripts/prepare.py"

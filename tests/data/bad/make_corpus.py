@@ -6,6 +6,9 @@ each case and README.md the table of cases -> outcomes.
 from __future__ import annotations
 
 import gzip
+import io
+import tarfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +68,8 @@ def files() -> dict[str, bytes]:
     f["lastfm-1k/only_blank_lines.tsv"] = b"\n\n  \n"
     f["lastfm-1k/is_lastfm360k.tsv"] = lines(*GOOD_360K)
     f["lastfm-1k/gzip.tsv"] = gzip.compress(lines(*GOOD_1K), mtime=0)
+    f["lastfm-1k/utf16.tsv"] = "".join(l + "\n" for l in GOOD_1K).encode("utf-16")  # with a BOM
+    f["lastfm-1k/truncated.tsv.gz"] = gzip.compress(lines(*GOOD_1K * 50), mtime=0)[:-30]
     # ---- lastfm-360k ----
     f["lastfm-360k/junk_date_users.tsv"] = lines(
         *GOOD_360K, k360(user="sep 20, 2008"), k360(user="2008-09-20"))
@@ -80,6 +85,13 @@ def files() -> dict[str, bytes]:
     f["lastfm-360k/crlf_bom.tsv"] = b"\xef\xbb\xbf" + lines(*GOOD_360K, end="\r\n")
     f["lastfm-360k/is_lastfm1k.tsv"] = lines(*GOOD_1K)
     f["lastfm-360k/gzip.tsv"] = gzip.compress(lines(*GOOD_360K), mtime=0)
+    f["lastfm-360k/plays_parser.tsv"] = lines(
+        *GOOD_360K, *(k360(plays=p) for p in ("+5", "0x10", "1e3", "\u0663", "1_000", "0005", "+0", " +7 ")))
+    f["lastfm-360k/utf16_no_bom.tsv"] = "".join(l + "\n" for l in GOOD_360K).encode("utf-16-le")
+    f["lastfm-360k/lastfm-dataset-360K.tar.gz"] = _tar_gz({
+        "lastfm-dataset-360K/README.txt": b"Last.fm Dataset - 360K users\n",
+        "lastfm-dataset-360K/usersha1-profile.tsv": lines(f"{U1}\tm\t22\tGermany\tFeb 1, 2007"),
+        "lastfm-dataset-360K/usersha1-artmbid-artname-plays.tsv": lines(*GOOD_360K)})
     f["lastfm-360k/empty.tsv"] = b""
     # ---- msd-triplets ----
     f["msd-triplets/unique_tracks.txt"] = lines(
@@ -96,6 +108,10 @@ def files() -> dict[str, bytes]:
         f"{U2}\tSONOTINTRACKLIST00\t4", f"{U2}\tSOVFVAK12A8C1350D9\tx", f"{U2}\tSOVFVAK12A8C1350D9",
         f"{U2}\tSOVFVAK12A8C1350D9\t1\textra")
     f["msd-triplets/is_lastfm1k.txt"] = lines(*GOOD_1K)
+    f["msd-triplets/hex_counts.txt"] = lines(
+        f"{U1}\tSOQMMHC12AB0180CB8\t1", f"{U1}\tSOVFVAK12A8C1350D9\t12", f"{U2}\tSOGTUKN12AB017F4F1\t5",
+        f"{U2}\tSOBNYVR12A8C13558C\t0x10")  # Arrow's cast alone reads 0x10 as 16
+    f["msd-triplets/train_triplets.7z"] = b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24)
     # ---- hetrec-2k ----
     f["hetrec-2k/artists.dat"] = (
         lines("id\tname\turl\tpictureURL", "1\tMALICE MIZER\thttp://www.last.fm/music/MALICE+MIZER\thttp://x/1.jpg",
@@ -128,7 +144,30 @@ def files() -> dict[str, bytes]:
     f["generic/positions.tsv"] = lines("u1\tArtist A\t1241388537000", "u2\tArtist B\t1241388537999",
                                        "u3\tArtist C\tsoon")
     f["generic/listens.parquet"] = _parquet()
+    f["generic/one_csv.zip"] = _zip({"README": b"columns: listener, band\n",
+                                     "data/plays.csv": lines("listener,band", "alice,Air", "bob,Air")})
+    f["generic/two_csv.zip"] = _zip({"a.csv": lines("listener,band", "alice,Air"),
+                                     "b.csv": lines("listener,band", "bob,Air")})
     return f
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def _parquet() -> bytes:

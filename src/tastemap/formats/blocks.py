@@ -1,0 +1,362 @@
+"""The block reader and the line accounting shared by the line formats (all but generic).
+
+A stream is read in blocks of whole lines. numpy finds the line ends and the separators of a
+block in two vectorised passes, so every line's number, byte range and field count are known.
+Well-formed lines go in one piece to the multi-threaded ``pyarrow.csv`` reader (quoting off);
+the few others are split with ``pyarrow.compute.split_pattern`` and handed to the format's
+``odd`` hook. :func:`run` adds the pre-checks, the format's value checks, the wrong-format
+heuristic and the exact counts (``lines == kept + rejected``).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from tastemap.formats.base import (
+    BLOCK_BYTES, FORMAT_CHECK_FRACTION, FORMAT_CHECK_LINES, MAX_LINE_CHARS, REJECTED_SCHEMA,
+    FormatError, _fields, _listens_table, _np_bool, _Reasons, _stats_from_counts,
+)
+from tastemap.formats.source import open_input
+from tastemap.logs import Progress
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _raw_blocks(stream: BinaryIO, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines as ``(data, end)``: ``data[:end]`` ends with b'\\n' (one is added
+    after an unterminated last line). The bytes after ``end`` (a cut line) start the next block;
+    a line longer than a block is read on to its end."""
+    parts: list[bytes] = []
+    while True:
+        chunk = stream.read(block_bytes)
+        if not chunk:
+            if parts:
+                last = b"".join(parts)
+                yield last + b"\n", len(last) + 1
+            return
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            parts.append(chunk)
+            continue
+        data = b"".join(parts + [chunk]) if parts else chunk
+        end = len(data) - len(chunk) + cut + 1
+        yield data, end
+        parts = [chunk[cut + 1:]] if cut + 1 < len(chunk) else []
+
+
+def _line_view(data: bytes, end: int, skip: int = 0):
+    """Zero-copy view of ``data[skip:end]`` (whole lines) as an Arrow binary array, one line each.
+
+    Line i is ``data[offsets[i]:offsets[i+1]]`` including its '\\n' (Arrow strings are
+    contiguous). Returns ``(buf, ends, offsets, binary)``: the bytes as uint8, the positions of
+    the '\\n's, the int32 offsets and the array.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8, count=end)
+    ends = np.flatnonzero(buf == 10)
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)
+    offsets[0] = skip
+    offsets[1:] = ends + 1
+    binary = pa.BinaryArray.from_buffers(pa.binary(), len(ends),
+                                         [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return buf, ends, offsets, binary
+
+
+def _decode(binary: pa.BinaryArray) -> tuple[pa.StringArray, np.ndarray]:
+    """Binary lines -> strings + mask of invalid UTF-8 (those decoded with backslash escapes)."""
+    try:
+        return binary.cast(pa.string()), np.zeros(len(binary), dtype=bool)
+    except pa.ArrowInvalid:
+        return _decode_slowly(binary)
+
+
+def _decode_slowly(binary: pa.BinaryArray, block: int = 4096) -> tuple[pa.StringArray, np.ndarray]:
+    """Cast block by block; decode only blocks holding invalid UTF-8 line by line in Python."""
+    parts, bad = [], np.zeros(len(binary), dtype=bool)
+    for lo in range(0, len(binary), block):
+        piece = binary[lo: lo + block]
+        try:
+            parts.append(piece.cast(pa.string()))
+            continue
+        except pa.ArrowInvalid:
+            pass
+        texts = []
+        for i, value in enumerate(piece.to_pylist()):
+            try:
+                texts.append(value.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(value.decode("utf-8", errors="backslashreplace"))
+                bad[lo + i] = True
+        parts.append(pa.array(texts, pa.string()))
+    return pa.concat_arrays(parts), bad
+
+
+def iter_lines(path: str | Path, block_bytes: int = BLOCK_BYTES, what: str = "text",
+               known: str | None = None) -> Iterator[tuple[int, pa.StringArray, np.ndarray]]:
+    """Yield ``(first_line_number, lines, bad_utf8)`` blocks of the physical lines of ``path``.
+
+    ``lines`` is an Arrow string array of n lines without their line ends (``\\n``, ``\\r\\n``);
+    ``bad_utf8`` is a boolean array (n,) marking lines that are not valid UTF-8 (their text is
+    decoded with backslash escapes). A UTF-8 byte-order mark at the file start is skipped.
+    Compressed files and archives are read as :func:`~tastemap.formats.source.open_input` says.
+    """
+    line_no = 1
+    with open_input(path, what, known) as source:
+        for i, (data, end) in enumerate(_raw_blocks(source.stream, block_bytes)):
+            skip = 3 if i == 0 and data.startswith(_BOM) else 0
+            _, _, _, binary = _line_view(data, end, skip)
+            lines, bad = _decode(binary)
+            yield line_no, pc.utf8_rtrim(lines, characters="\r\n"), bad
+            line_no += len(lines)
+
+
+class Layout:
+    """A delimited line format: ``k`` fields separated by ``sep`` (one byte).
+
+    validate(fields) -> (canonical columns for all given rows, reasons): value checks on the k
+    field arrays (string). odd(split_lines, n_fields) -> (recovered field arrays, their positions
+    among the odd rows, reasons for all odd rows): lines whose field count is not k.
+    """
+
+    def __init__(self, k: int, validate, odd=None, sep: str = "\t"):
+        self.k, self.validate, self.sep = k, validate, sep
+        self.odd = odd or self._wrong_count
+
+    def _wrong_count(self, split: pa.ListArray, nf: np.ndarray):
+        reasons = _Reasons(len(nf))
+        reasons.flag(nf < self.k, f"too few fields (expected {self.k} tab-separated)")
+        reasons.flag(nf > self.k, f"too many fields (expected {self.k} tab-separated)")
+        return [pa.array([], pa.string())] * self.k, np.array([], dtype=np.int64), reasons
+
+
+def _csv_fields(data: bytes, offsets: np.ndarray, binary: pa.BinaryArray, idx: np.ndarray,
+                k: int, sep: str) -> list[pa.Array]:
+    """Fields of the lines ``idx`` (each has exactly k-1 separators, no CR, valid UTF-8), parsed
+    by the multi-threaded Arrow CSV reader (no quoting: names may start with a quote)."""
+    if len(idx) == 0:
+        return [pa.array([], pa.string()) for _ in range(k)]
+    if len(idx) == len(offsets) - 1:
+        buf = pa.py_buffer(data)[int(offsets[0]): int(offsets[-1])]
+    else:
+        breaks = np.flatnonzero(np.diff(idx) != 1)
+        run_lo = np.concatenate([idx[:1], idx[breaks + 1]])
+        run_hi = np.concatenate([idx[breaks], idx[-1:]])
+        if len(run_lo) <= 50_000:  # copy whole runs of good lines
+            view = memoryview(data)
+            buf = pa.py_buffer(b"".join(view[offsets[lo]: offsets[hi + 1]] for lo, hi in zip(run_lo, run_hi)))
+        else:
+            taken = binary.take(pa.array(idx, pa.int64()))
+            o = np.frombuffer(taken.buffers()[1], np.int32)[taken.offset: taken.offset + len(taken) + 1]
+            buf = taken.buffers()[2][int(o[0]): int(o[-1])]
+    names = [f"f{i}" for i in range(k)]
+    table = pacsv.read_csv(
+        pa.BufferReader(buf),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, double_quote=False,
+                                         escape_char=False, newlines_in_values=False,
+                                         ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                             strings_can_be_null=False, check_utf8=False),
+    )
+    if table.num_rows != len(idx):  # cannot happen for lines checked as above
+        raise AssertionError(f"CSV reader returned {table.num_rows} rows for {len(idx)} lines")
+    return [table.column(i).combine_chunks() for i in range(k)]
+
+
+def _pre_checks(data: bytes, end: int, skip: int, layout: Layout, header: bool):
+    """Per-line checks before any field is looked at: invalid UTF-8, blank, too long, header.
+
+    Returns (strings (n,), fast mask (n,): lines for the CSV reader, pre reasons, view parts).
+    """
+    buf, ends, offsets, binary = _line_view(data, end, skip)
+    n = len(ends)
+    strings, bad_utf8 = _decode(binary)
+    seps = np.flatnonzero(buf == ord(layout.sep))
+    nsep = np.bincount(np.searchsorted(ends, seps[seps >= skip]), minlength=n)
+    has_cr = np.zeros(n, dtype=bool)
+    if data.find(b"\r", 0, end) >= 0:
+        has_cr[np.searchsorted(ends, np.flatnonzero(buf == 13))] = True
+    lengths = np.diff(offsets) - 1
+    fast = ~bad_utf8 & (nsep == layout.k - 1) & ~has_cr & (lengths <= MAX_LINE_CHARS)
+    if header:
+        fast[0] = False
+    pre = _Reasons(n)
+    pre.flag(bad_utf8, "invalid UTF-8")
+    others = np.flatnonzero(~fast)
+    if len(others):
+        blank = np.zeros(n, dtype=bool)
+        blank[others] = _np_bool(pc.utf8_is_space(strings.take(pa.array(others, pa.int64()))))
+        pre.flag(blank, "blank line")
+    pre.flag(lengths > MAX_LINE_CHARS, f"line too long (> {MAX_LINE_CHARS} bytes)")
+    if header:
+        pre.flag(np.arange(n) == 0, "header")
+    return strings, fast, pre, (offsets, binary)
+
+
+def _slow_fields(strings: pa.StringArray, slow_idx: np.ndarray, layout: Layout, rows, fields):
+    """Split the lines ``slow_idx`` (not for the CSV reader) and merge those with k fields, or
+    recovered by ``layout.odd``, into ``rows``/``fields`` (kept in line order). Returns
+    (rows, fields, positions of unrecovered odd lines, their reasons)."""
+    slow = pc.utf8_rtrim(strings.take(pa.array(slow_idx, pa.int64())), characters="\r\n")
+    split = pc.split_pattern(slow, layout.sep)
+    nf = split.value_lengths().to_numpy(zero_copy_only=False)
+    exact = np.flatnonzero(nf == layout.k)
+    odd = np.flatnonzero(nf != layout.k)
+    got, got_pos, odd_r = layout.odd(split.take(pa.array(odd, pa.int64())), nf[odd])
+    add_rows = np.concatenate([slow_idx[exact], slow_idx[odd[got_pos]]])
+    add_fields = [pa.concat_arrays([e.cast(pa.string()), g.cast(pa.string())])
+                  for e, g in zip(_fields(split, exact, layout.k), got)]
+    rows = np.concatenate([rows, add_rows])
+    order = np.argsort(rows, kind="stable")
+    take = pa.array(order, pa.int64())
+    fields = [pa.concat_arrays([f, a]).take(take) for f, a in zip(fields, add_fields)]
+    bad_odd = np.flatnonzero(~odd_r.ok)
+    return rows[order], fields, slow_idx[odd[bad_odd]], odd_r.strings(bad_odd)
+
+
+def _block_fields(data: bytes, end: int, skip: int, layout: Layout, header: bool):
+    """Cut one block of whole lines (``data[skip:end]``) into per-line checks and fields.
+
+    Returns (n_lines, lines (string, with their '\\n'), pre-reasons (n,), rows (positions of the
+    lines that reached ``validate``), fields (k arrays aligned with rows), odd-reasons as
+    (positions, reason strings)).
+    """
+    strings, fast, pre, (offsets, binary) = _pre_checks(data, end, skip, layout, header)
+    rows = np.flatnonzero(fast)
+    fields = _csv_fields(data, offsets, binary, rows, layout.k, layout.sep)
+    odd = (np.array([], dtype=np.int64), pa.array([], pa.string()))
+    slow_idx = np.flatnonzero(~fast & pre.ok)
+    if len(slow_idx):
+        rows, fields, *odd = _slow_fields(strings, slow_idx, layout, rows, fields)
+    return len(strings), strings, pre, rows, fields, tuple(odd)
+
+
+class _Tally:
+    """Listens, rejected lines and counts of a whole read, block by block."""
+
+    def __init__(self, label: str, fmt: str, sink: Callable[[pa.Table], None] | None = None):
+        self.label, self.fmt, self.sink = label, fmt, sink
+        self.listens: list[pa.Table] = []  # with a sink: only until the format check is done
+        self.kept = 0
+        self.rejected: list[pa.Table] = []
+        self.counts: Counter = Counter()
+        self.lines = self.header_lines = self.checked = self.checked_bad = self.crlf = 0
+        self.line_no = 1
+
+    def add(self, layout: Layout, block, has_header: bool) -> None:
+        """One block's outcome: kept rows, rejected lines (sorted by line), counts."""
+        n, lines, pre, rows, fields, (odd_pos, odd_reasons) = block
+        numbers = np.arange(self.line_no, self.line_no + n, dtype=np.int64)
+        self.line_no += n
+        self.lines += n - (1 if has_header else 0)
+        cols, sub = layout.validate(fields)
+        ok = sub.ok
+        keep = pa.array(np.flatnonzero(ok), pa.int64())
+        self.listens.append(_listens_table({k: v.take(keep) for k, v in cols.items()}, int(ok.sum())))
+        self.kept += self.listens[-1].num_rows
+        pre_bad = np.flatnonzero(~pre.ok)
+        if has_header:
+            pre_bad = pre_bad[pre_bad != 0]
+        val_bad = np.flatnonzero(~ok)
+        rej_idx = np.concatenate([pre_bad, odd_pos, rows[val_bad]])
+        rej_reason = pa.concat_arrays([pre.strings(pre_bad), odd_reasons, sub.strings(val_bad)])
+        order = np.argsort(rej_idx, kind="stable")
+        rej_idx = rej_idx[order]
+        rej = pa.table({
+            "line": pa.array(numbers[rej_idx], pa.int64()),
+            "raw": pc.utf8_rtrim(lines.take(pa.array(rej_idx, pa.int64())), characters="\r\n"),
+            "reason": rej_reason.take(pa.array(order, pa.int64())),
+        }, schema=REJECTED_SCHEMA)
+        if rej.num_rows:
+            vc = pc.value_counts(rej.column("reason")).flatten()
+            self.counts.update(dict(zip(vc[0].to_pylist(), vc[1].to_pylist())))
+        self.rejected.append(rej)
+        if self.checked < FORMAT_CHECK_LINES:
+            self._check_start(n, rej_idx, pre, has_header)
+        if self.sink is not None and self.checked >= FORMAT_CHECK_LINES:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Hand the kept rows to the sink (once the start of the file passed the format check)."""
+        for table in self.listens:
+            self.sink(table)
+        self.listens = []
+
+    def _check_start(self, n: int, rej_idx: np.ndarray, pre: _Reasons, has_header: bool) -> None:
+        """Wrong-format heuristic on the first non-blank lines."""
+        is_rej = np.zeros(n, dtype=bool)
+        is_rej[rej_idx] = True
+        nonblank = pre.codes != (pre.names.index("blank line") if "blank line" in pre.names else -1)
+        if has_header:
+            nonblank[0] = False
+        look = np.flatnonzero(nonblank)[: FORMAT_CHECK_LINES - self.checked]
+        self.checked += len(look)
+        self.checked_bad += int(is_rej[look].sum())
+        if self.checked >= FORMAT_CHECK_LINES:
+            self.wrong_format(self.rejected[0], self.kept)
+
+    def wrong_format(self, rejected: pa.Table, kept: int, force: bool = False) -> None:
+        """Raise when more than half of the first lines were rejected (or ``force``)."""
+        if not force and self.checked_bad <= FORMAT_CHECK_FRACTION * self.checked:
+            return
+        first = rejected.filter(pc.not_equal(rejected.column("reason"), "blank line")).slice(0, 1)
+        first_bad = first.to_pylist()[0] if first.num_rows else rejected.slice(0, 1).to_pylist()[0]
+        what = ("no line can be read" if kept == 0 else
+                f"{self.checked_bad} of the first {self.checked} non-blank lines cannot be read")
+        raise FormatError(
+            f"{self.label}: {what} as {self.fmt} (more than half rejected: wrong format?); first "
+            f"bad line {first_bad['line']}: {first_bad['reason']}: {first_bad['raw'][:100]!r}. "
+            f"Check input.format for this file.")
+
+    def finish(self) -> tuple[pa.Table | None, pa.Table]:
+        """The whole tables (listens None with a sink: they went there); whole-file problems
+        (no data, all blank, wrong format) raise."""
+        rejected = pa.concat_tables(self.rejected)
+        if self.lines == 0:
+            raise FormatError(f"{self.label}: file has only a header line, no data lines to "
+                              f"read as {self.fmt}")
+        if self.lines == self.counts.get("blank line", 0):
+            raise FormatError(f"{self.label}: file has only blank lines, no data to read as {self.fmt}")
+        if self.kept == 0 or self.checked_bad > FORMAT_CHECK_FRACTION * self.checked:
+            self.wrong_format(rejected, self.kept, force=True)
+        if self.sink is not None:
+            self._flush()
+            return None, rejected
+        return pa.concat_tables(self.listens), rejected
+
+
+def run(path: Path, fmt: str, layout: Layout, header: Callable[[str], None] | None = None,
+        block_bytes: int = BLOCK_BYTES, extra_stats: dict | None = None, known: str | None = None,
+        sink: Callable[[pa.Table], None] | None = None) -> tuple[pa.Table | None, pa.Table, dict]:
+    """Read ``path`` block by block: pre-checks (UTF-8, blank, length), fields (Arrow CSV for
+    well-formed lines, split + ``layout.odd`` for the others), ``layout.validate``; collect
+    listens, rejected lines and exact counts; stop on whole-file problems. ``known`` is the
+    name of the file in the archive the format ships in (see :mod:`tastemap.formats.source`).
+    With ``sink``, kept rows go to it block by block, in file order, once the first 1,000 lines
+    passed the format check (memory: one block instead of the whole table); listens is None."""
+    with open_input(path, fmt, known) as source:
+        tally = _Tally(source.label, fmt, sink)
+        progress = Progress(f"ingest {path.name}", total=source.size, every=15.0)
+        for i, (data, end) in enumerate(_raw_blocks(source.stream, block_bytes)):
+            progress.update(source.position(), f"(bytes; {tally.line_no - 1:,} lines so far)")
+            skip = 3 if i == 0 and data.startswith(_BOM) else 0
+            if data.find(b"\r\n", 0, end) >= 0:  # CRLF line ends: drop the CRs (CRLF files only)
+                data = data[:end].replace(b"\r\n", b"\n")
+                tally.crlf += end - len(data)
+                end = len(data)
+            has_header = i == 0 and header is not None
+            block = _block_fields(data, end, skip, layout, has_header)
+            if has_header:
+                header(pc.utf8_rtrim(block[1][:1], characters="\r\n")[0].as_py())
+                tally.header_lines = 1
+            tally.add(layout, block, has_header)
+        listens, rejected = tally.finish()
+    extra = {"crlf_lines": int(tally.crlf), **source.describe(), **(extra_stats or {})}
+    return listens, rejected, _stats_from_counts(path, fmt, tally.lines, tally.kept,
+                                                 rejected.num_rows, tally.counts,
+                                                 tally.header_lines, extra)
