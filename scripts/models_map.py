@@ -2,6 +2,7 @@
 import pandas as pd
 
 import tastemap.logs
+from tastemap.jit import cache_umap
 from tastemap.models.base import Recommender
 from tastemap.models.embed import umap_2d
 from tastemap.models.tables import item_names, user_names
@@ -12,6 +13,7 @@ def main(snakemake):
     log = tastemap.logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
     model = Recommender.load(snakemake.input.model)
+    cache_umap()
     kinds = {
         "users": (model.user_factors, user_names(pd.read_parquet(snakemake.input.users))),
         "items": (model.item_factors, item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)),

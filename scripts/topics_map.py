@@ -1,31 +1,26 @@
-"""Rule topics_map: users and items placed by their topic mixtures (UMAP, Hellinger, when k > 2),
-coloured by dominant topic, with randomly chosen labels."""
+"""Users and items placed by their topic mixtures (UMAP, Hellinger, when k > 2), coloured by
+dominant topic, with randomly chosen labels (drawn by topics_lda.py)."""
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-import tastemap.logs
 from tastemap import plots, topics
-from tastemap.models.lda import LDA
+from tastemap.jit import cache_umap
 
 
-def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
-    w, p, inp, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
-    k, seed = int(w.k), int(w.seed)
-    model = LDA.load(inp.model)
-    summary = pd.read_csv(inp.summary)
+def draw_maps(model, summary, user_table, items, item_table_path, entity, k, seed, p, paths, log):
+    """The users map and the items map of a fitted LDA ``model`` into ``paths`` (users, items)."""
+    if k > 2:
+        cache_umap()
     labels = summary.sort_values("topic")["label"].tolist()
-    user_table = pd.read_parquet(inp.user_topics)
-    items = pd.read_parquet(inp.item_table)
-    names = topics.item_names(items, w.entity, model.n_items, inp.item_table)
+    names = topics.item_names(items, entity, model.n_items, item_table_path)
     theta = model.theta_
     item_mix = topics.item_topic_matrix(model.lda_)
     umap_opts = dict(n_neighbors=int(p.umap["n_neighbors"]), min_dist=float(p.umap["min_dist"]))
     seen = model.seen_
     sides = [
-        ("users", theta, user_table["user"].to_numpy(object), np.diff(seen.indptr), out.users_map),
-        (f"{w.entity}s", item_mix, names, np.bincount(seen.indices, minlength=model.n_items),
-         out.items_map),
+        ("users", theta, user_table["user"].to_numpy(object), np.diff(seen.indptr), paths[0]),
+        (f"{entity}s", item_mix, names, np.bincount(seen.indices, minlength=model.n_items), paths[1]),
     ]
     for side, mix, point_names, activity, path in sides:
         log.info("map of %d %s in the space of %d topics", len(mix), side, k)
@@ -34,13 +29,15 @@ def main(snakemake):
             "p(topic 1)", "log10(1 + items played)" if side == "users" else "log10(1 + listeners)")
         fig = plots.topic_map(
             coords, mix.argmax(axis=1), point_names, k=k, topic_labels=labels,
-            title=f"{side.capitalize()} in LDA topic space (user x {w.entity}, k={k}, seed {seed})",
+            title=f"{side.capitalize()} in LDA topic space (user x {entity}, k={k}, seed {seed})",
             xlabel=axes[0], ylabel=axes[1], figsize=p.plots["figsize"], dpi=int(p.plots["dpi"]),
             n_labels=int(p.plots["n_labels"]), seed=seed,
         )
         fig.savefig(path)
+        plt.close(fig)
         log.info("wrote %s", path)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # noqa: F821
+def read_tables(summary_path, user_topics_path, item_table_path):
+    return (pd.read_csv(summary_path), pd.read_parquet(user_topics_path),
+            pd.read_parquet(item_table_path))

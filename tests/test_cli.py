@@ -47,7 +47,7 @@ def test_recommend_beyond_the_stored_table_uses_the_model(mini, capsys):
     code, out, err = run_cli(capsys, "recommend", "--results", mini, "--user", "u3",
                              "--model", "popularity", "-n", "3")
     assert code == 0, err
-    assert "byplays/seed0/full/model.joblib" in out
+    assert "byplays/seed0/full/model.npz" in out
     tail = out.rstrip().splitlines()[-3:]
     assert [line.split()[1:] for line in tail] == [["Aphex", "Twin", "8"], ["Björk", "5"],
                                                    ["Can", "4"]]
@@ -68,7 +68,7 @@ def test_similar_is_case_insensitive(mini, capsys):
     (["recommend", "--user", "u0", "--model", "popularity", "--variant", "f9"], "known: byplays, default"),
     (["recommend", "--user", "u0", "--entity", "song", "--model", "popularity"], "no full fit"),
     (["place-users", "--listens", "missing.tsv"], "file not found: missing.tsv"),
-    (["place-users", "--listens", "__LISTENS__"], "explore/artist/umap/seed0/users/model.joblib"),
+    (["place-users", "--listens", "__LISTENS__"], "explore/artist/umap/seed0/users/model.npz"),
 ])
 def test_errors_exit_2_with_one_line(mini, capsys, tmp_path, args, message):
     listens = tmp_path / "new.tsv"

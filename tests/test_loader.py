@@ -46,7 +46,7 @@ def fake_results(root: Path, selected: bool = True) -> Path:
         d.mkdir(parents=True)
         model, recs, similar, _ = fit_outputs("popularity", {"by": by}, 0, matrix, names_u,
                                               names_i, n=2, similar_n=2)
-        model.save(d / "model.joblib")
+        model.save(d / "model.npz")
         recs.to_parquet(d / "recommendations.parquet", index=False)
         similar.to_parquet(d / "similar.parquet", index=False)
     ev = res / "evaluate/artist"

@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 
 import yaml
 
-from conftest import TINY_CONFIG, dry_run_jobs
+from conftest import TINY_CONFIG, dry_run_jobs, dry_run_outputs
 from tastemap.models import MODELS, load_all, make
 from tastemap.models._torch import History, mean_of_rows, torch_session, unit_rows
 from tastemap.models.base import Recommender
@@ -312,16 +312,18 @@ def test_effective_threads():
 # -- workflow ----------------------------------------------------------------------------------
 @pytest.mark.workflow
 def test_dry_run_plans_loss_curves_and_sweep(workdir):
-    jobs = dry_run_jobs(workdir)
+    planned = dry_run_outputs(workdir)
     # tiny.yaml: mf x 2 sizes on both entities, item2vec, sgns, twotower on artist only;
-    # (2 x 2 + 3) runs x (full, train) fits
-    assert jobs["model_loss_curve"] == 14
-    assert jobs["mf_factor_sweep"] == 2
+    # (2 x 2 + 3) runs x (full, train) fits, drawn by one job per seed with the MF sweeps
+    assert len([p for p in planned if p.endswith("/loss.png")]) == 14
+    assert len([p for p in planned if p.endswith("/sweep_factors.png")]) == 2
+    assert dry_run_jobs(workdir)["model_figures"] == 1
     cfg = yaml.safe_load(TINY_CONFIG.read_text())
     cfg.setdefault("models", {}).setdefault("mf", {})["enabled"] = False
     (workdir / "no_mf.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = dry_run_jobs(workdir, configfile=workdir / "no_mf.yaml")
-    assert jobs["model_loss_curve"] == 6 and "mf_factor_sweep" not in jobs
+    planned = dry_run_outputs(workdir, configfile=workdir / "no_mf.yaml")
+    assert len([p for p in planned if p.endswith("/loss.png")]) == 6
+    assert not [p for p in planned if "sweep_factors" in p]
 
 
 @pytest.mark.workflow
@@ -339,7 +341,7 @@ def test_tiny_run_torch_outputs(tiny_run):
                 assert (d / "loss.png").stat().st_size > 0
                 h = pd.read_parquet(d / "history.parquet")
                 assert len(h) and set(h["split"]) <= {"train", "valid"}
-            model = Recommender.load(res / entity / mv / "seed0" / "full" / "model.joblib")
+            model = Recommender.load(res / entity / mv / "seed0" / "full" / "model.npz")
             recs = pd.read_parquet(res / entity / mv / "seed0" / "full" / "recommendations.parquet")
             seen = model.seen_.tocsr()
             assert not np.asarray(seen[recs["user_idx"].to_numpy(), recs["item_idx"].to_numpy()]).any()

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tastemap import layout as L
 from tastemap.loader import NotRun, Results, UnknownName, load
 
 EXIT_USAGE = 2
@@ -30,7 +31,7 @@ class CliError(Exception):
 
 def _results(path: str | None) -> Results:
     if path is None:
-        found = sorted(p for p in Path("results").glob("*") if (p / "data" / "users.parquet").exists())
+        found = sorted(p for p in Path("results").glob("*") if (p / L.USERS).exists())
         if len(found) != 1:
             raise CliError("--results: give the run's folder (results/<dataset>); ./results holds "
                            + (", ".join(map(str, found)) if found else "no finished run"))
@@ -71,7 +72,7 @@ def recommend_for(run: Results, user: str, entity: str, model: str, variant: str
     (``rank, item_idx, item, score``) and where it came from."""
     uidx = run.user_index(user)
     fit = run.run(entity, model, variant, seed, "full")
-    table_path = fit.path / "recommendations.parquet"
+    table_path = fit.file(L.RECOMMENDATIONS)
     if table_path.exists():
         recs = run.recommendations(entity, model, fit.variant, seed, user=uidx)
         if len(recs) >= n:
@@ -81,7 +82,7 @@ def recommend_for(run: Results, user: str, entity: str, model: str, variant: str
     ok = ids[0] >= 0
     out = pd.DataFrame({"rank": np.arange(1, ok.sum() + 1), "item_idx": ids[0][ok],
                         "item": run.item_names(entity)[ids[0][ok]], "score": scores[0][ok]})
-    return out, str(fit.path / "model.joblib")
+    return out, str(fit.file(L.MODEL))
 
 
 def cmd_recommend(args) -> None:
@@ -111,7 +112,7 @@ def similar_to(run: Results, name: str, entity: str, model: str, variant: str | 
     score``) from the fit's similar table, else the saved model's ``similar_items``."""
     idx = run.item_index(name, entity)
     fit = run.run(entity, model, variant, seed, "full")
-    path = fit.path / "similar.parquet"
+    path = fit.file(L.SIMILAR)
     if path.exists():
         table = run.similar(entity, model, fit.variant, seed, item=idx)
         if len(table) >= n:
@@ -125,7 +126,7 @@ def similar_to(run: Results, name: str, entity: str, model: str, variant: str | 
     ok = ids[0] >= 0
     out = pd.DataFrame({"rank": np.arange(1, ok.sum() + 1), "similar_idx": ids[0][ok],
                         "similar": run.item_names(entity)[ids[0][ok]], "score": scores[0][ok]})
-    return idx, out, str(fit.path / "model.joblib")
+    return idx, out, str(fit.file(L.MODEL))
 
 
 def cmd_similar(args) -> None:

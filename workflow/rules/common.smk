@@ -5,6 +5,7 @@ import os
 import yaml
 from snakemake.utils import validate
 
+from tastemap import layout as L
 from tastemap.configcheck import coerce_strings, config_errors
 
 
@@ -47,7 +48,7 @@ wildcard_constraints:
     k=r"\d+",
     fit=r"train|full|valid",
     model=r"[a-z0-9]+",
-    variant=r"[A-Za-z0-9.]+",
+    variant=r"[A-Za-z0-9._]+",  # multi-key sweep variants: f64_r0.01
 
 
 def _check_config():
@@ -103,17 +104,23 @@ def _check_sizes_against_simulation():
 _check_sizes_against_simulation()
 
 
-def R(path):
-    """Path of an output under results/<dataset>/."""
-    return f"results/{DATASET}/{path}"
+def R(template, **wildcards):
+    """Path under results/<dataset>/ of a tastemap.layout template (some wildcards filled in)."""
+    return f"results/{DATASET}/{L.path(template, **wildcards)}"
 
 
-def LOG(path):
-    return f"results/{DATASET}/logs/{path}"
+def LOG(job):
+    """Log of the job named ``job`` (a path-like name built from layout templates)."""
+    return R(L.log(job))
 
 
-def BENCH(path):
-    return f"results/{DATASET}/benchmarks/{path}"
+def BENCH(job):
+    return R(L.benchmark(job))
+
+
+def SIM(template):
+    """The simulated input (outside results/), see tastemap.layout.SIMULATED_*."""
+    return L.path(template, dataset=DATASET)
 
 
 def cfg(*keys):
@@ -122,6 +129,22 @@ def cfg(*keys):
     for key in keys:
         node = node[key]
     return node
+
+
+def raw_input_mb():
+    """Size of the raw input in MB: the file, or for simulated data an estimate from the config
+    (about 220 bytes a listening line). Known before any job runs, unlike input.size_mb."""
+    if config["input"]["format"] == "simulate":
+        return config["simulate"]["n_users"] * config["simulate"]["plays_per_user"] * 220 / 1e6
+    path = config["input"]["path"]
+    return os.path.getsize(path) / 1e6 if path and os.path.exists(path) else float("inf")
+
+
+def threads_for(big, above_mb=500):
+    """``big`` threads for a dataset whose raw input exceeds ``above_mb`` MB, else one: on small
+    data a job is mostly imports and single-threaded steps, and a second core runs another job
+    (the default simulated log is ~70 MB, MovieLens 100K 2 MB, Last.fm-360K 1.6 GB)."""
+    return big if raw_input_mb() > above_mb else 1
 
 
 def ingest_format():
@@ -133,41 +156,42 @@ def ingest_format():
 
 def raw_input_path():
     if config["input"]["format"] == "simulate":
-        return f"resources/synthetic/{DATASET}/listens.tsv"
+        return SIM(L.SIMULATED_LISTENS)
     return config["input"]["path"]
+
+
+def simulated_truth():
+    """Planted genres (optional input): only simulated data has them."""
+    return [SIM(L.SIMULATED_TRUTH)] if config["input"]["format"] == "simulate" else []
 
 
 # ---- target lists, one function per stage ----------------------------------------------
 
 
 def data_targets():
-    return [
-        R("data/listens.parquet"),
-        R("data/rejected.parquet"),
-        R("data/interactions.parquet"),
-        R("data/users.parquet"),
-        R("data/artists.parquet"),
-        R("data/songs.parquet"),
-        R("matrices/stats.json"),
-    ] + [R(f"matrices/user_{e}.npz") for e in ENTITIES]
+    return [R(t) for t in (L.LISTENS, L.REJECTED, L.INTERACTIONS, L.USERS, L.ARTISTS, L.SONGS,
+                           L.MATRIX_STATS)] + [R(L.MATRIX, entity=e) for e in ENTITIES]
 
 
 def split_targets():
-    return [R(f"split/seed{s}/test_{e}.npz") for s in SEEDS for e in ENTITIES]
+    return [R(L.TEST, seed=s, entity=e) for s in SEEDS for e in ENTITIES]
 
 
 def topics_targets():
     """LDA per (entity, k, seed): tables, maps; one sweep table + figure per entity over k."""
     if not config["topics"]["enabled"]:
         return []
-    runs = [
-        R(f"topics/lda/{e}/k{k}/seed{s}/{name}")
-        for e in ENTITIES
-        for k in config["topics"]["k"]
-        for s in SEEDS
-        for name in ("top_items.csv", "map.png", "items_map.png")
-    ]
-    return runs + [R(f"topics/lda/{e}/sweep.{ext}") for e in ENTITIES for ext in ("csv", "png")]
+    runs = [R(t, entity=e, k=k, seed=s) for e in ENTITIES for k in config["topics"]["k"]
+            for s in SEEDS for t in (L.TOP_ITEMS, L.TOPICS_USERS_MAP, L.TOPICS_ITEMS_MAP)]
+    return runs + [R(t, entity=e) for e in ENTITIES for t in (L.TOPICS_SWEEP, L.TOPICS_SWEEP_FIGURE)]
+
+
+def placed_methods():
+    """The users maps new users are placed into (explore.place_users), [] when off."""
+    ex = config["explore"]
+    if not ex["place_users"]["listens"] or "users" not in ex["sides"]:
+        return []
+    return [m for m in ex["place_users"]["methods"] if m in ex["methods"]]
 
 
 def explore_targets():
@@ -180,15 +204,12 @@ def explore_targets():
     for s in SEEDS:
         for e in ENTITIES:
             for side in ex["sides"]:
-                for m in ex["methods"]:
-                    d = R(f"explore/{e}/{m}/seed{s}/{side}")
-                    out += [f"{d}/coords.parquet", f"{d}/clusters.parquet", f"{d}/map.png"]
-                out += [R(f"explore/{e}/svd/seed{s}/{side}/clusters.parquet"),
-                        R(f"explore/{e}/seed{s}/{side}/methods.png")]
-            if ex["place_users"]["listens"] and "users" in ex["sides"]:
-                out += [R(f"explore/{e}/{m}/seed{s}/users/placed.png")
-                        for m in ex["place_users"]["methods"] if m in ex["methods"]]
-        out.append(R(f"explore/seed{s}/summary.csv"))
+                w = dict(entity=e, seed=s, side=side)
+                out += [R(t, method=m, **w) for m in ex["methods"]
+                        for t in (L.MAP_COORDS, L.MAP_CLUSTERS, L.MAP_FIGURE)]
+                out += [R(L.SVD_CLUSTERS, **w), R(L.METHODS_FIGURE, **w)]
+            out += [R(L.PLACED_FIGURE, entity=e, method=m, seed=s) for m in placed_methods()]
+        out.append(R(L.EXPLORE_SUMMARY, seed=s))
     return out
 
 
@@ -256,17 +277,16 @@ def model_params(name, variant):
     return section
 
 
-def model_dir(entity, model, variant, seed, fit):
-    return R(f"models/{entity}/{model}/{variant}/seed{seed}/{fit}")
+def fit_kinds():
+    """The fits of every run: the full matrix, the split's train part, and with a validation
+    split its train part (``fit_model`` makes them all in one job)."""
+    return ["full", "train"] + (["valid"] if config["split"]["validation"] else [])
 
 
 def fit_matrix(entity, seed, fit):
     """The matrix a fit learns from: full matrix, the split's train, or validation train."""
-    return {
-        "full": R(f"matrices/user_{entity}.npz"),
-        "train": R(f"split/seed{seed}/train_{entity}.npz"),
-        "valid": R(f"split/seed{seed}/valid/train_{entity}.npz"),
-    }[fit]
+    return {"full": R(L.MATRIX, entity=entity), "train": R(L.TRAIN, entity=entity, seed=seed),
+            "valid": R(L.VALID_TRAIN, entity=entity, seed=seed)}[fit]
 
 
 # ---- evaluate: targets and sweep helpers ---------------------------------------------------
@@ -283,23 +303,29 @@ def sweep_models(entity, param):
     return out
 
 
+def sweep_params(entity):
+    """The swept hyper-parameters of ``entity`` with a sweep figure (more than one value)."""
+    params = sorted({MODEL_SWEEPS[m][0] for _, m, _ in model_runs(entity) if m in MODEL_SWEEPS})
+    return [p for p in params if sweep_models(entity, p)]
+
+
+def evaluated_entities():
+    """Entities with at least one enabled model (the others have no evaluation)."""
+    return [e for e in ENTITIES if model_runs(e)]
+
+
 def evaluate_targets():
     """Per entity and seed: per-user metrics, leaderboard (csv + md), significance (csv + png),
     one sweep figure per swept hyper-parameter, and with a validation split the selected
     variants; per entity: the leaderboard across seeds. Nothing without an enabled model."""
     out = []
-    for e in ENTITIES:
-        if not model_runs(e):
-            continue
-        params = sorted({MODEL_SWEEPS[m][0] for _, m, _ in model_runs(e) if m in MODEL_SWEEPS})
-        params = [p for p in params if sweep_models(e, p)]
-        for s in SEEDS:
-            files = ["per_user.parquet", "leaderboard.csv", "leaderboard.md", "significance.csv",
-                     "significance.png"] + [f"sweep_{p}.png" for p in params]
-            if config["split"]["validation"]:
-                files += ["selected.csv", "valid/leaderboard.csv"]
-            out += [R(f"evaluate/{e}/seed{s}/{f}") for f in files]
-        out += [R(f"evaluate/{e}/leaderboard.csv"), R(f"evaluate/{e}/leaderboard.md")]
+    for e in evaluated_entities():
+        files = [L.PER_USER, L.LEADERBOARD, L.LEADERBOARD_MD, L.SIGNIFICANCE, L.SIGNIFICANCE_FIGURE]
+        if config["split"]["validation"]:
+            files += [L.SELECTED, L.VALID_LEADERBOARD]
+        out += [R(f, entity=e, seed=s) for s in SEEDS for f in files]
+        out += [R(L.SWEEP_FIGURE, entity=e, seed=s, param=p) for s in SEEDS for p in sweep_params(e)]
+        out += [R(L.SEEDS_LEADERBOARD, entity=e), R(L.SEEDS_LEADERBOARD_MD, entity=e)]
     return out
 
 
@@ -311,21 +337,21 @@ NEW_USER_MODELS = {"als", "bpr", "itemknn", "userknn", "popularity", "ease"}
 def models_targets():
     """Full and train fits of every enabled run; new listeners (artist entity, when profiles
     are configured), ALS explanations and embedding maps (models.maps.models) of full fits."""
-    files = ["model.joblib", "recommendations.parquet", "similar.parquet", "history.parquet"]
     maps = set(config["models"]["maps"]["models"])
     out = []
     for seed in SEEDS:
         for entity, model, variant in model_runs():
-            full = model_dir(entity, model, variant, seed, "full")
-            for fit in ("full", "train"):
-                out += [f"{model_dir(entity, model, variant, seed, fit)}/{f}" for f in files
-                        if fit == "full" or f != "similar.parquet"]
+            w = dict(entity=entity, model=model, variant=variant, seed=seed)
+            out += [R(t, fit=fit, **w) for fit in ("full", "train")
+                    for t in (L.MODEL, L.RECOMMENDATIONS, L.HISTORY)]
+            out.append(R(L.SIMILAR, fit="full", **w))
             if config["models"]["new_users"] and entity == "artist" and model in NEW_USER_MODELS:
-                out.append(f"{full}/new_users.parquet")
+                out.append(R(L.NEW_USERS, fit="full", **w))
             if model == "als" and config["models"]["explain"]["users"] > 0:
-                out.append(f"{full}/explanations.parquet")
+                out.append(R(L.EXPLANATIONS, fit="full", **w))
             if model in maps:
-                out += [f"{full}/map_users.png", f"{full}/map_items.png"]
+                out += [R(L.USERS_EMBEDDING_MAP, fit="full", **w),
+                        R(L.ITEMS_EMBEDDING_MAP, fit="full", **w)]
     return out
 
 
@@ -333,15 +359,21 @@ def models_targets():
 TORCH_MODELS = ("mf", "item2vec", "sgns", "twotower")
 
 
+def torch_runs():
+    """(entity, model, variant) of every enabled torch run."""
+    return [(e, m, v) for e, m, v in model_runs() if m in TORCH_MODELS]
+
+
+def mf_entities():
+    return [e for e in ENTITIES if any(r[0] == e and r[1] == "mf" for r in model_runs())]
+
+
 def models_torch_targets():
     """loss.png of the full and train fit of every enabled torch run; per entity and seed with
     mf enabled, the validation RMSE of the train fits against the latent size."""
     out = []
     for seed in SEEDS:
-        for entity, model, variant in model_runs():
-            if model in TORCH_MODELS:
-                out += [f"{model_dir(entity, model, variant, seed, fit)}/loss.png"
-                        for fit in ("full", "train")]
-        out += [R(f"models/{e}/mf/seed{seed}/sweep_factors.png") for e in ENTITIES
-                if any(r[0] == e and r[1] == "mf" for r in model_runs())]
+        out += [R(L.LOSS_CURVE, entity=e, model=m, variant=v, seed=seed, fit=fit)
+                for e, m, v in torch_runs() for fit in ("full", "train")]
+        out += [R(L.MF_SWEEP_FIGURE, entity=e, seed=seed) for e in mf_entities()]
     return out

@@ -3,14 +3,14 @@
 
 rule simulate:
     output:
-        listens=f"resources/synthetic/{DATASET}/listens.tsv",
-        truth=f"resources/synthetic/{DATASET}/truth.parquet",
+        listens=SIM(L.SIMULATED_LISTENS),
+        truth=SIM(L.SIMULATED_TRUTH),
     params:
         simulate=cfg("simulate"),
     log:
-        f"resources/synthetic/{DATASET}/simulate.log",
+        SIM(L.SIMULATED_LOG),
     benchmark:
-        f"resources/synthetic/{DATASET}/simulate.benchmark.tsv"
+        SIM(L.SIMULATED_BENCHMARK)
     threads: 1
     resources:
         mem_mb=4000,
@@ -24,18 +24,18 @@ rule ingest:
         listens=raw_input_path(),
         tracks=lambda w: config["input"]["tracks_path"] or [],
     output:
-        listens=R("data/listens.parquet"),
-        rejected=R("data/rejected.parquet"),
-        stats=report(R("data/ingest_stats.json"), caption="../report/data_ingest.rst",
+        listens=R(L.LISTENS),
+        rejected=R(L.REJECTED),
+        stats=report(R(L.INGEST_STATS), caption="../report/data_ingest.rst",
                      category="Data", labels={"table": "ingest"}),
     params:
         format=ingest_format(),
         generic=cfg("input", "generic"),
     log:
-        LOG("ingest.log"),
+        LOG("ingest"),
     benchmark:
-        BENCH("ingest.tsv")
-    threads: 2
+        BENCH("ingest")
+    threads: threads_for(2)
     resources:
         # measured: peak RSS 1.8 GB for a 1.6 GB, 17.6M-line Last.fm-360K file (32 MiB blocks)
         mem_mb=lambda w, input: max(2000, int(2 * input.size_mb) + 1500),
@@ -46,21 +46,21 @@ rule ingest:
 
 rule prepare:
     input:
-        listens=R("data/listens.parquet"),
+        listens=R(L.LISTENS),
     output:
-        interactions=R("data/interactions.parquet"),
-        users=R("data/users.parquet"),
-        artists=R("data/artists.parquet"),
-        songs=R("data/songs.parquet"),
-        stats=report(R("data/prepare_stats.json"), caption="../report/data_prepare.rst",
+        interactions=R(L.INTERACTIONS),
+        users=R(L.USERS),
+        artists=R(L.ARTISTS),
+        songs=R(L.SONGS),
+        stats=report(R(L.PREPARE_STATS), caption="../report/data_prepare.rst",
                      category="Data", labels={"table": "prepare filters"}),
     params:
         prepare=cfg("prepare"),
     log:
-        LOG("prepare.log"),
+        LOG("prepare"),
     benchmark:
-        BENCH("prepare.tsv")
-    threads: 2
+        BENCH("prepare")
+    threads: threads_for(2)
     resources:
         # measured: 4.5 GB peak for a 216 MB listens.parquet (Last.fm-360K size), i.e. 21x
         mem_mb=lambda w, input: max(2000, int(25 * input.size_mb)),
