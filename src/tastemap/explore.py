@@ -184,7 +184,7 @@ def place_users(model: Pipeline, user_items: sp.spmatrix) -> np.ndarray:
 
     Parameters
     ----------
-    model : the fitted map of a ``users`` side (``model.joblib`` of pca or umap; t-SNE cannot
+    model : the fitted map of a ``users`` side (``model.npz`` of pca or umap; t-SNE cannot
         place new points and writes no model).
     user_items : (n_new, n_items) play counts of the new users, columns in the map's item
         order (``artist_idx`` / ``song_idx``); binarised here.

@@ -4,7 +4,7 @@ The score is the probability LDA gives to user ``u`` drawing item ``i`` next: th
 mixture ``theta_u`` (from their played items) times each topic's item distribution ``phi_t``.
 New users are folded in by inferring ``theta`` from their rows with the topics fixed
 (scikit-learn's ``transform``), no refit. Fitting, count transform and the topic tables live in
-:mod:`tastemap.topics`; the topics stage saves this same class as ``model.joblib``.
+:mod:`tastemap.topics`; the topics stage saves this same class as ``model.npz``.
 """
 from __future__ import annotations
 
