@@ -316,14 +316,14 @@ def test_dry_run_plans_loss_curves_and_sweep(workdir):
     # tiny.yaml: mf x 2 sizes on both entities, item2vec, sgns, twotower on artist only;
     # (2 x 2 + 3) runs x (full, train) fits, drawn by one job per seed with the MF sweeps
     assert len([p for p in planned if p.endswith("/loss.png")]) == 14
-    assert len([p for p in planned if p.endswith("/sweep_factors.png")]) == 2
+    assert len([p for p in planned if p.endswith("/mf/seed0/sweep_factors.png")]) == 2
     assert dry_run_jobs(workdir)["model_figures"] == 1
     cfg = yaml.safe_load(TINY_CONFIG.read_text())
     cfg.setdefault("models", {}).setdefault("mf", {})["enabled"] = False
     (workdir / "no_mf.yaml").write_text(yaml.safe_dump(cfg))
     planned = dry_run_outputs(workdir, configfile=workdir / "no_mf.yaml")
     assert len([p for p in planned if p.endswith("/loss.png")]) == 6
-    assert not [p for p in planned if "sweep_factors" in p]
+    assert not [p for p in planned if "/mf/seed0/sweep_factors" in p]
 
 
 @pytest.mark.workflow
