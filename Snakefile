@@ -24,18 +24,15 @@ include: "workflow/rules/explore.smk"
 
 
 # Light plotting and aggregation: on a cluster these run in the Snakemake process itself, not
-# as sbatch jobs (each reads a few small tables or draws one figure, in seconds).
+# as sbatch jobs (each reads a few small tables and draws figures, in seconds). Each is one job
+# per seed (or per run): many small figures share one process.
 localrules:
     all,
-    topics_sweep,
-    explore_map,
-    explore_methods,
     explore_summary,
-    evaluate_select,
-    evaluate_sweep,
+    evaluate_sweeps,
     evaluate_across_seeds,
-    model_loss_curve,
-    mf_factor_sweep,
+    model_figures,
+    topics_sweep,
 
 
 rule all:

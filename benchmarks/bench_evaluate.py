@@ -3,7 +3,7 @@
 Builds random data shaped like Last.fm-360K (358,868 users x 292,385 artists, ~17.5M stored
 (user, artist) pairs, 20% held out per user), a recommendation table of top-20 items for ALL
 users (7.2M rows, training items excluded, a fraction of the test items planted in the lists so
-that metrics are not all zero), then times what the ``evaluate_run`` rule does for one model:
+that metrics are not all zero), then times what the ``evaluate_runs`` job does for each model:
 
 - ``metrics.evaluate_recommendations`` (table -> dense ids, training-item check, hit matrix,
   Precision/Recall/nDCG/MAP/HitRate at k = 10, 20, MRR, novelty, coverage),

@@ -1,5 +1,7 @@
-"""Rules fit_model / fit_model_split: fit one registered recommender, write the model,
-recommendations for every user, the training curve and (full fits) similar items for every item."""
+"""Rule fit_model: fit one registered recommender on the full matrix, the split's train part and
+(with a validation split) the validation train part, one after the other; for each fit write
+the model, recommendations for every user and the training curve, and for the full fit similar
+items for every item."""
 import pandas as pd
 
 import tastemap.logs
@@ -11,18 +13,18 @@ from tastemap.models.tables import item_names, user_names
 def main(snakemake):
     log = tastemap.logs.setup(snakemake.log[0])
     w, p, out = snakemake.wildcards, snakemake.params, snakemake.output
-    train = load_matrix(snakemake.input.matrix)
     users = user_names(pd.read_parquet(snakemake.input.users))
     items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)
-    log.info("%s/%s/%s seed %s, fit %s: %s", w.entity, w.model, w.variant, w.seed, w.fit,
-             snakemake.input.matrix)
-    wants_similar = "similar" in out.keys()
-    fit = Fit(w.model, dict(p.model), int(w.seed), module=p.module, threads=snakemake.threads)
-    result = fit_outputs(fit, train, users, items, n=int(p.n),
-                         similar_n=int(p.similar_n) if wants_similar else 0)
-    result.write(out.model, out.recommendations, out.history,
-                 similar=out.similar if wants_similar else None)
-    log.info("wrote %s", out.model)
+    spec = Fit(w.model, dict(p.model), int(w.seed), module=p.module, threads=snakemake.threads)
+    for fit, matrix in zip(p.fits, snakemake.input.matrices):
+        log.info("%s/%s/%s seed %s, fit %s: %s", w.entity, w.model, w.variant, w.seed, fit, matrix)
+        similar_n = int(p.similar_n) if fit == "full" else 0  # similar items: full fits only
+        result = fit_outputs(spec, load_matrix(matrix), users, items, n=int(p.n[fit]),
+                             similar_n=similar_n)
+        result.write(out[f"{fit}_model"], out[f"{fit}_recommendations"], out[f"{fit}_history"],
+                     similar=out[f"{fit}_similar"] if similar_n else None)
+        log.info("wrote %s", out[f"{fit}_model"])
+        del result
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -1,24 +1,19 @@
-"""Rule model_loss_curve: the training curves (history.parquet) of one fit as a figure."""
+"""The training curves (history.parquet) of one fit as a figure (drawn by models_figures.py)."""
 import pandas as pd
 
-import tastemap.logs
 from tastemap.plots import loss_curves
 
 
-def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
-    w, p = snakemake.wildcards, snakemake.params
-    history = pd.read_parquet(snakemake.input.history)
-    log.info("%s: %d rows, metrics %s", snakemake.input.history, len(history),
-             sorted(set(history["metric"])))
-    width = p.plots["figsize"][0]
+def draw(history_path, figure_path, run, seed, plots, log):
+    """Draw ``history_path`` of ``run`` = (entity, model, variant, fit) into ``figure_path``."""
+    entity, model, variant, fit = run
+    history = pd.read_parquet(history_path)
+    log.info("%s: %d rows, metrics %s", history_path, len(history), sorted(set(history["metric"])))
+    width = plots["figsize"][0]
     fig = loss_curves(
-        history, figsize=(max(8.0, width), max(3.5, width * 0.4)), dpi=p.plots["dpi"],
-        title=f"{w.model} {w.variant}, user x {w.entity} (seed {w.seed}, {w.fit} fit): training curves",
+        history, figsize=(max(8.0, width), max(3.5, width * 0.4)), dpi=plots["dpi"],
+        title=f"{model} {variant}, user x {entity} (seed {seed}, {fit} fit): training curves",
     )
-    fig.savefig(snakemake.output[0])
-    log.info("wrote %s", snakemake.output[0])
-
-
-if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    fig.savefig(figure_path)
+    fig.clf()
+    log.info("wrote %s", figure_path)

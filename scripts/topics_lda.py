@@ -1,5 +1,6 @@
 """Rule topics_lda: fit LDA with k topics on the full user x item matrix; write the model, the
-user-topic and topic-item tables, each topic's top items, a per-topic summary and the metrics."""
+user-topic and topic-item tables, each topic's top items, a per-topic summary and the metrics;
+draw the users and items maps; fit again on the split's train part for the held-out score."""
 import json
 
 import pandas as pd
@@ -8,6 +9,8 @@ import tastemap.logs
 from tastemap import topics
 from tastemap.matrices import load_matrix
 from tastemap.models.lda import LDA
+from topics_heldout import heldout
+from topics_map import draw_maps, read_tables
 
 
 def main(snakemake):
@@ -37,6 +40,12 @@ def main(snakemake):
     for row in tables["topics"].itertuples():
         log.info("topic %d (%.1f%% of plays, NPMI %.3f): %s", row.topic, 100 * row.share, row.npmi,
                  row.label)
+    # the maps read what was written, as a separate job would (the saved model and tables)
+    draw_maps(LDA.load(out.model), plays, *read_tables(out.summary, out.user_topics,
+                                                       inp.item_table),
+              inp.item_table, w.entity, k, seed, p,
+              (out.users_map, out.items_map, out.users_html, out.items_html), truth, log)
+    heldout(inp.train, inp.test, w.entity, k, seed, p.lda, out.heldout, log)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+#: the tiny config's dataset: its results are under <workdir>/results/tiny/
+TINY_DATASET = "tiny"
 
 
 def run_snakemake(
@@ -33,12 +36,11 @@ def run_snakemake(
     return proc
 
 
-def dry_run_jobs(workdir: Path, *args: str, configfile: Path | None = TINY_CONFIG) -> dict[str, int]:
-    """Rules that ``snakemake -n`` would run, with their job counts (from the job-stats table)."""
-    proc = run_snakemake(workdir, *args, "-n", "--quiet", "rules", configfile=configfile)
+def job_counts(text: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table Snakemake prints."""
     jobs: dict[str, int] = {}
     in_table = False
-    for line in (proc.stdout + proc.stderr).splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if parts[:2] == ["job", "count"]:
             in_table = True
@@ -48,6 +50,36 @@ def dry_run_jobs(workdir: Path, *args: str, configfile: Path | None = TINY_CONFI
                 break
             jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def dry_run_jobs(workdir: Path, *args: str, configfile: Path | None = TINY_CONFIG) -> dict[str, int]:
+    """Rules that ``snakemake -n`` would run, with their job counts (from the job-stats table)."""
+    proc = run_snakemake(workdir, *args, "-n", "--quiet", "rules", configfile=configfile)
+    return job_counts(proc.stdout + proc.stderr)
+
+
+def dry_run_outputs(workdir: Path, *args: str, configfile: Path | None = TINY_CONFIG) -> set[str]:
+    """Every output file ``snakemake -n`` plans to make (paths relative to ``workdir``)."""
+    proc = run_snakemake(workdir, *args, "-n", configfile=configfile)
+    found = set()
+    for line in (proc.stdout + proc.stderr).splitlines():
+        m = re.match(r"\s+output: (.*)$", line)
+        if m:
+            found.update(p.strip() for p in m.group(1).split(","))
+    return found
+
+
+def results(workdir: Path, template: str, **wildcards) -> Path:
+    """The file of a tastemap.layout template in the tiny run of ``workdir``."""
+    from tastemap import layout
+
+    return workdir / "results" / TINY_DATASET / layout.path(template, **wildcards)
+
+
+def _shared_tmp(tmp_path_factory) -> Path:
+    """A temporary directory shared by every pytest-xdist worker of this session."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def reversed_mappings(value):
@@ -61,11 +93,26 @@ def reversed_mappings(value):
 def tiny_run(tmp_path_factory) -> Path:
     """The whole default workflow run once on the tiny config; tests read its outputs.
 
-    Returns the working directory; outputs are under ``<dir>/results/tiny/``.
+    Built once per session even with pytest-xdist workers: the first worker to get the file
+    lock runs it, the others wait and reuse the directory. Returns the working directory;
+    outputs are under ``<dir>/results/tiny/``.
     """
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    run_snakemake(workdir)
+    shared = _shared_tmp(tmp_path_factory)
+    workdir, done = shared / "tiny_run", shared / "tiny_run.done"
+    with FileLock(str(shared / "tiny_run.lock")):
+        if not done.exists():
+            workdir.mkdir(exist_ok=True)
+            run_snakemake(workdir)
+            done.touch()
     return workdir
+
+
+def pytest_collection_modifyitems(items):
+    """Tests of the shared ``tiny_run`` go to one xdist worker (``--dist loadgroup``): several
+    run snakemake in its directory, which two workers must not do at the same time."""
+    for item in items:
+        if "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_run"))
 
 
 @pytest.fixture()

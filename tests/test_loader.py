@@ -11,7 +11,8 @@ import pytest
 import scipy.sparse as sp
 
 import tastemap
-from tastemap.loader import MODEL_FILE, AmbiguousName, NotRun, UnknownName, load
+from tastemap import layout as L
+from tastemap.loader import AmbiguousName, NotRun, UnknownName, load
 from tastemap.matrices import save_matrix
 from tastemap.models import registry
 from tastemap.models.run import Fit, fit_outputs
@@ -124,7 +125,7 @@ def test_models_table(mini):
         ["artist", "popularity", "byplays", 0, "full"],
         ["artist", "popularity", "default", 0, "full"],
     ]
-    assert (table["path"] / MODEL_FILE).map(Path.exists).all()
+    assert (table["path"] / Path(L.MODEL).name).map(Path.exists).all()
 
 
 def test_model_variant_chosen_on_validation(mini):

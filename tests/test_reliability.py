@@ -1,10 +1,11 @@
-"""Interrupted runs and determinism: kill a running workflow with SIGKILL, resume it, and compare
-every array and table with an uninterrupted run of the same config (the shared ``tiny_run``).
+"""Interrupted runs and determinism: kill a running workflow with SIGKILL during a model fit,
+resume it, and compare every array and table with an uninterrupted run of the same config (the
+shared ``tiny_run``).
 
-One extra run of the tiny workflow's data, models and evaluation stages (targets ``models
-evaluate``) answers both questions of issue 9: the resumed run starts from scratch in its own
-directory, so equality with ``tiny_run`` is also the run-twice determinism check of those
-stages (maps and topics have their own same-seed tests in test_explore.py / test_topics.py).
+The smallest DAG that shows it: the data stages and three model fit jobs of the tiny config
+(ALS, biased MF, two-tower on artists: implicit and torch), from scratch in their own
+directory. Equality with ``tiny_run`` is also the run-twice determinism check of the data
+stages and of those fits (evaluation, maps and topics have their own same-seed tests).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from conftest import REPO, SNAKEMAKE, TINY_CONFIG, dry_run_jobs, run_snakemake
+from conftest import REPO, SNAKEMAKE, TINY_CONFIG, dry_run_jobs, results, run_snakemake
+from tastemap import layout as L
 
 pytestmark = pytest.mark.workflow
 
@@ -71,6 +74,8 @@ def compare_outputs(a_root: Path, b_root: Path) -> int:
         path = a_root / rel
         assert path.exists(), f"{rel} missing from the uninterrupted run"
         where = str(rel)
+        if path.suffix == ".npz" and not zipfile.is_zipfile(path):
+            continue  # a pickled model (until every family saves arrays): compared through its outputs
         if path.suffix == ".npz":
             try:
                 x, y = sp.load_npz(path), sp.load_npz(twin)
@@ -81,7 +86,11 @@ def compare_outputs(a_root: Path, b_root: Path) -> int:
                 with np.load(path) as x, np.load(twin) as y:
                     assert x.files == y.files, where
                     for key in x.files:
-                        np.testing.assert_allclose(x[key], y[key], rtol=RTOL, atol=ATOL, err_msg=where)
+                        if np.issubdtype(x[key].dtype, np.number):
+                            np.testing.assert_allclose(x[key], y[key], rtol=RTOL, atol=ATOL,
+                                                       err_msg=f"{where}: {key}")
+                        else:  # e.g. the JSON string of a model's parameters
+                            np.testing.assert_array_equal(x[key], y[key], err_msg=f"{where}: {key}")
         elif path.suffix == ".parquet":
             _compare_frames(pd.read_parquet(path), pd.read_parquet(twin), where)
         elif path.suffix == ".csv":
@@ -89,7 +98,7 @@ def compare_outputs(a_root: Path, b_root: Path) -> int:
         elif path.suffix == ".json":
             _compare_json(json.loads(path.read_text()), json.loads(twin.read_text()), where)
         else:
-            continue  # figures, pickled models (compared through what they produce), logs
+            continue  # figures, logs
         n += 1
     return n
 
@@ -105,23 +114,29 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
+#: the fit jobs of the test: implicit (ALS) and torch (MF, two-tower) families, artists only
+FITS = (("als", "f64"), ("mf", "f8"), ("twotower", "f32"))
+
+
 def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
     workdir = tmp_path / "killed"
     workdir.mkdir()
-    # the data, models and evaluation stages (maps and topics add run time, not other risks)
-    targets = ("models", "evaluate")
+    targets = [str(results(workdir, L.RECOMMENDATIONS, entity="artist", model=m, variant=v,
+                           seed=0, fit="full").relative_to(workdir)) for m, v in FITS]
     cmd = [str(SNAKEMAKE), *targets, "--snakefile", str(REPO / "Snakefile"), "--directory",
            str(workdir), "--cores", "2", "--configfile", str(TINY_CONFIG)]
-    # Kill while model fits are running: by then data, split and some fits are complete.
+    # Kill while a model fit is running: by then data and split are complete.
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    logs = workdir / "results" / "tiny" / "logs"
+    logs = results(workdir, L.LOGS)
     started = _wait_for(lambda: any((logs / "models").rglob("fit.log")), proc, timeout=900)
     assert started, "the workflow ended or stalled before any model fit started"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
     run_snakemake(workdir, "--unlock")
+    # the kill interrupted work: fits are left to do (the running ones' outputs incomplete)
+    assert dry_run_jobs(workdir, *targets, "--rerun-incomplete").get("fit_model", 0) >= 1
     # Outputs of the jobs that were running are marked incomplete: never taken as complete.
     resumed = run_snakemake(workdir, *targets, check=False)
     if resumed.returncode != 0:
@@ -130,4 +145,4 @@ def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
     assert dry_run_jobs(workdir, *targets) == {}
 
     n = compare_outputs(tiny_run / "results" / "tiny", workdir / "results" / "tiny")
-    assert n > 150, f"only {n} files compared"
+    assert n >= 30, f"only {n} files compared"

@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 
 import yaml
 
-from conftest import TINY_CONFIG, dry_run_jobs
+from conftest import TINY_CONFIG, dry_run_jobs, dry_run_outputs
 from tastemap.matrices import load_matrix
 from tastemap.metrics import evaluate_recommendations
 from tastemap.models import MODELS, make, specs
@@ -470,16 +470,19 @@ def test_effective_threads():
 # -- workflow ----------------------------------------------------------------------------------
 @pytest.mark.workflow
 def test_dry_run_plans_loss_curves_and_sweep(workdir):
-    jobs = dry_run_jobs(workdir)
+    planned = dry_run_outputs(workdir)
     # families with a loss curve in tiny.yaml: mf x 2 sizes and als on both entities, item2vec,
-    # sgns, twotower, bpr on artist only; (2 x 2 + 2 + 3 + 1) runs x (full, train) fits
-    assert jobs["model_loss_curve"] == 20
-    assert jobs["mf_factor_sweep"] == 2
+    # sgns, twotower, bpr on artist only; (2 x 2 + 2 + 4) runs x (full, train) fits, drawn by
+    # one job per seed with the MF sweeps
+    assert len([p for p in planned if p.endswith("/loss.png")]) == 20
+    assert len([p for p in planned if p.endswith("/mf/seed0/sweep_factors.png")]) == 2
+    assert dry_run_jobs(workdir)["model_figures"] == 1
     cfg = yaml.safe_load(TINY_CONFIG.read_text())
     cfg.setdefault("models", {}).setdefault("mf", {})["enabled"] = False
     (workdir / "no_mf.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = dry_run_jobs(workdir, configfile=workdir / "no_mf.yaml")
-    assert jobs["model_loss_curve"] == 12 and "mf_factor_sweep" not in jobs
+    planned = dry_run_outputs(workdir, configfile=workdir / "no_mf.yaml")
+    assert len([p for p in planned if p.endswith("/loss.png")]) == 12
+    assert not [p for p in planned if "/mf/seed0/sweep_factors" in p]
 
 
 @pytest.mark.workflow

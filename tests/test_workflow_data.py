@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import TINY_CONFIG, dry_run_jobs, reversed_mappings
+from conftest import TINY_CONFIG, dry_run_jobs, results, reversed_mappings
+from tastemap import layout as L
 from tastemap.formats import LISTENS_SCHEMA, load_listens
 from tastemap.matrices import build_matrix, load_matrix
 
@@ -15,41 +16,42 @@ pytestmark = pytest.mark.workflow
 
 
 def test_data_outputs(tiny_run):
-    res = tiny_run / "results" / "tiny"
+    def res(template, **w):
+        return results(tiny_run, template, **w)
+
     # Parquet stores second timestamps as [ms]; load_listens casts back to the canonical schema
-    listens = load_listens(res / "data/listens.parquet")
+    listens = load_listens(res(L.LISTENS))
     assert listens.schema.equals(LISTENS_SCHEMA)
-    assert pq.read_schema(res / "data/listens.parquet").field("timestamp").type.tz == "UTC"
-    stats = json.loads((res / "data/ingest_stats.json").read_text())
-    rejected = pd.read_parquet(res / "data/rejected.parquet")
+    assert pq.read_schema(res(L.LISTENS)).field("timestamp").type.tz == "UTC"
+    stats = json.loads(res(L.INGEST_STATS).read_text())
+    rejected = pd.read_parquet(res(L.REJECTED))
     assert stats["lines"] == stats["kept"] + stats["rejected"]
     assert stats["kept"] == listens.num_rows and stats["rejected"] == len(rejected)
     assert len(rejected) > 0 and rejected["line"].min() >= 1  # the simulator writes a few bad lines
 
-    inter = pd.read_parquet(res / "data/interactions.parquet")
-    users = pd.read_parquet(res / "data/users.parquet")
-    artists = pd.read_parquet(res / "data/artists.parquet")
-    songs = pd.read_parquet(res / "data/songs.parquet")
+    inter = pd.read_parquet(res(L.INTERACTIONS))
+    users = pd.read_parquet(res(L.USERS))
+    artists = pd.read_parquet(res(L.ARTISTS))
+    songs = pd.read_parquet(res(L.SONGS))
     assert users["user_idx"].tolist() == list(range(len(users)))
     assert artists["artist"].is_unique and songs[["artist", "track"]].drop_duplicates().shape[0] == len(songs)
     assert int(inter["plays"].sum()) == int(listens.column("plays").to_numpy().sum())  # no play lost
     assert (songs["n_users"] > 3).all()  # tiny.yaml: min_track_listeners 3
 
-    ua = load_matrix(res / "matrices/user_artist.npz")
-    us = load_matrix(res / "matrices/user_song.npz")
+    ua = load_matrix(res(L.MATRIX, entity="artist"))
+    us = load_matrix(res(L.MATRIX, entity="song"))
     assert ua.shape == (len(users), len(artists)) and us.shape == (len(users), len(songs))
     assert ua.dtype == np.float32 and ua.has_sorted_indices
     assert (ua != build_matrix(inter, "artist", len(users), len(artists))).nnz == 0
-    mstats = json.loads((res / "matrices/stats.json").read_text())
+    mstats = json.loads(res(L.MATRIX_STATS).read_text())
     assert mstats["user_artist"]["nnz"] == ua.nnz and mstats["user_song"]["shape"] == list(us.shape)
-    assert load_matrix(res / "matrices/user_artist.npz", binary=True).data.max() == 1.0
+    assert load_matrix(res(L.MATRIX, entity="artist"), binary=True).data.max() == 1.0
 
     for entity, full in (("artist", ua), ("song", us)):
-        train = load_matrix(res / f"split/seed0/train_{entity}.npz")
-        test = load_matrix(res / f"split/seed0/test_{entity}.npz")
+        w = dict(seed=0, entity=entity)
+        train, test = load_matrix(res(L.TRAIN, **w)), load_matrix(res(L.TEST, **w))
         assert (train + test != full).nnz == 0 and train.multiply(test).nnz == 0
-        vtrain = load_matrix(res / f"split/seed0/valid/train_{entity}.npz")
-        vtest = load_matrix(res / f"split/seed0/valid/test_{entity}.npz")
+        vtrain, vtest = load_matrix(res(L.VALID_TRAIN, **w)), load_matrix(res(L.VALID_TEST, **w))
         assert (vtrain + vtest != train).nnz == 0
 
 

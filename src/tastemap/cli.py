@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tastemap.explain import CannotExplain
+from tastemap import layout as L
 from tastemap.loader import NotRun, Results, UnknownName, load
 
 EXIT_USAGE = 2
@@ -34,7 +35,7 @@ class CliError(Exception):
 
 def _results(path: str | None) -> Results:
     if path is None:
-        found = sorted(p for p in Path("results").glob("*") if (p / "data" / "users.parquet").exists())
+        found = sorted(p for p in Path("results").glob("*") if (p / L.USERS).exists())
         if len(found) != 1:
             raise CliError("--results: give the run's folder (results/<dataset>); ./results holds "
                            + (", ".join(map(str, found)) if found else "no finished run"))
@@ -75,7 +76,7 @@ def recommend_for(run: Results, user: str, entity: str, model: str, variant: str
     (``rank, item_idx, item, score``) and where it came from."""
     uidx = run.user_index(user)
     fit = run.run(entity, model, variant, seed, "full")
-    table_path = fit.path / "recommendations.parquet"
+    table_path = fit.file(L.RECOMMENDATIONS)
     if table_path.exists():
         recs = run.recommendations(entity, model, fit.variant, seed, user=uidx)
         if len(recs) >= n:
@@ -232,7 +233,7 @@ def similar_to(run: Results, name: str, entity: str, model: str, variant: str | 
     score``) from the fit's similar table, else the saved model's ``similar_items``."""
     idx = run.item_index(name, entity)
     fit = run.run(entity, model, variant, seed, "full")
-    path = fit.path / "similar.parquet"
+    path = fit.file(L.SIMILAR)
     if path.exists():
         table = run.similar(entity, model, fit.variant, seed, item=idx)
         if len(table) >= n:

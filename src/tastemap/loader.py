@@ -2,8 +2,8 @@
 
 Every table, matrix, fitted model and metric the workflow wrote is one attribute or method
 away, read on first use and cached. The loader only reads; it never needs Snakemake or the
-config, and it knows the file names of the contract in ``docs/contributing.md`` (the results
-guide, ``docs/results.md``, describes every file).
+config: the file names come from :mod:`tastemap.layout` (the results guide,
+``docs/results.md``, describes every file).
 
 >>> run = load("results/synthetic")                      # doctest: +SKIP
 >>> run.matrix("artist").shape                            # users x artists   # doctest: +SKIP
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tastemap import layout as L
 from tastemap.matrices import load_matrix
 from tastemap.names import AmbiguousName, Match, NameIndex, UnknownName, suggestions
 
@@ -37,8 +38,6 @@ ENTITIES = ("artist", "song")
 FITS = ("full", "train", "valid")
 METHODS = ("pca", "umap", "tsne", "svd")
 SIDES = ("users", "items")
-#: the file of a fitted model in its fit folder (arrays + JSON, no pickle)
-MODEL_FILE = "model.npz"
 
 
 class NotRun(FileNotFoundError):
@@ -95,7 +94,7 @@ def _check_entity(entity: str) -> None:
 
 @dataclass(frozen=True)
 class Run:
-    """One fitted model folder: ``models/{entity}/{model}/{variant}/seed{seed}/{fit}/``."""
+    """One fitted model folder: ``layout.FIT_DIR``."""
 
     entity: str
     model: str
@@ -104,15 +103,20 @@ class Run:
     fit: str
     path: Path
 
+    def file(self, template: str) -> Path:
+        """A file of this fit: ``template`` one of :mod:`tastemap.layout`'s fit templates
+        (``layout.MODEL``, ``layout.RECOMMENDATIONS``, ...)."""
+        return self.path / Path(L.path(template, fit=self.fit)).name
+
     @property
     def model_file(self) -> Path:
         """The fitted model's file in this folder (``model.npz``)."""
-        return _need(self.path / MODEL_FILE, f"models.{self.model}")
+        return _need(self.file(L.MODEL), f"models.{self.model}")
 
 
 @dataclass
 class TopicRun:
-    """The LDA outputs of one (entity, k, seed): ``topics/lda/{entity}/k{k}/seed{seed}/``.
+    """The LDA outputs of one (entity, k, seed): the folder ``layout.TOPICS_DIR``.
 
     ``user_topics``: one row per user, ``user_idx, user, dominant_topic, topic_0 .. topic_{k-1}``
     (mixtures sum to 1); ``topic_items``: ``topic, <entity>_idx, <entity>, weight`` =
@@ -136,7 +140,7 @@ class TopicRun:
         ``lda_`` is scikit-learn's ``LatentDirichletAllocation``."""
         from tastemap.models.lda import LDA
 
-        return LDA.load(_need(self.path / "model.npz", "topics.enabled"))
+        return LDA.load(_need(self.path / Path(L.TOPICS_MODEL).name, "topics.enabled"))
 
 
 def _need(path: Path, hint: str) -> Path:
@@ -163,8 +167,8 @@ class Results:
         if not self.path.is_dir():
             raise NotRun(f"{self.path}: no such results directory (run snakemake first; results "
                          f"go to results/<dataset>/)")
-        if not (self.path / "data" / "users.parquet").exists():
-            raise NotRun(f"{self.path}: not a tastemap results directory (no data/users.parquet;"
+        if not (self.path / L.USERS).exists():
+            raise NotRun(f"{self.path}: not a tastemap results directory (no {L.USERS};"
                          f" expected results/<dataset>/ of a finished run)")
         self._cache: dict[tuple, Any] = {}
 
@@ -188,39 +192,39 @@ class Results:
     @property
     def users(self) -> pd.DataFrame:
         """``user_idx, user, n_artists, n_plays`` (data/users.parquet)."""
-        return self._parquet("data/users.parquet")
+        return self._parquet(L.USERS)
 
     @property
     def artists(self) -> pd.DataFrame:
         """``artist_idx, artist, n_users, n_plays`` (data/artists.parquet)."""
-        return self._parquet("data/artists.parquet")
+        return self._parquet(L.ARTISTS)
 
     @property
     def songs(self) -> pd.DataFrame:
         """``song_idx, artist_idx, artist, track, n_users, n_plays`` (data/songs.parquet)."""
-        return self._parquet("data/songs.parquet")
+        return self._parquet(L.SONGS)
 
     @property
     def interactions(self) -> pd.DataFrame:
         """One row per (user, artist, track): ``user_idx, artist_idx, song_idx, plays, first_ts,
         last_ts`` (data/interactions.parquet)."""
-        return self._parquet("data/interactions.parquet")
+        return self._parquet(L.INTERACTIONS)
 
     @property
     def listens(self) -> pd.DataFrame:
         """The canonical listening rows ``user, artist, track, timestamp, plays`` (can be large:
         one row per scrobble for Last.fm-1K)."""
-        return self._parquet("data/listens.parquet")
+        return self._parquet(L.LISTENS)
 
     @property
     def rejected(self) -> pd.DataFrame:
         """Raw lines ingest could not read: ``line`` (1-based), ``raw``, ``reason``."""
-        return self._parquet("data/rejected.parquet")
+        return self._parquet(L.REJECTED)
 
     @cached_property
     def stats(self) -> dict:
         """``matrices/stats.json``: shape, nnz, density and quantiles of each matrix."""
-        return json.loads(self._file("matrices/stats.json", "the matrices stage").read_text())
+        return json.loads(self._file(L.MATRIX_STATS, "the matrices stage").read_text())
 
     def items(self, entity: str = "artist") -> pd.DataFrame:
         """The item table of ``entity``: ``artists`` or ``songs``."""
@@ -257,7 +261,7 @@ class Results:
             n = len(self.users)
             if not 0 <= int(user) < n:
                 raise UnknownName(f"user_idx {user} out of range 0..{n - 1} in "
-                                  f"{self.path / 'data/users.parquet'}")
+                                  f"{self.path / L.USERS}")
             return int(user)
         return self.name_index("user").find(user).idx
 
@@ -280,33 +284,30 @@ class Results:
         _check_entity(entity)
         key = ("matrix", entity, binary)
         if key not in self._cache:
-            path = self._file(f"matrices/user_{entity}.npz", f"entities: [{entity}]")
+            path = self._file(L.path(L.MATRIX, entity=entity), f"entities: [{entity}]")
             self._cache[key] = load_matrix(path, binary=binary)
         return self._cache[key]
 
     def split(self, seed: int = 0, entity: str = "artist",
               valid: bool = False) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """``(train, test)`` CSR of ``split/seed{seed}/`` (``valid/`` inside train when
-        ``valid``); both have the full matrix's shape and sum to it."""
+        """``(train, test)`` CSR of the seed's split (``layout.TRAIN``, ``TEST``; with ``valid``
+        the validation split inside train); both have the full matrix's shape and sum to it."""
         _check_entity(entity)
-        sub = "valid/" if valid else ""
+        parts = (L.VALID_TRAIN, L.VALID_TEST) if valid else (L.TRAIN, L.TEST)
         hint = f"seed {seed} (config seeds)" + (" with split.validation" if valid else "")
-        return tuple(load_matrix(self._file(f"split/seed{seed}/{sub}{part}_{entity}.npz", hint))
-                     for part in ("train", "test"))
+        return tuple(load_matrix(self._file(L.path(part, seed=seed, entity=entity), hint))
+                     for part in parts)
 
     # ---- models -----------------------------------------------------------------------------
     def models(self) -> pd.DataFrame:
         """Every fitted model folder: ``entity, model, variant, seed, fit, path`` (sorted)."""
         rows = []
-        pattern = re.compile(r"^seed(\d+)$")
-        for file in sorted((self.path / "models").glob(f"*/*/*/seed*/*/{MODEL_FILE}")):
-            fit_dir = file.parent
-            seed_dir, variant_dir = fit_dir.parent, fit_dir.parent.parent
-            m = pattern.match(seed_dir.name)
-            if m is None:
+        for file in sorted(self.path.glob(L.glob(L.MODEL))):
+            w = L.parse(L.MODEL, file.relative_to(self.path).as_posix())
+            if w is None or not w["seed"].isdigit():
                 continue
-            rows.append(Run(variant_dir.parent.parent.name, variant_dir.parent.name,
-                            variant_dir.name, int(m.group(1)), fit_dir.name, fit_dir))
+            rows.append(Run(w["entity"], w["model"], w["variant"], int(w["seed"]), w["fit"],
+                            file.parent))
         cols = ["entity", "model", "variant", "seed", "fit", "path"]
         table = pd.DataFrame([r.__dict__ for r in rows], columns=cols)
         return table.sort_values(cols[:5], ignore_index=True)
@@ -314,38 +315,42 @@ class Results:
     def run(self, entity: str = "artist", model: str = "als", variant: str | None = None,
             seed: int = 0, fit: str = "full") -> Run:
         """The folder of one fit. ``variant=None`` picks the only variant, else the variant
-        chosen on validation (``evaluate/{entity}/seed{seed}/selected.csv``)."""
+        chosen on validation (``layout.SELECTED``)."""
         _check_entity(entity)
         if fit not in FITS:
             raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
         runs = self.models()
         if runs.empty:
-            raise NotRun(f"{self.path / 'models'}: no fitted models (enable models.<name>)")
+            raise NotRun(f"{self.path / L.MODEL_RUN.split('/')[0]}: no fitted models "
+                         "(enable models.<name>)")
         mine = runs[(runs["entity"] == entity) & (runs["seed"] == seed) & (runs["fit"] == fit)]
         if model not in set(mine["model"]):
             known = sorted(set(mine["model"]))
+            where = self.path / L.path(L.MODEL_RUN, entity=entity).split("/{model}")[0]
             if not known:
-                raise NotRun(f"{self.path / 'models' / entity}: no {fit} fit of seed {seed}")
-            raise _unknown("model", model, known, self.path / f"models/{entity}", list_all=True)
+                raise NotRun(f"{where}: no {fit} fit of seed {seed}")
+            raise _unknown("model", model, known, where, list_all=True)
         variants = sorted(set(mine.loc[mine["model"] == model, "variant"]))
         if variant is None:
             variant = variants[0] if len(variants) == 1 else self._selected_variant(
                 entity, model, seed, variants)
         elif variant not in variants:
             raise _unknown(f"variant of {model}", variant, variants,
-                           self.path / f"models/{entity}/{model}", list_all=True)
-        return Run(entity, model, variant, seed, fit,
-                   self.path / f"models/{entity}/{model}/{variant}/seed{seed}/{fit}")
+                           self.path / L.path(L.MODEL_RUN, entity=entity, model=model)
+                           .split("/{variant}")[0], list_all=True)
+        return Run(entity, model, variant, seed, fit, self.path / L.path(
+            L.FIT_DIR, entity=entity, model=model, variant=variant, seed=seed, fit=fit))
 
     def _selected_variant(self, entity: str, model: str, seed: int, variants: list[str]) -> str:
-        path = self.path / f"evaluate/{entity}/seed{seed}/selected.csv"
+        path = self.path / L.path(L.SELECTED, entity=entity, seed=seed)
         if path.exists():
             sel = pd.read_csv(path)
             hit = sel.loc[sel["model"] == model, "variant"]
             if not hit.empty and str(hit.iloc[0]) in variants:
                 return str(hit.iloc[0])
         raise UnknownName(f"{model} has variants {', '.join(variants)} in "
-                          f"{self.path / 'models' / entity / model} and no validation choice "
+                          f"{self.path / L.path(L.MODEL_RUN, entity=entity, model=model).split('/{variant}')[0]}"
+                          " and no validation choice "
                           f"({path}); pass variant=")
 
     def model(self, entity: str = "artist", model: str = "als", variant: str | None = None,
@@ -361,10 +366,7 @@ class Results:
         key = ("model", run.path)
         if key not in self._cache:
             path = run.model_file
-            sub = {"full": "matrices/", "train": f"split/seed{seed}/",
-                   "valid": f"split/seed{seed}/valid/"}[fit]
-            matrix = self.path / (f"{sub}user_{entity}.npz" if fit == "full"
-                                  else f"{sub}train_{entity}.npz")
+            matrix = self.path / L.fit_matrix(fit, entity=entity, seed=seed)
             train = load_matrix(matrix) if matrix.exists() else None
             self._cache[key] = load_model(path, model, module, train=train)
         return self._cache[key]
@@ -375,7 +377,7 @@ class Results:
         """Top-n recommendations of a fit: ``user_idx, user, rank, item_idx, item, score``
         (all users, or one ``user`` by name or index)."""
         run = self.run(entity, model, variant, seed, fit)
-        rel = str((run.path / "recommendations.parquet").relative_to(self.path))
+        rel = str(run.file(L.RECOMMENDATIONS).relative_to(self.path))
         if user is None:
             return self._parquet(rel, f"models.{model}")
         return self._rows(rel, "user_idx", self.user_index(user), f"models.{model}")
@@ -395,7 +397,7 @@ class Results:
         (empty for models without item similarity, e.g. popularity); one ``item`` by name or
         index."""
         run = self.run(entity, model, variant, seed, fit)
-        rel = str((run.path / "similar.parquet").relative_to(self.path))
+        rel = str(run.file(L.SIMILAR).relative_to(self.path))
         if item is None:
             return self._parquet(rel, f"models.{model}")
         idx = int(item) if isinstance(item, (int, np.integer)) else self.item_index(item, entity)
@@ -405,7 +407,7 @@ class Results:
                 seed: int = 0, fit: str = "full") -> pd.DataFrame:
         """Training curve of a fit: ``epoch, split, metric, value`` (empty for closed forms)."""
         run = self.run(entity, model, variant, seed, fit)
-        return pd.read_parquet(_need(run.path / "history.parquet", f"models.{model}"))
+        return pd.read_parquet(_need(run.file(L.HISTORY), f"models.{model}"))
 
     # ---- new listeners and explanations -------------------------------------------------------
     def likes(self, likes, entity: str = "artist",
@@ -527,9 +529,9 @@ class Results:
         """
         _check_entity(entity)
         if seed is None:
-            rel = f"evaluate/{entity}/leaderboard.csv"
+            rel = L.path(L.SEEDS_LEADERBOARD, entity=entity)
         else:
-            rel = f"evaluate/{entity}/seed{seed}/{'valid/' if valid else ''}leaderboard.csv"
+            rel = L.path(L.VALID_LEADERBOARD if valid else L.LEADERBOARD, entity=entity, seed=seed)
         return pd.read_csv(self._file(rel, f"the evaluation of {entity} (enabled models)"))
 
     def best(self, entity: str = "artist", metric: str | None = None) -> pd.DataFrame:
@@ -541,17 +543,17 @@ class Results:
         rows = board[board["metric"] == metric]
         if rows.empty:
             raise _unknown("metric", metric, board["metric"].unique(),
-                           self.path / f"evaluate/{entity}/leaderboard.csv")
+                           self.path / L.path(L.SEEDS_LEADERBOARD, entity=entity))
         return rows.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
 
     def primary_metric(self, entity: str = "artist") -> str:
         """The metric the leaderboard is ranked by (``evaluate.primary_metric`` of the run),
         read from ``significance.csv``, else from the leaderboard's markdown heading."""
-        for path in sorted(self.path.glob(f"evaluate/{entity}/seed*/significance.csv")):
+        for path in sorted(self.path.glob(L.glob(L.SIGNIFICANCE, entity=entity))):
             metric = pd.read_csv(path, usecols=["metric"])["metric"]
             if not metric.empty:
                 return str(metric.iloc[0])
-        md = self._file(f"evaluate/{entity}/leaderboard.md", f"the evaluation of {entity}")
+        md = self._file(L.path(L.SEEDS_LEADERBOARD_MD, entity=entity), f"the evaluation of {entity}")
         m = re.search(r"Ranked by (\S+?)[;,.]?\s", md.read_text())
         if m is None:
             raise ValueError(f"{md}: no 'Ranked by <metric>' line")
@@ -559,18 +561,18 @@ class Results:
 
     def significance(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
         """Paired tests of every pair of models (``a, b, mean_diff, wilcoxon_p_holm, ...``)."""
-        return pd.read_csv(self._file(f"evaluate/{entity}/seed{seed}/significance.csv",
+        return pd.read_csv(self._file(L.path(L.SIGNIFICANCE, entity=entity, seed=seed),
                                       f"the evaluation of {entity}"))
 
     def selected(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
         """Each model's variant chosen on validation and its test score (selected.csv)."""
-        return pd.read_csv(self._file(f"evaluate/{entity}/seed{seed}/selected.csv",
+        return pd.read_csv(self._file(L.path(L.SELECTED, entity=entity, seed=seed),
                                       "split.validation"))
 
     def per_user(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
         """Per-user metrics of every run on the test split, long format:
         ``entity, seed, model, variant, user_idx, metric, value``."""
-        return self._parquet(f"evaluate/{entity}/seed{seed}/per_user.parquet",
+        return self._parquet(L.path(L.PER_USER, entity=entity, seed=seed),
                              f"the evaluation of {entity}")
 
     # ---- topics and maps -------------------------------------------------------------------
@@ -579,19 +581,25 @@ class Results:
         _check_entity(entity)
         key = ("topics", entity, k, seed)
         if key not in self._cache:
-            base = self.path / f"topics/lda/{entity}/k{k}/seed{seed}"
+            base = self.path / L.path(L.TOPICS_DIR, entity=entity, k=k, seed=seed)
             if not base.is_dir():
-                done = sorted(p.name for p in (self.path / f"topics/lda/{entity}").glob("k*"))
+                done = sorted({f"k{w['k']}" for p in self.path.glob(L.glob(L.TOPICS_METRICS, entity=entity))
+                               if (w := L.parse(L.TOPICS_METRICS, p.relative_to(self.path).as_posix()))})
                 raise NotRun(f"{base}: not found - topics.k {k} seed {seed} was not run"
                              + (f" (have {', '.join(done)})" if done else " (topics.enabled)"))
             hint = f"topics k={k}"
+            w = dict(entity=entity, k=k, seed=seed)
+
+            def need(template):
+                return _need(self.path / L.path(template, **w), hint)
+
             self._cache[key] = TopicRun(
                 entity, k, seed, base,
-                user_topics=pd.read_parquet(_need(base / "user_topics.parquet", hint)),
-                topic_items=pd.read_parquet(_need(base / "topic_items.parquet", hint)),
-                top_items=pd.read_csv(_need(base / "top_items.csv", hint)),
-                topics=pd.read_csv(_need(base / "topics.csv", hint)),
-                metrics=json.loads(_need(base / "metrics.json", hint).read_text()),
+                user_topics=pd.read_parquet(need(L.USER_TOPICS)),
+                topic_items=pd.read_parquet(need(L.TOPIC_ITEMS)),
+                top_items=pd.read_csv(need(L.TOP_ITEMS)),
+                topics=pd.read_csv(need(L.TOPICS_TABLE)),
+                metrics=json.loads(need(L.TOPICS_METRICS).read_text()),
             )
         return self._cache[key]
 
@@ -604,18 +612,18 @@ class Results:
         if method not in METHODS or side not in SIDES:
             raise ValueError(f"method must be one of {METHODS} and side one of {SIDES}; "
                              f"got {method!r}, {side!r}")
-        base = f"explore/{entity}/{method}/seed{seed}/{side}"
-        for name in ("clusters.parquet", "coords.parquet"):
-            if (self.path / base / name).exists():
-                return self._parquet(f"{base}/{name}")
-        raise NotRun(f"{self.path / base}: not found - explore.methods {method!r} / explore.sides"
+        w = dict(entity=entity, method=method, seed=seed, side=side)
+        for template in (L.MAP_CLUSTERS, L.MAP_COORDS):
+            if (self.path / L.path(template, **w)).exists():
+                return self._parquet(L.path(template, **w))
+        raise NotRun(f"{self.path / L.path(L.MAP_DIR, **w)}: not found - explore.methods {method!r} / explore.sides"
                      f" {side!r} / seed {seed} was not run")
 
     def cluster_metrics(self, entity: str = "artist", method: str = "umap", seed: int = 0,
                         side: str = "users") -> pd.DataFrame:
         """Scores of every clustering run of one map (clusters_metrics.csv)."""
-        return pd.read_csv(self._file(
-            f"explore/{entity}/{method}/seed{seed}/{side}/clusters_metrics.csv", "explore"))
+        return pd.read_csv(self._file(L.path(L.MAP_CLUSTER_METRICS, entity=entity, method=method,
+                                             seed=seed, side=side), "explore"))
 
     def map_model(self, entity: str = "artist", method: str = "umap", seed: int = 0):
         """The saved users map (``model.npz``, rebuilt as a scikit-learn ``Pipeline`` by
@@ -625,7 +633,7 @@ class Results:
 
         if method == "tsne":
             raise NotRun("t-SNE maps cannot place new users (no transform); use pca or umap")
-        path = self._file(f"explore/{entity}/{method}/seed{seed}/users/model.npz",
+        path = self._file(L.path(L.MAP_MODEL, entity=entity, method=method, seed=seed, side="users"),
                           f"explore.methods {method!r} with explore.sides [users]")
         return load_map(path)
 
@@ -667,13 +675,14 @@ class Results:
     def summary(self) -> dict:
         """What was run: matrix sizes, seeds, fitted models, maps, topic runs."""
         runs = self.models()
-        maps = sorted({f"{p.parts[-5]}/{p.parts[-4]}/{p.parts[-2]}"
-                       for p in self.path.glob("explore/*/*/seed*/*/coords.parquet")})
-        topics = sorted({f"{p.parts[-3]}/{p.parts[-2]}"
-                         for p in self.path.glob("topics/lda/*/k*/seed*")})
-        seeds = sorted({int(p.name[4:]) for p in self.path.glob("split/seed*")
-                        if p.name[4:].isdigit()})
-        stats = self.stats if (self.path / "matrices/stats.json").exists() else {}
+        def found(template):
+            return [w for p in sorted(self.path.glob(L.glob(template)))
+                    if (w := L.parse(template, p.relative_to(self.path).as_posix()))]
+
+        maps = sorted({f"{w['entity']}/{w['method']}/{w['side']}" for w in found(L.MAP_COORDS)})
+        topics = sorted({f"{w['entity']}/k{w['k']}" for w in found(L.TOPICS_METRICS)})
+        seeds = sorted({int(w["seed"]) for w in found(L.TEST) if w["seed"].isdigit()})
+        stats = self.stats if (self.path / L.MATRIX_STATS).exists() else {}
         return {
             "dataset": self.dataset,
             "matrices": {k: {"shape": v["shape"], "nnz": v["nnz"], "density": v["density"]}

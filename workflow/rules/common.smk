@@ -2,7 +2,9 @@
 # Rules never embed Python beyond building lists of targets; everything here is that.
 import os
 
-from tastemap.config import canonical, load_schema, resolve
+from tastemap.config import ConfigError, canonical, load_schema, resolve
+
+from tastemap import layout as L
 
 # Every config rule lives in tastemap.config (schema, cross-key rules, sizes, metrics): a wrong
 # config stops here, before any job, with one line per key. The workflow then runs on the complete
@@ -34,20 +36,26 @@ wildcard_constraints:
     k=r"\d+",
     fit=r"train|full|valid",
     model=r"[a-z0-9]+",
-    variant=r"[A-Za-z0-9._-]+",
+    variant=r"[A-Za-z0-9._-]+",  # multi-key sweep variants: f64_r0.01, lr1e-05
 
 
-def R(path):
-    """Path of an output under results/<dataset>/."""
-    return f"results/{DATASET}/{path}"
+def R(template, **wildcards):
+    """Path under results/<dataset>/ of a tastemap.layout template (some wildcards filled in)."""
+    return f"results/{DATASET}/{L.path(template, **wildcards)}"
 
 
-def LOG(path):
-    return f"results/{DATASET}/logs/{path}"
+def LOG(job):
+    """Log of the job named ``job`` (a path-like name built from layout templates)."""
+    return R(L.log(job))
 
 
-def BENCH(path):
-    return f"results/{DATASET}/benchmarks/{path}"
+def BENCH(job):
+    return R(L.benchmark(job))
+
+
+def SIM(template):
+    """The simulated input (outside results/), see tastemap.layout.SIMULATED_*."""
+    return L.path(template, dataset=DATASET)
 
 
 def cfg(*keys):
@@ -59,6 +67,22 @@ def cfg(*keys):
     return canonical(node)
 
 
+def raw_input_mb():
+    """Size of the raw input in MB: the file, or for simulated data an estimate from the config
+    (about 220 bytes a listening line). Known before any job runs, unlike input.size_mb."""
+    if config["input"]["format"] == "simulate":
+        return config["simulate"]["n_users"] * config["simulate"]["plays_per_user"] * 220 / 1e6
+    path = config["input"]["path"]
+    return os.path.getsize(path) / 1e6 if path and os.path.exists(path) else float("inf")
+
+
+def threads_for(big, above_mb=500):
+    """``big`` threads for a dataset whose raw input exceeds ``above_mb`` MB, else one: on small
+    data a job is mostly imports and single-threaded steps, and a second core runs another job
+    (the default simulated log is ~70 MB, MovieLens 100K 2 MB, Last.fm-360K 1.6 GB)."""
+    return big if raw_input_mb() > above_mb else 1
+
+
 def ingest_format():
     """The raw format ingest reads; simulate writes one of the Last.fm layouts."""
     if config["input"]["format"] == "simulate":
@@ -68,41 +92,42 @@ def ingest_format():
 
 def raw_input_path():
     if config["input"]["format"] == "simulate":
-        return f"resources/synthetic/{DATASET}/listens.tsv"
+        return SIM(L.SIMULATED_LISTENS)
     return config["input"]["path"]
+
+
+def simulated_truth():
+    """Planted genres (optional input): only simulated data has them."""
+    return [SIM(L.SIMULATED_TRUTH)] if config["input"]["format"] == "simulate" else []
 
 
 # ---- target lists, one function per stage ----------------------------------------------
 
 
 def data_targets():
-    return [
-        R("data/listens.parquet"),
-        R("data/rejected.parquet"),
-        R("data/interactions.parquet"),
-        R("data/users.parquet"),
-        R("data/artists.parquet"),
-        R("data/songs.parquet"),
-        R("matrices/stats.json"),
-    ] + [R(f"matrices/user_{e}.npz") for e in ENTITIES]
+    return [R(t) for t in (L.LISTENS, L.REJECTED, L.INTERACTIONS, L.USERS, L.ARTISTS, L.SONGS,
+                           L.MATRIX_STATS)] + [R(L.MATRIX, entity=e) for e in ENTITIES]
 
 
 def split_targets():
-    return [R(f"split/seed{s}/test_{e}.npz") for s in SEEDS for e in ENTITIES]
+    return [R(L.TEST, seed=s, entity=e) for s in SEEDS for e in ENTITIES]
 
 
 def topics_targets():
     """LDA per (entity, k, seed): tables, maps; one sweep table + figure per entity over k."""
     if not config["topics"]["enabled"]:
         return []
-    runs = [
-        R(f"topics/lda/{e}/k{k}/seed{s}/{name}")
-        for e in ENTITIES
-        for k in config["topics"]["k"]
-        for s in SEEDS
-        for name in ("top_items.csv", "map.png", "items_map.png")
-    ]
-    return runs + [R(f"topics/lda/{e}/sweep.{ext}") for e in ENTITIES for ext in ("csv", "png")]
+    runs = [R(t, entity=e, k=k, seed=s) for e in ENTITIES for k in config["topics"]["k"]
+            for s in SEEDS for t in (L.TOP_ITEMS, L.TOPICS_USERS_MAP, L.TOPICS_ITEMS_MAP)]
+    return runs + [R(t, entity=e) for e in ENTITIES for t in (L.TOPICS_SWEEP, L.TOPICS_SWEEP_FIGURE)]
+
+
+def placed_methods():
+    """The users maps new users are placed into (explore.place_users), [] when off."""
+    ex = config["explore"]
+    if not ex["place_users"]["listens"] or "users" not in ex["sides"]:
+        return []
+    return [m for m in ex["place_users"]["methods"] if m in ex["methods"]]
 
 
 def explore_targets():
@@ -115,15 +140,12 @@ def explore_targets():
     for s in SEEDS:
         for e in ENTITIES:
             for side in ex["sides"]:
-                for m in ex["methods"]:
-                    d = R(f"explore/{e}/{m}/seed{s}/{side}")
-                    out += [f"{d}/coords.parquet", f"{d}/clusters.parquet", f"{d}/map.png"]
-                out += [R(f"explore/{e}/svd/seed{s}/{side}/clusters.parquet"),
-                        R(f"explore/{e}/seed{s}/{side}/methods.png")]
-            if ex["place_users"]["listens"] and "users" in ex["sides"]:
-                out += [R(f"explore/{e}/{m}/seed{s}/users/placed.png")
-                        for m in ex["place_users"]["methods"] if m in ex["methods"]]
-        out.append(R(f"explore/seed{s}/summary.csv"))
+                w = dict(entity=e, seed=s, side=side)
+                out += [R(t, method=m, **w) for m in ex["methods"]
+                        for t in (L.MAP_COORDS, L.MAP_CLUSTERS, L.MAP_FIGURE)]
+                out += [R(L.SVD_CLUSTERS, **w), R(L.METHODS_FIGURE, **w)]
+            out += [R(L.PLACED_FIGURE, entity=e, method=m, seed=s) for m in placed_methods()]
+        out.append(R(L.EXPLORE_SUMMARY, seed=s))
     return out
 
 
@@ -206,17 +228,15 @@ def model_params(name, variant):
     return MODEL_VARIANTS[name][variant]
 
 
-def model_dir(entity, model, variant, seed, fit):
-    return R(f"models/{entity}/{model}/{variant}/seed{seed}/{fit}")
+def fit_kinds():
+    """The fits of every run: the full matrix, the split's train part, and with a validation
+    split its train part (``fit_model`` makes them all in one job)."""
+    return ["full", "train"] + (["valid"] if config["split"]["validation"] else [])
 
 
 def fit_matrix(entity, seed, fit):
     """The matrix a fit learns from: full matrix, the split's train, or validation train."""
-    return {
-        "full": R(f"matrices/user_{entity}.npz"),
-        "train": R(f"split/seed{seed}/train_{entity}.npz"),
-        "valid": R(f"split/seed{seed}/valid/train_{entity}.npz"),
-    }[fit]
+    return R(L.fit_matrix(fit, entity=entity, seed=seed))
 
 
 # ---- evaluate: targets and sweep helpers ---------------------------------------------------
@@ -230,22 +250,29 @@ def sweep_grid(entity, param):
             for m in FAMILIES if m in models}
 
 
+def sweep_params(entity):
+    """The swept hyper-parameters of ``entity`` (a key with several values in some model's grid):
+    one sweep figure each."""
+    return sorted({k for _, m, _ in model_runs(entity) for k in MODEL_SWEEPS[m]})
+
+
+def evaluated_entities():
+    """Entities with at least one enabled model (the others have no evaluation)."""
+    return [e for e in ENTITIES if model_runs(e)]
+
+
 def evaluate_targets():
     """Per entity and seed: per-user metrics, leaderboard (csv + md), significance (csv + png),
     one sweep figure per swept hyper-parameter, and with a validation split the selected
     variants; per entity: the leaderboard across seeds. Nothing without an enabled model."""
     out = []
-    for e in ENTITIES:
-        if not model_runs(e):
-            continue
-        params = sorted({k for _, m, _ in model_runs(e) for k in MODEL_SWEEPS[m]})
-        for s in SEEDS:
-            files = ["per_user.parquet", "leaderboard.csv", "leaderboard.md", "significance.csv",
-                     "significance.png"] + [f"sweep_{p}.png" for p in params]
-            if config["split"]["validation"]:
-                files += ["selected.csv", "valid/leaderboard.csv"]
-            out += [R(f"evaluate/{e}/seed{s}/{f}") for f in files]
-        out += [R(f"evaluate/{e}/leaderboard.csv"), R(f"evaluate/{e}/leaderboard.md")]
+    for e in evaluated_entities():
+        files = [L.PER_USER, L.LEADERBOARD, L.LEADERBOARD_MD, L.SIGNIFICANCE, L.SIGNIFICANCE_FIGURE]
+        if config["split"]["validation"]:
+            files += [L.SELECTED, L.VALID_LEADERBOARD]
+        out += [R(f, entity=e, seed=s) for s in SEEDS for f in files]
+        out += [R(L.SWEEP_FIGURE, entity=e, seed=s, param=p) for s in SEEDS for p in sweep_params(e)]
+        out += [R(L.SEEDS_LEADERBOARD, entity=e), R(L.SEEDS_LEADERBOARD_MD, entity=e)]
     return out
 
 
@@ -255,20 +282,20 @@ def evaluate_targets():
 def models_targets():
     """Full and train fits of every enabled run; new listeners (artist entity, when profiles
     are configured), explanations and embedding maps (models.maps.models) of full fits."""
-    files = ["model.npz", "recommendations.parquet", "similar.parquet", "history.parquet"]
     out = []
     for seed in SEEDS:
         for entity, model, variant in model_runs():
-            full = model_dir(entity, model, variant, seed, "full")
-            for fit in ("full", "train"):
-                out += [f"{model_dir(entity, model, variant, seed, fit)}/{f}" for f in files
-                        if fit == "full" or f != "similar.parquet"]
+            w = dict(entity=entity, model=model, variant=variant, seed=seed)
+            out += [R(t, fit=fit, **w) for fit in ("full", "train")
+                    for t in (L.MODEL, L.RECOMMENDATIONS, L.HISTORY)]
+            out.append(R(L.SIMILAR, fit="full", **w))
             if config["models"]["new_users"] and entity == "artist" and model in NEW_USER_MODELS:
-                out.append(f"{full}/new_users.parquet")
+                out.append(R(L.NEW_USERS, fit="full", **w))
             if model in EXPLAIN_MODELS and config["models"]["explain"]["users"] > 0:
-                out.append(f"{full}/explanations.parquet")
+                out.append(R(L.EXPLANATIONS, fit="full", **w))
             if model in MAP_MODELS:
-                out += [f"{full}/map_users.png", f"{full}/map_items.png"]
+                out += [R(L.USERS_EMBEDDING_MAP, fit="full", **w),
+                        R(L.ITEMS_EMBEDDING_MAP, fit="full", **w)]
     return out
 
 
@@ -287,16 +314,22 @@ def mf_factor_variants():
             if all(p[k] == first[k] for k in others)]
 
 
+def curve_runs():
+    """(entity, model, variant) of every enabled run whose family records a training curve."""
+    return [(e, m, v) for e, m, v in model_runs() if m in LOSS_CURVE_MODELS]
+
+
+def mf_entities():
+    return [e for e in ENTITIES if any(r[0] == e and r[1] == "mf" for r in model_runs())]
+
+
 def models_torch_targets():
     """loss.png of the full and train fit of every enabled run whose family has a loss curve;
     per entity and seed with mf enabled, the validation RMSE of the train fits against the
     latent size."""
     out = []
     for seed in SEEDS:
-        for entity, model, variant in model_runs():
-            if model in LOSS_CURVE_MODELS:
-                out += [f"{model_dir(entity, model, variant, seed, fit)}/loss.png"
-                        for fit in ("full", "train")]
-        out += [R(f"models/{e}/mf/seed{seed}/sweep_factors.png") for e in ENTITIES
-                if any(r[0] == e and r[1] == "mf" for r in model_runs())]
+        out += [R(L.LOSS_CURVE, entity=e, model=m, variant=v, seed=seed, fit=fit)
+                for e, m, v in curve_runs() for fit in ("full", "train")]
+        out += [R(L.MF_SWEEP_FIGURE, entity=e, seed=seed) for e in mf_entities()]
     return out

@@ -10,14 +10,14 @@ def _ingest_mem_mb(wildcards, input):
 
 rule simulate:
     output:
-        listens=f"resources/synthetic/{DATASET}/listens.tsv",
-        truth=f"resources/synthetic/{DATASET}/truth.parquet",
+        listens=SIM(L.SIMULATED_LISTENS),
+        truth=SIM(L.SIMULATED_TRUTH),
     params:
         simulate=cfg("simulate"),
     log:
-        f"resources/synthetic/{DATASET}/simulate.log",
+        SIM(L.SIMULATED_LOG),
     benchmark:
-        f"resources/synthetic/{DATASET}/simulate.benchmark.tsv"
+        SIM(L.SIMULATED_BENCHMARK)
     threads: 1
     resources:
         mem_mb=4000,
@@ -31,18 +31,18 @@ rule ingest:
         listens=raw_input_path(),
         tracks=lambda w: config["input"]["tracks_path"] or [],
     output:
-        listens=R("data/listens.parquet"),
-        rejected=R("data/rejected.parquet"),
-        stats=report(R("data/ingest_stats.json"), caption="../report/data_ingest.rst",
+        listens=R(L.LISTENS),
+        rejected=R(L.REJECTED),
+        stats=report(R(L.INGEST_STATS), caption="../report/data_ingest.rst",
                      category="Data", labels={"table": "ingest"}),
     params:
         format=ingest_format(),
         generic=cfg("input", "generic"),
     log:
-        LOG("ingest.log"),
+        LOG("ingest"),
     benchmark:
-        BENCH("ingest.tsv")
-    threads: 2
+        BENCH("ingest")
+    threads: threads_for(2)
     resources:
         # measured (docs/benchmarks.md, "Data stages at MSD scale"): kept rows are written block
         # by block, so memory no longer grows with the file: 669 MiB peak (time -v) for the
@@ -57,21 +57,21 @@ rule ingest:
 
 rule prepare:
     input:
-        listens=R("data/listens.parquet"),
+        listens=R(L.LISTENS),
     output:
-        interactions=R("data/interactions.parquet"),
-        users=R("data/users.parquet"),
-        artists=R("data/artists.parquet"),
-        songs=R("data/songs.parquet"),
-        stats=report(R("data/prepare_stats.json"), caption="../report/data_prepare.rst",
+        interactions=R(L.INTERACTIONS),
+        users=R(L.USERS),
+        artists=R(L.ARTISTS),
+        songs=R(L.SONGS),
+        stats=report(R(L.PREPARE_STATS), caption="../report/data_prepare.rst",
                      category="Data", labels={"table": "prepare filters"}),
     params:
         prepare=cfg("prepare"),
     log:
-        LOG("prepare.log"),
+        LOG("prepare"),
     benchmark:
-        BENCH("prepare.tsv")
-    threads: 2
+        BENCH("prepare")
+    threads: threads_for(2)
     resources:
         # measured: 5,126 MiB peak (/usr/bin/time -v) for the 768 MB listens.parquet of the
         # MSD-shaped file (48.5M rows; was 14.2 GB before names were read as dictionaries),

@@ -13,7 +13,7 @@ if config["input"]["download"]["url"]:
             member=cfg("input", "download", "member"),
             timeout=cfg("input", "download", "timeout"),
         log:
-            LOG("download.log"),
+            LOG("download"),
         threads: 1
         resources:
             mem_mb=500,

@@ -3,20 +3,20 @@
 
 rule matrices:
     input:
-        interactions=R("data/interactions.parquet"),
-        users=R("data/users.parquet"),
-        artists=R("data/artists.parquet"),
-        songs=R("data/songs.parquet"),
+        interactions=R(L.INTERACTIONS),
+        users=R(L.USERS),
+        artists=R(L.ARTISTS),
+        songs=R(L.SONGS),
     output:
-        matrices=expand(R("matrices/user_{entity}.npz"), entity=ENTITIES),
-        stats=report(R("matrices/stats.json"), caption="../report/matrices_stats.rst",
+        matrices=[R(L.MATRIX, entity=e) for e in ENTITIES],
+        stats=report(R(L.MATRIX_STATS), caption="../report/matrices_stats.rst",
                      category="Data", labels={"table": "matrices"}),
     params:
         entities=ENTITIES,
     log:
-        LOG("matrices.log"),
+        LOG("matrices"),
     benchmark:
-        BENCH("matrices.tsv")
+        BENCH("matrices")
     threads: 1
     resources:
         # measured: 2,315 MiB peak for the MSD-shaped data (290 MB of prepared tables, 48.5M rows),
@@ -27,22 +27,24 @@ rule matrices:
         "../../scripts/matrices.py"
 
 
-def _valid_outputs(kind):
-    if not cfg("split", "validation"):
+def _split_outputs(template):
+    """One seed's files of every entity ({seed} stays a wildcard); [] for the validation
+    templates without split.validation."""
+    if template in (L.VALID_TRAIN, L.VALID_TEST) and not cfg("split", "validation"):
         return []
-    return expand(R("split/seed{{seed}}/valid/{kind}_{entity}.npz"), kind=kind, entity=ENTITIES)
+    return [R(template, entity=e) for e in ENTITIES]
 
 
 rule split:
     input:
-        matrices=expand(R("matrices/user_{entity}.npz"), entity=ENTITIES),
+        matrices=[R(L.MATRIX, entity=e) for e in ENTITIES],
         # first-listen times, only for the temporal scheme
-        interactions=R("data/interactions.parquet") if cfg("split", "scheme") == "temporal" else [],
+        interactions=R(L.INTERACTIONS) if cfg("split", "scheme") == "temporal" else [],
     output:
-        train=expand(R("split/seed{{seed}}/train_{entity}.npz"), entity=ENTITIES),
-        test=expand(R("split/seed{{seed}}/test_{entity}.npz"), entity=ENTITIES),
-        valid_train=_valid_outputs("train"),
-        valid_test=_valid_outputs("test"),
+        train=_split_outputs(L.TRAIN),
+        test=_split_outputs(L.TEST),
+        valid_train=_split_outputs(L.VALID_TRAIN),
+        valid_test=_split_outputs(L.VALID_TEST),
     params:
         entities=ENTITIES,
         scheme=cfg("split", "scheme"),
@@ -51,9 +53,9 @@ rule split:
         loo_top_n=cfg("split", "loo_top_n"),
         validation=cfg("split", "validation"),
     log:
-        LOG("split/seed{seed}.log"),
+        LOG(L.SPLIT_DIR),
     benchmark:
-        BENCH("split/seed{seed}.tsv")
+        BENCH(L.SPLIT_DIR)
     threads: 1
     resources:
         # measured: 3,195 MiB peak for the MSD-shaped matrices (714 MB, artist + song),

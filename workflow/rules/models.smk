@@ -1,69 +1,66 @@
 # Models stage: one generic fit rule for every registered recommender, plus per-model extras
 # (new listeners, explanations, embedding maps) for the families that declare them (folds_in,
 # explains, has_factors). Targets: models_targets() in common.smk.
+#
+# One fit_model job per (entity, model, variant, seed) makes its full, train and (with a
+# validation split) valid fits one after the other: the imports (torch, implicit, scikit-learn)
+# are paid once instead of three times, and a new variant or seed still runs only its own job.
 
-MODEL_OUT = "models/{entity}/{model}/{variant}/seed{seed}/{fit}"
 
-
-def _model_n(w):
-    """Recommendations per user: top_n for what people read (full fits), max(evaluate.ks) for
-    the fits the evaluation scores (train, valid)."""
-    return cfg("models", "top_n") if w.fit == "full" else max(cfg("evaluate", "ks"))
+def _fit_files():
+    """Named outputs of fit_model: <fit>_<kind> for every fit; similar items come from the full
+    fit only (a factor model's all items x all items takes 1.5 min at Last.fm-360K size and the
+    evaluation does not read them)."""
+    kinds = {"model": L.MODEL, "recommendations": L.RECOMMENDATIONS, "history": L.HISTORY}
+    out = {f"{fit}_{kind}": R(t, fit=fit) for fit in fit_kinds() for kind, t in kinds.items()}
+    out["full_similar"] = R(L.SIMILAR, fit="full")
+    return out
 
 
 rule fit_model:
     input:
-        matrix=lambda w: fit_matrix(w.entity, w.seed, w.fit),
-        users=R("data/users.parquet"),
-        catalogue=R("data/{entity}s.parquet"),
+        matrices=lambda w: [fit_matrix(w.entity, w.seed, fit) for fit in fit_kinds()],
+        users=R(L.USERS),
+        catalogue=R(L.ITEMS),
     output:
-        model=R(f"{MODEL_OUT}/model.npz"),
-        recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
-        similar=R(f"{MODEL_OUT}/similar.parquet"),
-        history=R(f"{MODEL_OUT}/history.parquet"),
-    wildcard_constraints:
-        fit="full",
+        **_fit_files(),
     params:
         model=lambda w: model_params(w.model, w.variant),
         module=lambda w: model_module(w.model),
-        n=_model_n,
+        fits=fit_kinds(),
+        # recommendations per user: top_n for what people read (full fits), max(evaluate.ks)
+        # for the fits the evaluation scores (train, valid)
+        n={"full": cfg("models", "top_n"), "train": max(cfg("evaluate", "ks")),
+           "valid": max(cfg("evaluate", "ks"))},
         similar_n=cfg("models", "similar_n"),
     log:
-        LOG(f"{MODEL_OUT}/fit.log"),
+        LOG(f"{L.MODEL_RUN}/fit"),
     benchmark:
-        BENCH(f"{MODEL_OUT}/fit.tsv")
-    threads: 2
+        BENCH(f"{L.MODEL_RUN}/fit")
+    threads: threads_for(2)
     resources:
-        mem_mb=lambda w, input: max(2000, int(60 * input.size_mb)),
-        runtime=lambda w, input: max(20, int(input.size_mb)),
+        mem_mb=lambda w, input: max(2000, int(25 * input.size_mb)),
+        runtime=lambda w, input: max(30, int(input.size_mb)),
     script:
         "../../scripts/fit_model.py"
 
 
-# Fits on a split (train, valid) serve the evaluation, which reads their recommendations: no
-# similar items (for a factor model, all items x all items - 1.5 min at Last.fm-360K size).
-use rule fit_model as fit_model_split with:
-    output:
-        model=R(f"{MODEL_OUT}/model.npz"),
-        recommendations=R(f"{MODEL_OUT}/recommendations.parquet"),
-        history=R(f"{MODEL_OUT}/history.parquet"),
-    wildcard_constraints:
-        fit=r"train|valid",
+FULL = dict(fit="full")
 
 
 rule model_new_users:
     input:
-        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
-        matrix=R("matrices/user_{entity}.npz"),
-        catalogue=R("data/{entity}s.parquet"),
+        model=R(L.MODEL, **FULL),
+        matrix=R(L.MATRIX),
+        catalogue=R(L.ITEMS),
     output:
-        R("models/{entity}/{model}/{variant}/seed{seed}/full/new_users.parquet"),
+        R(L.NEW_USERS, **FULL),
     params:
         profiles=cfg("models", "new_users"),
         n=cfg("models", "top_n"),
         module=lambda w: model_module(w.model),
     log:
-        LOG("models/{entity}/{model}/{variant}/seed{seed}/full/new_users.log"),
+        LOG(f"{L.MODEL_RUN}/new_users"),
     threads: 1
     resources:
         mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
@@ -74,18 +71,18 @@ rule model_new_users:
 
 rule model_explanations:
     input:
-        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
-        recommendations=R("models/{entity}/{model}/{variant}/seed{seed}/full/recommendations.parquet"),
-        matrix=R("matrices/user_{entity}.npz"),
-        catalogue=R("data/{entity}s.parquet"),
+        model=R(L.MODEL, **FULL),
+        recommendations=R(L.RECOMMENDATIONS, **FULL),
+        matrix=R(L.MATRIX),
+        catalogue=R(L.ITEMS),
     output:
-        R("models/{entity}/{model}/{variant}/seed{seed}/full/explanations.parquet"),
+        R(L.EXPLANATIONS, **FULL),
     params:
         n_users=cfg("models", "explain", "users"),
         n=cfg("models", "explain", "n"),
         module=lambda w: model_module(w.model),
     log:
-        LOG("models/{entity}/{model}/{variant}/seed{seed}/full/explanations.log"),
+        LOG(f"{L.MODEL_RUN}/explanations"),
     threads: 1
     resources:
         mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
@@ -94,35 +91,32 @@ rule model_explanations:
         "../../scripts/models_explain.py"
 
 
+MAP_LABELS = {"entity": "{entity}", "model": "{model}", "variant": "{variant}", "seed": "{seed}"}
+
+
 rule model_map:
     input:
-        model=R("models/{entity}/{model}/{variant}/seed{seed}/full/model.npz"),
-        users=R("data/users.parquet"),
-        catalogue=R("data/{entity}s.parquet"),
+        model=R(L.MODEL, **FULL),
+        users=R(L.USERS),
+        catalogue=R(L.ITEMS),
         # colourings of the interactive maps (functions of explore.smk, included later)
-        truth=lambda w: explore_truth(w),
+        truth=lambda w: simulated_truth(),
         topics=lambda w: topic_tables(w),
     output:
-        user_map=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_users.png"),
-                        caption="../report/models_map.rst", category="Models",
-                        subcategory="Embedding maps",
-                        labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
-                                "seed": "{seed}", "figure": "users"}),
-        item_map=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_items.png"),
-                        caption="../report/models_map.rst", category="Models",
-                        subcategory="Embedding maps",
-                        labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
-                                "seed": "{seed}", "figure": "items"}),
-        user_html=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_users.html"),
+        user_map=report(R(L.USERS_EMBEDDING_MAP, **FULL), caption="../report/models_map.rst",
+                        category="Models", subcategory="Embedding maps",
+                        labels=MAP_LABELS | {"figure": "users"}),
+        item_map=report(R(L.ITEMS_EMBEDDING_MAP, **FULL), caption="../report/models_map.rst",
+                        category="Models", subcategory="Embedding maps",
+                        labels=MAP_LABELS | {"figure": "items"}),
+        user_html=report(R(L.USERS_EMBEDDING_MAP_HTML, **FULL),
                          caption="../report/models_map_html.rst", category="Models",
                          subcategory="Embedding maps",
-                         labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
-                                 "seed": "{seed}", "figure": "users (interactive)"}),
-        item_html=report(R("models/{entity}/{model}/{variant}/seed{seed}/full/map_items.html"),
+                         labels=MAP_LABELS | {"figure": "users (interactive)"}),
+        item_html=report(R(L.ITEMS_EMBEDDING_MAP_HTML, **FULL),
                          caption="../report/models_map_html.rst", category="Models",
                          subcategory="Embedding maps",
-                         labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
-                                 "seed": "{seed}", "figure": "items (interactive)"}),
+                         labels=MAP_LABELS | {"figure": "items (interactive)"}),
     params:
         module=lambda w: model_module(w.model),
         max_points=cfg("models", "maps", "max_points"),
@@ -130,9 +124,9 @@ rule model_map:
         min_dist=cfg("models", "maps", "min_dist"),
         plots=cfg("plots"),
     log:
-        LOG("models/{entity}/{model}/{variant}/seed{seed}/full/map.log"),
+        LOG(f"{L.MODEL_RUN}/map"),
     benchmark:
-        BENCH("models/{entity}/{model}/{variant}/seed{seed}/full/map.tsv")
+        BENCH(f"{L.MODEL_RUN}/map")
     threads: 1
     resources:
         mem_mb=4000,

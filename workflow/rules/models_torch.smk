@@ -1,58 +1,46 @@
 # Training curves (families with has_loss_curve; the fits themselves run in models.smk's generic
-# fit_model rule) and the biased-MF latent-size sweep.
+# fit_model rule) and the biased-MF latent-size sweep, drawn in one job per seed (each figure
+# takes a fraction of a second; a job of its own costs more).
 # Targets: models_torch_targets() in common.smk.
 
 
-rule model_loss_curve:
-    input:
-        history=R("models/{entity}/{model}/{variant}/seed{seed}/{fit}/history.parquet"),
-    output:
-        report(
-            R("models/{entity}/{model}/{variant}/seed{seed}/{fit}/loss.png"),
-            caption="../report/models_loss_curve.rst",
-            category="Models",
-            subcategory="Training curves",
-            labels={"entity": "{entity}", "model": "{model}", "variant": "{variant}",
-                    "seed": "{seed}", "fit": "{fit}"},
-        ),
-    params:
-        plots=cfg("plots"),
-    log:
-        LOG("models/{entity}/{model}/{variant}/seed{seed}/{fit}/loss_curve.log"),
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../../scripts/models_loss_curve.py"
+def _curve(entity, model, variant, fit):
+    return report(
+        R(L.LOSS_CURVE, entity=entity, model=model, variant=variant, fit=fit),
+        caption="../report/models_loss_curve.rst", category="Models",
+        subcategory="Training curves",
+        labels={"entity": entity, "model": model, "variant": variant, "seed": "{seed}", "fit": fit},
+    )
 
 
-rule mf_factor_sweep:
-    input:
-        histories=lambda w: [
-            f"{model_dir(w.entity, 'mf', v, w.seed, 'train')}/history.parquet"
-            for _, v in mf_factor_variants()
-        ],
-    output:
-        figure=report(
-            R("models/{entity}/mf/seed{seed}/sweep_factors.png"),
-            caption="../report/models_mf_sweep.rst",
-            category="Models",
-            subcategory="MF latent size",
-            labels={"entity": "{entity}", "seed": "{seed}"},
-        ),
-        table=report(R("models/{entity}/mf/seed{seed}/sweep_factors.csv"),
-                     caption="../report/models_mf_sweep.rst", category="Models",
-                     subcategory="MF latent size",
-                     labels={"entity": "{entity}", "seed": "{seed}", "table": "sweep"}),
-    params:
-        factors=[f for f, _ in mf_factor_variants()],
-        plots=cfg("plots"),
-    log:
-        LOG("models/{entity}/mf/seed{seed}/sweep_factors.log"),
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../../scripts/models_mf_sweep.py"
+def _mf_sweep(template, labels):
+    return [report(R(template, entity=e), caption="../report/models_mf_sweep.rst",
+                   category="Models", subcategory="MF latent size",
+                   labels={"entity": e, "seed": "{seed}"} | labels) for e in mf_entities()]
+
+
+if curve_runs():
+
+    rule model_figures:
+        input:
+            histories=[R(L.HISTORY, entity=e, model=m, variant=v, fit=fit)
+                       for e, m, v in curve_runs() for fit in ("full", "train")],
+            mf_histories=[R(L.HISTORY, entity=e, model="mf", variant=v, fit="train")
+                          for e in mf_entities() for _, v in mf_factor_variants()],
+        output:
+            curves=[_curve(e, m, v, fit) for e, m, v in curve_runs() for fit in ("full", "train")],
+            mf_figures=_mf_sweep(L.MF_SWEEP_FIGURE, {}),
+            mf_tables=_mf_sweep(L.MF_SWEEP, {"table": "sweep"}),
+        params:
+            runs=[(e, m, v, fit) for e, m, v in curve_runs() for fit in ("full", "train")],
+            mf_entities=mf_entities(),
+            factors=[f for f, _ in mf_factor_variants()],
+            plots=cfg("plots"),
+        log:
+            LOG(L.path(L.SEED_JOB, stage="models", job="figures")),
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        script:
+            "../../scripts/models_figures.py"

@@ -1,13 +1,7 @@
-# Topics stage: LDA taste topics, one job per (entity, k, seed); a sweep figure per entity over k.
-# Adding a value to topics.k schedules only that value's jobs and the sweep that reads them.
-
-
-def topics_truth():
-    """Planted genres for purity / NMI: only simulated data has them."""
-    if config["input"]["format"] == "simulate":
-        return f"resources/synthetic/{DATASET}/truth.parquet"
-    return []
-
+# Topics stage: LDA taste topics, one job per (entity, k, seed) - the fit on the full matrix,
+# its tables, the users and items maps, and the held-out score of a fit on the train split -
+# and one sweep job over k for every entity. Adding a value to topics.k runs only that value's
+# jobs and the sweep that reads them.
 
 TOPICS_LDA = {
     "counts": cfg("topics", "counts"),
@@ -17,97 +11,38 @@ TOPICS_LDA = {
     "topic_word_prior": cfg("topics", "topic_word_prior"),
     "max_users": cfg("topics", "max_users"),
 }
-TOPICS_DIR = "topics/lda/{entity}/k{k}/seed{seed}"
+TOPIC_LABELS = {"entity": "{entity}", "k": "{k}", "seed": "{seed}"}
 
 
 rule topics_lda:
     input:
-        matrix=R("matrices/user_{entity}.npz"),
-        users=R("data/users.parquet"),
-        item_table=R("data/{entity}s.parquet"),
-        truth=topics_truth(),
+        matrix=R(L.MATRIX),
+        users=R(L.USERS),
+        item_table=R(L.ITEMS),
+        truth=simulated_truth(),
+        train=R(L.TRAIN),
+        test=R(L.TEST),
     output:
-        model=R(f"{TOPICS_DIR}/model.npz"),
-        user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
-        topic_items=R(f"{TOPICS_DIR}/topic_items.parquet"),
-        top_items=report(R(f"{TOPICS_DIR}/top_items.csv"), caption="../report/topics_top_items.rst",
-                         category="Topics",
-                         labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}",
-                                 "figure": "top items table"}),
-        summary=R(f"{TOPICS_DIR}/topics.csv"),
-        metrics=R(f"{TOPICS_DIR}/metrics.json"),
+        model=R(L.TOPICS_MODEL),
+        user_topics=R(L.USER_TOPICS),
+        topic_items=R(L.TOPIC_ITEMS),
+        top_items=report(R(L.TOP_ITEMS), caption="../report/topics_top_items.rst",
+                         category="Topics", labels=TOPIC_LABELS | {"figure": "top items table"}),
+        summary=R(L.TOPICS_TABLE),
+        metrics=R(L.TOPICS_METRICS),
+        heldout=R(L.TOPICS_HELDOUT),
+        users_map=report(R(L.TOPICS_USERS_MAP), caption="../report/topics_map.rst",
+                         category="Topics", labels=TOPIC_LABELS | {"figure": "users"}),
+        items_map=report(R(L.TOPICS_ITEMS_MAP), caption="../report/topics_map.rst",
+                         category="Topics", labels=TOPIC_LABELS | {"figure": "items"}),
+        users_html=report(R(L.TOPICS_USERS_MAP_HTML), caption="../report/topics_map_html.rst",
+                          category="Topics", labels=TOPIC_LABELS | {"figure": "users (interactive)"}),
+        items_html=report(R(L.TOPICS_ITEMS_MAP_HTML), caption="../report/topics_map_html.rst",
+                          category="Topics", labels=TOPIC_LABELS | {"figure": "items (interactive)"}),
     params:
         lda=TOPICS_LDA,
         top_n=cfg("topics", "top_n"),
         coherence_n=cfg("topics", "coherence_n"),
-    log:
-        LOG(f"{TOPICS_DIR}/lda.log"),
-    benchmark:
-        BENCH(f"{TOPICS_DIR}/lda.tsv")
-    threads: 1
-    resources:
-        mem_mb=lambda w, input: max(2000, int(20 * input.size_mb)),
-        runtime=120,
-    script:
-        "../../scripts/topics_lda.py"
-
-
-rule topics_heldout:
-    input:
-        train=R("split/seed{seed}/train_{entity}.npz"),
-        test=R("split/seed{seed}/test_{entity}.npz"),
-    output:
-        heldout=R(f"{TOPICS_DIR}/heldout.json"),
-    params:
-        lda=TOPICS_LDA,
-    log:
-        LOG(f"{TOPICS_DIR}/heldout.log"),
-    benchmark:
-        BENCH(f"{TOPICS_DIR}/heldout.tsv")
-    threads: 1
-    resources:
-        mem_mb=lambda w, input: max(2000, int(20 * input.size_mb)),
-        runtime=120,
-    script:
-        "../../scripts/topics_heldout.py"
-
-
-rule topics_map:
-    input:
-        model=R(f"{TOPICS_DIR}/model.npz"),
-        matrix=R("matrices/user_{entity}.npz"),
-        user_topics=R(f"{TOPICS_DIR}/user_topics.parquet"),
-        summary=R(f"{TOPICS_DIR}/topics.csv"),
-        item_table=R("data/{entity}s.parquet"),
-        truth=topics_truth(),
-    output:
-        users_map=report(
-            R(f"{TOPICS_DIR}/map.png"),
-            caption="../report/topics_map.rst",
-            category="Topics",
-            labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}", "figure": "users"},
-        ),
-        items_map=report(
-            R(f"{TOPICS_DIR}/items_map.png"),
-            caption="../report/topics_map.rst",
-            category="Topics",
-            labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}", "figure": "items"},
-        ),
-        users_html=report(
-            R(f"{TOPICS_DIR}/map.html"),
-            caption="../report/topics_map_html.rst",
-            category="Topics",
-            labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}",
-                    "figure": "users (interactive)"},
-        ),
-        items_html=report(
-            R(f"{TOPICS_DIR}/items_map.html"),
-            caption="../report/topics_map_html.rst",
-            category="Topics",
-            labels={"entity": "{entity}", "k": "{k}", "seed": "{seed}",
-                    "figure": "items (interactive)"},
-        ),
-    params:
         umap={
             "n_neighbors": cfg("topics", "umap_n_neighbors"),
             "min_dist": cfg("topics", "umap_min_dist"),
@@ -120,48 +55,43 @@ rule topics_map:
             "n_labels": cfg("plots", "n_labels"),
         },
     log:
-        LOG(f"{TOPICS_DIR}/map.log"),
+        LOG(f"{L.TOPICS_DIR}/lda"),
     benchmark:
-        BENCH(f"{TOPICS_DIR}/map.tsv")
+        BENCH(f"{L.TOPICS_DIR}/lda")
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=lambda w, input: max(2000, int(20 * input.size_mb)),
+        runtime=240,
     script:
-        "../../scripts/topics_map.py"
+        "../../scripts/topics_lda.py"
 
 
-rule topics_sweep:
-    input:
-        metrics=lambda w: expand(
-            R(f"{TOPICS_DIR}/metrics.json"), entity=w.entity, k=cfg("topics", "k"), seed=SEEDS
-        ),
-        heldout=lambda w: expand(
-            R(f"{TOPICS_DIR}/heldout.json"), entity=w.entity, k=cfg("topics", "k"), seed=SEEDS
-        ),
-    output:
-        table=report(
-            R("topics/lda/{entity}/sweep.csv"),
-            caption="../report/topics_sweep.rst",
-            category="Topics",
-            labels={"entity": "{entity}", "figure": "sweep table"},
-        ),
-        figure=report(
-            R("topics/lda/{entity}/sweep.png"),
-            caption="../report/topics_sweep.rst",
-            category="Topics",
-            labels={"entity": "{entity}", "figure": "sweep"},
-        ),
-    params:
-        plots={"figsize": cfg("plots", "figsize"), "dpi": cfg("plots", "dpi")},
-    log:
-        LOG("topics/lda/{entity}/sweep.log"),
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    script:
-        "../../scripts/topics_sweep.py"
+if config["topics"]["enabled"]:
+
+    rule topics_sweep:
+        input:
+            metrics=[R(L.TOPICS_METRICS, entity=e, k=k, seed=s) for e in ENTITIES
+                     for k in cfg("topics", "k") for s in SEEDS],
+            heldout=[R(L.TOPICS_HELDOUT, entity=e, k=k, seed=s) for e in ENTITIES
+                     for k in cfg("topics", "k") for s in SEEDS],
+        output:
+            tables=[report(R(L.TOPICS_SWEEP, entity=e), caption="../report/topics_sweep.rst",
+                           category="Topics", labels={"entity": e, "figure": "sweep table"})
+                    for e in ENTITIES],
+            figures=[report(R(L.TOPICS_SWEEP_FIGURE, entity=e), caption="../report/topics_sweep.rst",
+                            category="Topics", labels={"entity": e, "figure": "sweep"})
+                     for e in ENTITIES],
+        params:
+            entities=ENTITIES,
+            plots={"figsize": cfg("plots", "figsize"), "dpi": cfg("plots", "dpi")},
+        log:
+            LOG("topics/lda/sweep"),
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        script:
+            "../../scripts/topics_sweep.py"
 
 
 rule topics:
