@@ -304,7 +304,8 @@ def save_map(model: Pipeline, path, params: dict[str, Any] | None = None) -> Non
 
 def load_map(path) -> Pipeline:
     """Read a map written by :func:`save_map` (``np.load(..., allow_pickle=False)``) and rebuild
-    its scikit-learn ``Pipeline``; a pickled ``model.joblib`` or a foreign step is refused."""
+    its scikit-learn ``Pipeline``; a pickle (the joblib files of earlier versions) or a foreign
+    step is refused."""
     steps, _, _ = npzmodel.load(path, MAP_STEPS)
     return Pipeline(steps)
 

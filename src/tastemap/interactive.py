@@ -267,7 +267,7 @@ def genre_colouring(keys, truth: pd.DataFrame, kind: str) -> Colouring:
 
 def topic_colourings(paths: list[str], side: str, entity: str, idx: np.ndarray) -> list[Colouring]:
     """Dominant LDA topic of the points ``idx`` (user_idx for ``side="users"``, else item
-    indices), one colouring per topic run (``topics/lda/{entity}/k{k}/seed{seed}/``) whose files
+    indices), one colouring per topic run (``layout.TOPICS_DIR``) whose files
     are among ``paths``: ``topics.csv`` (legend: each topic's label) and ``user_topics.parquet``
     (users: ``dominant_topic``) or ``topic_items.parquet`` (items: the topic ``t`` maximising
     p(t | item), proportional to p(item | t) times the topic's share of all plays)."""

@@ -5,7 +5,7 @@ estimator its name, class and ``get_params()``, and the names of its fitted attr
 ending in ``_``: numpy arrays, numbers, scipy CSR matrices), plus any extra arrays and
 parameters the caller adds. :func:`load` reads it with ``np.load(..., allow_pickle=False)`` and
 rebuilds each estimator from its class - looked up in the ``classes`` the caller allows, never
-imported by name - its parameters and its arrays. A pickled file (the ``model.joblib`` of
+imported by name - its parameters and its arrays. A pickled file (the joblib files of
 earlier versions) or an ``.npz`` holding object arrays is refused with a message naming the
 file. Fitted attributes that are neither arrays, numbers nor CSR matrices (e.g. the
 ``RandomState`` of a fitted ``LatentDirichletAllocation``, which its ``transform`` does not
@@ -80,7 +80,7 @@ def _open(path: str | Path | IO[bytes]) -> tuple[Any, dict]:
     where = getattr(path, "name", path) if not isinstance(path, (str, Path)) else path
     try:
         z = np.load(path, allow_pickle=False)
-    except ValueError as exc:  # a pickle (model.joblib of earlier versions) or not numpy at all
+    except ValueError as exc:  # a pickle (joblib files of earlier versions) or not numpy at all
         raise ValueError(f"{where}: not a model.npz ({exc}); pickled models are not read any "
                          f"more - rerun the rule that writes it") from None
     if not hasattr(z, "files") or "__params__" not in z.files:
