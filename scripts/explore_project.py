@@ -1,6 +1,7 @@
 """Rules explore_project / explore_tsne: one 2-D map (pca, umap or tsne) of one side of one
 matrix -> coords.parquet (idx, name, [artist,] x, y) and, for pca/umap, the fitted model; then
-its clusterings (clusters.parquet, clusters_metrics.csv) and the figure (map.png)."""
+its clusterings (clusters.parquet, clusters_metrics.csv) and the figure (map.png); its
+interactive version is drawn by rule explore_html."""
 import contextlib
 import time
 
@@ -41,9 +42,7 @@ def main(snakemake):
         save_map(model, out.model, {"method": w.method, "seed": seed, **options})
     clusters = cluster(table[["x", "y"]].to_numpy(), table, inp.truth, w.entity, w.side,
                        w.method, seed, snakemake.params.cluster, (out.clusters, out.metrics), log)
-    truth = pd.read_parquet(inp.truth[0]) if inp.truth else None
-    draw_map(clusters, w.entity, w.side, w.method, seed, snakemake.params.plots,
-             (out.png, out.html), truth, inp.topics, log)
+    draw_map(clusters, w.entity, w.side, w.method, seed, snakemake.params.plots, out.png, log)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -1,6 +1,7 @@
 """Rule model_map: users and items of a factor model reduced to 2-D with UMAP, one map each, as
-a PNG and as an interactive HTML file (hover names, zoom; colour by planted genre and LDA topic
-where the run has them)."""
+a PNG and as an interactive HTML file (hover names, zoom; colour by planted genre where the
+data has them). Topic colourings are on the explore and topic maps: here they would make every
+embedding map wait for, and be redrawn with, every topic run."""
 import numpy as np
 import pandas as pd
 
@@ -13,11 +14,11 @@ from tastemap.plots import embedding_map
 
 
 def colourings(kind: str, rows: np.ndarray, names: np.ndarray, catalogue: pd.DataFrame,
-               entity: str, truth, topic_paths) -> list:
-    """Planted genre (songs take their artist's) and dominant topics of the mapped ``rows``;
-    one plain colouring when the run has neither."""
+               entity: str, truth) -> list:
+    """Planted genre (songs take their artist's) of the mapped ``rows``; one plain colouring
+    when the data has none."""
     side = "users" if kind == "users" else "items"
-    out = interactive.topic_colourings(topic_paths, side, entity, rows)
+    out = []
     if truth is not None:
         keys = names[rows] if side == "users" else \
             catalogue.sort_values(f"{entity}_idx")["artist"].to_numpy(object)[rows]
@@ -50,7 +51,7 @@ def main(snakemake):
         fig.savefig(snakemake.output[f"{kind[:-1]}_map"])
         size = interactive.write_map(
             snakemake.output[f"{kind[:-1]}_html"], coords[:, 0], coords[:, 1], names[rows],
-            colourings(kind, rows, names, catalogue, w.entity, truth, snakemake.input.topics),
+            colourings(kind, rows, names, catalogue, w.entity, truth),
             title=title, xlabel="UMAP 1", ylabel="UMAP 2",
             kind="user" if kind == "users" else w.entity)
         log.info("%s: interactive map %.1f MB", kind, size / 1e6)

@@ -526,8 +526,10 @@ def test_changing_umap_options_reruns_only_umap_jobs(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--config", "explore={umap: {n_neighbors: 7, min_dist: 0.2}}")
     n_maps = len(ENTITIES) * len(SIDES)
     jobs.pop("all", None)  # the default target rule itself, re-run whenever an input changes
-    # each UMAP job makes its map, clusters and figure; the summary redraws the methods figures
-    assert jobs == {"explore_project": n_maps, "explore_summary": 1}, jobs
+    # each UMAP job makes its map, clusters and figure; the summary redraws the methods figures;
+    # one explore_html job per entity redraws the interactive maps
+    assert jobs == {"explore_project": n_maps, "explore_summary": 1,
+                    "explore_html": len(ENTITIES)}, jobs
 
 
 @pytest.mark.workflow

@@ -13,15 +13,18 @@ import yaml
 import tastemap
 from conftest import REPO, TINY_CONFIG, dry_run_jobs, results, run_snakemake
 from tastemap import layout as L
+from tastemap.config import resolve
 from tastemap.matrices import load_matrix
 from tastemap.models import registry
 
 pytestmark = pytest.mark.workflow
 
-CLASSIC = {"als": "f64", "bpr": "f64", "itemknn": "k50", "userknn": "k50",
-           "popularity": "default", "ease": "l500"}
 FILES = [L.MODEL, L.RECOMMENDATIONS, L.SIMILAR, L.HISTORY]
 TINY = yaml.safe_load(TINY_CONFIG.read_text())
+_MODELS = resolve(TINY)["models"]
+#: the classic families and the one variant the tiny config fits of each (its defaults)
+CLASSIC = {m: next(iter(registry.variants(m, _MODELS[m])))
+           for m in ("als", "bpr", "itemknn", "userknn", "popularity", "ease")}
 #: (model, entity) pairs the tiny config fits: a model's `entities` key, or every entity
 RUNS = [(m, e) for m in sorted(CLASSIC) for e in ("artist", "song")
         if e in TINY.get("models", {}).get(m, {}).get("entities", TINY["entities"])]

@@ -64,7 +64,7 @@ def test_every_report_output_has_an_existing_caption_and_category():
 def _for_report(path: str) -> bool:
     """Whether a planned output belongs in the report: every figure and the small tables."""
     name = Path(path).name
-    return name.endswith(".png") or name in TABLES
+    return name.endswith((".png", ".html")) or name in TABLES
 
 
 def _embedded_json(html: str, var: str) -> dict:

@@ -324,8 +324,10 @@ def test_adding_a_topic_count_runs_only_its_jobs(tiny_run):
     assert dry_run_jobs(tiny_run) == {}
     jobs = dry_run_jobs(tiny_run, "--config", f"topics={{k: {ks + [new_k]}}}")
     per_run = len(entities) * len(seeds)
-    # one topics_lda job per new run (fit, tables, maps, held-out score); one sweep job
-    expected = {"topics_lda": per_run, "topics_sweep": 1, "all": 1}
+    # one topics_lda job per new run (fit, tables, maps, held-out score); one sweep job; the
+    # interactive explore maps colour by every topic run: one explore_html job per (entity,
+    # seed) redraws them, and no projection reruns
+    expected = {"topics_lda": per_run, "topics_sweep": 1, "explore_html": per_run, "all": 1}
     # the report (if any) reads the topic figures; nothing upstream or unrelated may rerun
     others = {r: n for r, n in jobs.items() if r not in expected and not r.startswith("report")}
     assert others == {}, jobs

@@ -142,7 +142,7 @@ def explore_targets():
             for side in ex["sides"]:
                 w = dict(entity=e, seed=s, side=side)
                 out += [R(t, method=m, **w) for m in ex["methods"]
-                        for t in (L.MAP_COORDS, L.MAP_CLUSTERS, L.MAP_FIGURE)]
+                        for t in (L.MAP_COORDS, L.MAP_CLUSTERS, L.MAP_FIGURE, L.MAP_HTML)]
                 out += [R(L.SVD_CLUSTERS, **w), R(L.METHODS_FIGURE, **w)]
             out += [R(L.PLACED_FIGURE, entity=e, method=m, seed=s) for m in placed_methods()]
         out.append(R(L.EXPLORE_SUMMARY, seed=s))

@@ -31,7 +31,7 @@ def topic_tables(w):
     """Topic runs (every topics.k of the seed) that colour a map by dominant topic, if enabled."""
     if not config["topics"]["enabled"]:
         return []
-    sides = [w.side] if hasattr(w, "side") else ["users", "items"]
+    sides = cfg("explore", "sides")
     tables = {"users": L.USER_TOPICS, "items": L.TOPIC_ITEMS}
     return [R(t, entity=w.entity, k=k, seed=w.seed) for k in config["topics"]["k"]
             for t in [L.TOPICS_TABLE] + [tables[s] for s in sides]]
@@ -72,8 +72,6 @@ rule explore_project:
         matrix=R(L.MATRIX),
         svd=R(L.SVD_MODEL),
         points=R(L.SVD_POINTS),
-        # colourings of the interactive map: LDA topics (when the topics stage is on)
-        topics=topic_tables,
         names=explore_names,
         truth=simulated_truth(),
     output:
@@ -83,8 +81,6 @@ rule explore_project:
         metrics=cluster_metrics_report(L.MAP_CLUSTER_METRICS, MAP_LABELS),
         png=report(R(L.MAP_FIGURE), caption="../report/explore_map.rst", category="Maps",
                    subcategory="{entity} {side}", labels=MAP_LABELS | {"figure": "map"}),
-        html=report(R(L.MAP_HTML), caption="../report/explore_map_html.rst", category="Maps",
-                    subcategory="{entity} {side}", labels=MAP_LABELS | {"figure": "interactive map"}),
     wildcard_constraints:
         method=r"pca|umap",
     params:
@@ -114,14 +110,43 @@ use rule explore_project as explore_tsne with:
         metrics=cluster_metrics_report(L.MAP_CLUSTER_METRICS, MAP_LABELS),
         png=report(R(L.MAP_FIGURE), caption="../report/explore_map.rst", category="Maps",
                    subcategory="{entity} {side}", labels=MAP_LABELS | {"figure": "map"}),
-        html=report(R(L.MAP_HTML), caption="../report/explore_map_html.rst", category="Maps",
-                    subcategory="{entity} {side}", labels=MAP_LABELS | {"figure": "interactive map"}),
     wildcard_constraints:
         method=r"tsne",
     params:
         options=cfg("explore", "tsne"),
         cluster=cfg("explore", "cluster"),
         plots=cfg("plots"),
+
+
+def _maps():
+    """(side, method) of every map of one (entity, seed)."""
+    return [(s, m) for s in cfg("explore", "sides") for m in cfg("explore", "methods")]
+
+
+rule explore_html:
+    """Every interactive map of one (entity, seed), drawn from the maps' clusters tables: a new
+    topic count redraws these files only, no projection."""
+    input:
+        clusters=[R(L.MAP_CLUSTERS, side=s, method=m) for s, m in _maps()],
+        # colourings: LDA topics (when the topics stage is on), planted genres (simulated data)
+        topics=topic_tables,
+        truth=simulated_truth(),
+    output:
+        html=[report(R(L.MAP_HTML, side=s, method=m), caption="../report/explore_map_html.rst",
+                     category="Maps", subcategory=f"{{entity}} {s}",
+                     labels={"entity": "{entity}", "side": s, "method": m, "seed": "{seed}",
+                             "figure": "interactive map"})
+              for s, m in _maps()],
+    params:
+        maps=_maps(),
+    log:
+        LOG(L.path(L.SEED_JOB, stage="explore/{entity}", job="html")),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/explore_html.py"
 
 
 def _sides():

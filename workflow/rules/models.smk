@@ -99,9 +99,8 @@ rule model_map:
         model=R(L.MODEL, **FULL),
         users=R(L.USERS),
         catalogue=R(L.ITEMS),
-        # colourings of the interactive maps (functions of explore.smk, included later)
-        truth=lambda w: simulated_truth(),
-        topics=lambda w: topic_tables(w),
+        # colouring of the interactive maps: planted genres (simulated data)
+        truth=simulated_truth(),
     output:
         user_map=report(R(L.USERS_EMBEDDING_MAP, **FULL), caption="../report/models_map.rst",
                         category="Models", subcategory="Embedding maps",
