@@ -115,6 +115,8 @@ LOGS = "logs"
 BENCHMARKS = "benchmarks"
 #: the name of a job that covers one seed of a stage (its log: logs/<stage>/seed<seed>/<job>.log)
 SEED_JOB = "{stage}/seed{seed}/{job}"
+#: a job that covers one (entity, seed) of a stage (logs/<stage>/<entity>/seed<seed>/<job>.log)
+ENTITY_SEED_JOB = "{stage}/{entity}/seed{seed}/{job}"
 
 # ---- outside results/: the simulated input (relative to the working directory) ---------------
 SIMULATED_LISTENS = "resources/synthetic/{dataset}/listens.tsv"

@@ -140,7 +140,7 @@ rule explore_html:
     params:
         maps=_maps(),
     log:
-        LOG(L.path(L.SEED_JOB, stage="explore/{entity}", job="html")),
+        LOG(L.path(L.ENTITY_SEED_JOB, stage="explore", job="html")),
     threads: 1
     resources:
         mem_mb=2000,
