@@ -19,6 +19,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
+#: adjustText iterations per map. A fixed count keeps the figure the same on a fast and a slow
+#: machine (adjustText's own default is a 0.5 s time limit) and is what most of a map job costs:
+#: on 1,000 clustered points with 100 labels, 0 / 20 / 40 / 80 / 200 iterations leave 88 / 17 /
+#: 4 / 4 / 5 overlapping label pairs at 0 / 2.1 / 3.4 / 6.1 / 13.9 CPU-s (the 0.5 s limit: 56
+#: pairs); docs/benchmarks.md, "Maps".
+LABEL_ITERATIONS = 50
+
+
 def plain(text) -> str:
     """``text`` drawn as it is: ``$`` escaped, so matplotlib never reads a name as mathtext
     (``"Ke$ha & A$AP"`` would otherwise set "ha & A" in math italics).
@@ -59,7 +67,7 @@ def _label_points(
     # only the labelled points as obstacles: adjustText's overlap test is quadratic in memory in
     # the points it avoids (28 GiB for a 20K-point map)
     pick = np.sort(pick)
-    adjust_text(texts, x=coords[pick, 0], y=coords[pick, 1], ax=ax,
+    adjust_text(texts, x=coords[pick, 0], y=coords[pick, 1], ax=ax, iter_lim=LABEL_ITERATIONS,
                 arrowprops=dict(arrowstyle="-", color="0.4", lw=0.5))
 
 
@@ -186,7 +194,7 @@ def scatter_map(
     dpi: int = 100,
     n_labels: int = 100,
     seed: int = 0,
-    label_iterations: int = 200,
+    label_iterations: int = LABEL_ITERATIONS,
     extra: dict | None = None,
 ) -> Figure:
     """Scatter map of n points coloured by cluster, ``n_labels`` random points labelled.
