@@ -265,6 +265,16 @@ def genre_colouring(keys, truth: pd.DataFrame, kind: str) -> Colouring:
     return Colouring("planted genre", values, none="no planted genre")
 
 
+def embedding_colourings(side: str, keys: np.ndarray, truth: pd.DataFrame | None
+                         ) -> list[Colouring]:
+    """Colourings of the (n,) points of an embedding map of a factor model (``side`` ``users``
+    or ``items``): their planted genre when ``truth`` is given (``keys``: user names, or the
+    artist of each item point; an artist's own name for artists), else one plain colouring."""
+    if truth is not None:
+        return [genre_colouring(keys, truth, "user" if side == "users" else "artist")]
+    return [Colouring("all points", np.zeros(len(keys), np.int64), legend={0: side})]
+
+
 def topic_colourings(paths: list[str], side: str, entity: str, idx: np.ndarray) -> list[Colouring]:
     """Dominant LDA topic of the points ``idx`` (user_idx for ``side="users"``, else item
     indices), one colouring per topic run (``layout.TOPICS_DIR``) whose files
