@@ -49,7 +49,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer
 from threadpoolctl import threadpool_limits
 
-from tastemap import layout, npzmodel
+from tastemap import layout
+from tastemap.models import store
 
 logger = logging.getLogger(__name__)
 
@@ -298,16 +299,17 @@ MAP_STEPS = {cls.__name__: cls for cls in (Normalizer, TruncatedSVD, NeighbourPl
 
 def save_map(model: Pipeline, path, params: dict[str, Any] | None = None) -> None:
     """Write a fitted map (the SVD representation, a pca or a umap map: a ``Pipeline`` of
-    :data:`MAP_STEPS`) as ``model.npz``: arrays and a JSON string, no pickle
-    (:mod:`tastemap.npzmodel`). ``params`` (JSON-able: method, seed, ...) are stored with it."""
-    npzmodel.save(path, model.steps, params=params)
+    :data:`MAP_STEPS`) as ``model.npz``: arrays and a JSON header, no pickle, the format of
+    every tastemap model (:func:`tastemap.models.store.write_estimators`). ``params``
+    (JSON-able: method, seed, ...) are stored with it."""
+    store.write_estimators(path, model.steps, params=params)
 
 
 def load_map(path) -> Pipeline:
     """Read a map written by :func:`save_map` (``np.load(..., allow_pickle=False)``) and rebuild
     its scikit-learn ``Pipeline``; a pickle (the joblib files of earlier versions) or a foreign
     step is refused."""
-    steps, _, _ = npzmodel.load(path, MAP_STEPS)
+    steps, _ = store.read_estimators(path, MAP_STEPS)
     return Pipeline(steps)
 
 
