@@ -18,7 +18,8 @@ def main(snakemake):
     tracks = getattr(snakemake.input, "tracks", None) or None
     if tracks is not None and not isinstance(tracks, str):  # the rule gives [] without a side file
         tracks = str(tracks[0]) if len(tracks) else None
-    log.info("ingest %s as %s%s", snakemake.input.listens, fmt, f" with names from {tracks}" if tracks else "")
+    log.info("ingest %s as %s%s", snakemake.input.listens, fmt,
+             f" with names from {tracks}" if tracks else "")
     for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:  # kept rows go to listens.parquet block by block: the whole table is never in memory

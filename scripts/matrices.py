@@ -9,7 +9,8 @@ from tastemap.matrices import build_matrix, matrix_stats, save_matrix
 
 def main(snakemake):
     log = logs.setup(snakemake.log[0])
-    inter = pd.read_parquet(snakemake.input.interactions, columns=["user_idx", "artist_idx", "song_idx", "plays"])
+    inter = pd.read_parquet(snakemake.input.interactions,
+                            columns=["user_idx", "artist_idx", "song_idx", "plays"])
     n_users = len(pd.read_parquet(snakemake.input.users, columns=["user_idx"]))
     n_items = {
         "artist": len(pd.read_parquet(snakemake.input.artists, columns=["artist_idx"])),

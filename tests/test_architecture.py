@@ -1,11 +1,16 @@
-"""Every workflow script has one shape (docs/architecture.md, "Three rooms"): a module docstring
-naming its rule(s), imports, ``def main(snakemake):`` and exactly the guard below; it imports
-no other script (shared logic lives in the library) and nothing outside ``tastemap`` under a
-``tastemap.`` name but through ``from tastemap... import ...``."""
+"""The architecture's rules that a parser can check (docs/architecture.md).
+
+* Every workflow script has one shape: a module docstring naming its rule(s), imports,
+  ``def main(snakemake):`` and exactly the guard below; it imports no other script (shared
+  logic lives in the library) and imports tastemap only as ``from tastemap... import ...``.
+* No library function is longer than 60 lines unless a ``# long:`` comment in it says why.
+* Nothing in the repository points outside it.
+"""
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -67,3 +72,33 @@ def test_script_imports_no_script(path):
         else:
             continue
         assert not {n.split(".")[0] for n in names} & scripts, f"{path.name} imports a script"
+
+
+def long_functions(root: Path, limit: int = 60) -> list[str]:
+    """``path:line name (n lines)`` of every function under ``root`` longer than ``limit`` lines
+    whose body has no ``# long:`` comment saying why."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = lines[node.lineno - 1:node.end_lineno]
+                if len(body) > limit and not any("# long:" in line for line in body):
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} "
+                                 f"({len(body)} lines)")
+    return found
+
+
+def test_no_long_library_function(tmp_path):
+    assert long_functions(REPO / "src") == []
+    # the check itself: a 61-line function is found, the same with a reason is not
+    body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    (tmp_path / "m.py").write_text(f"def f():\n{body}\n\ndef g():\n    # long: a kernel\n{body}")
+    assert long_functions(tmp_path) == ["m.py:1 f (61 lines)"]
+
+
+def test_nothing_points_outside_the_repository():
+    proc = subprocess.run(["git", "grep", "-n", "-e", "DESIGN.md", "-e", "../shared", "--",
+                           ":!tests/test_architecture.py"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # 1: no match (0: found, 128: error)

@@ -126,7 +126,6 @@ def map_layout(x, y, names, colourings: list[Colouring], *, title: str, xlabel: 
     """
     from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Legend, Select
-
     from bokeh.plotting import figure
 
     if not colourings:
