@@ -4,7 +4,7 @@
   ``def main(snakemake):`` and exactly the guard below; it imports no other script (shared
   logic lives in the library) and imports tastemap only as ``from tastemap... import ...``.
 * No library function is longer than 60 lines unless a ``# long:`` comment in it says why.
-* Nothing in the repository points outside it.
+* Nothing in the repository points outside it (no design file or shared folder beside it).
 """
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def test_no_long_library_function(tmp_path):
 
 
 def test_nothing_points_outside_the_repository():
-    proc = subprocess.run(["git", "grep", "-n", "-e", "DESIGN.md", "-e", "../shared", "--",
-                           ":!tests/test_architecture.py"],
+    # the names are spelled in pieces so that this file does not match itself
+    outside = ["DESI" + "GN", "../sha" + "red"]
+    proc = subprocess.run(["git", "grep", "-n", "-F", "-e", outside[0], "-e", outside[1]],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # 1: no match (0: found, 128: error)
