@@ -25,8 +25,8 @@ def _mf_sweep_file(template, entity, labels):
 
 
 def _mf_sweep(template, labels):
-    # one file per entity (a helper of its own: snakefmt reads a line starting with `report(`
-    # as the report: directive)
+    # one file per entity, built by a helper: snakefmt reads a line that starts with a call of
+    # the report function as the report: directive
     return [_mf_sweep_file(template, e, labels) for e in mf_entities()]
 
 
