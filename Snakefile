@@ -69,4 +69,3 @@ rule explore:
     localrule: True
     input:
         explore_targets(),
-

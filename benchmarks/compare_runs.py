@@ -30,7 +30,7 @@ for name in ["listens", "rejected", "interactions", "users", "artists", "songs"]
             if c in tb.column_names and not ta.column(c).equals(tb.column(c)):
                 print("  column differs:", c)
 for name in ["ingest_stats", "prepare_stats"]:
-    ja, jb = json.loads((a / f"data/{name}.json").read_text()), json.loads((b / f"data/{name}.json").read_text())
+    ja, jb = (json.loads((run / f"data/{name}.json").read_text()) for run in (a, b))
     extra = set(jb) - set(ja)
     jb = {k: v for k, v in jb.items() if k not in extra}
     same = ja == jb

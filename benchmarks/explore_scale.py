@@ -29,7 +29,8 @@ Jobs: ``svd``, ``pca``, ``umap`` (the library's settings), ``umap-e<N>`` (``n_ep
 ``umap-highmem`` (``low_memory=False``), ``tsne-sklearn`` (scikit-learn's Barnes-Hut t-SNE, the
 settings of explore up to the previous version), ``tsne-open`` (openTSNE, the library's t-SNE),
 ``place`` (new users on a UMAP map: umap-learn's ``transform`` against
-:class:`~tastemap.explore.NeighbourPlacement`, :func:`placement`), ``cluster-<algorithm>`` (the library's sweep of one algorithm over the default k's on the
+:class:`~tastemap.explore.NeighbourPlacement`, :func:`placement`), ``cluster-<algorithm>``
+(the library's sweep of one algorithm over the default k's on the
 ``umap`` map's coordinates, which that job saves), ``cluster-svd-<algorithm>`` (on the SVD
 representation). CPU time is what to compare on a shared machine.
 """

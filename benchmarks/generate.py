@@ -42,8 +42,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tastemap.simulate import (SimulationSpec, make_artist_names, make_track_names,
-                               simulate_to_files, zipf_rank)
+from tastemap.simulate import (
+    SimulationSpec,
+    make_artist_names,
+    make_track_names,
+    simulate_to_files,
+    zipf_rank,
+)
 
 #: Knobs of each shape, chosen so the sizes match the real files (measured, see docs/benchmarks.md).
 SHAPES: dict[str, dict] = {

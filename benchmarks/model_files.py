@@ -18,7 +18,6 @@ import os
 import time
 
 import numpy as np
-
 from bench_als import heavy_tailed_matrix  # benchmarks/ is on sys.path when run as a script
 
 

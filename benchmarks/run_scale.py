@@ -53,7 +53,8 @@ def machine() -> str:
         mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
     except OSError:
         mem = float("nan")
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}")
 
 
 def collect(results: Path) -> pd.DataFrame:
@@ -99,7 +100,8 @@ def main(argv=None) -> int:
     data = work / "resources" / filename
     data.parent.mkdir(parents=True, exist_ok=True)
     if not args.skip_generate or not data.exists():
-        subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), args.shape, str(data)], check=True)
+        subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), args.shape,
+                        str(data)], check=True)
 
     dataset = f"bench-{args.shape}"
     results = work / "results" / dataset

@@ -1,4 +1,4 @@
-"""download: fetch the raw dataset file named in config input.download (optional, explicit)."""
+"""Rule download: fetch the raw dataset file named in config input.download (optional, explicit)."""
 
 import sys
 
@@ -6,7 +6,7 @@ from tastemap import logs
 from tastemap.download import DownloadError, download
 
 
-def main(snakemake) -> None:
+def main(snakemake):
     log = logs.setup(snakemake.log[0])
     p = snakemake.params
     log.info("download %s -> %s%s", p.url, snakemake.output[0], f" (member {p.member})" if p.member else "")
@@ -18,14 +18,5 @@ def main(snakemake) -> None:
     log.info("done: %s", stats)
 
 
-if __name__ == "__main__":
-    if "snakemake" in globals():
-        main(snakemake)  # noqa: F821 (injected by Snakemake)
-    else:  # by hand: python scripts/download.py URL DEST [MD5] [MEMBER]
-        from types import SimpleNamespace as NS
-
-        url, dest = sys.argv[1:3]
-        md5 = sys.argv[3] if len(sys.argv) > 3 else None
-        member = sys.argv[4] if len(sys.argv) > 4 else None
-        main(NS(output=[dest], log=[f"{dest}.download.log"],
-                params=NS(url=url, md5=md5, member=member, timeout=60.0)))
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

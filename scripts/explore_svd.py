@@ -1,12 +1,12 @@
 """Rule explore_svd: the high-dimensional representation (binary rows -> L2 -> SVD -> L2) of one
 side of one matrix, and its clusterings; its model is reused by t-SNE / UMAP. With
 explore.max_points, every map of the side covers the seeded sample of rows in points.npy."""
+
 import numpy as np
 import pandas as pd
 
-from explore_cluster import cluster
 from tastemap import logs
-from tastemap.explore import fit_svd, orient, point_table, save_map
+from tastemap.explore import cluster_table, fit_svd, orient, point_table, save_map
 from tastemap.matrices import load_matrix, sample_rows
 
 
@@ -27,8 +27,11 @@ def main(snakemake):
     np.save(out.points, points)
     names = pd.read_parquet(inp.names)
     table = point_table(names, w.side, w.entity, len(names), points)
-    cluster(embedding, table, inp.truth, w.entity, w.side, "svd", seed, p.cluster,
-            (out.clusters, out.metrics), log)
+    truth = pd.read_parquet(inp.truth[0]) if inp.truth else None
+    clusters, metrics = cluster_table(embedding, table, w.entity, w.side, p.cluster, seed, truth,
+                                      space="svd")
+    clusters.to_parquet(out.clusters, index=False)
+    metrics.to_csv(out.metrics, index=False)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -4,14 +4,14 @@ the model, recommendations for every user and the training curve, and for the fu
 items for every item."""
 import pandas as pd
 
-import tastemap.logs
+from tastemap import logs
 from tastemap.matrices import load_matrix
 from tastemap.models.run import Fit, fit_outputs
 from tastemap.models.tables import item_names, user_names
 
 
 def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
+    log = logs.setup(snakemake.log[0])
     w, p, out = snakemake.wildcards, snakemake.params, snakemake.output
     users = user_names(pd.read_parquet(snakemake.input.users))
     items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)

@@ -1,4 +1,4 @@
-"""ingest: raw listening log (any supported format) -> canonical listens + rejected lines + stats."""
+"""Rule ingest: raw listening log (any supported format) -> canonical listens + rejected lines + stats."""
 
 import json
 import sys
@@ -11,14 +11,15 @@ from tastemap import logs
 from tastemap.formats import FormatError, ListensWriter, read_listens
 
 
-def main(snakemake) -> None:
+def main(snakemake):
     log = logs.setup(snakemake.log[0])
     pa.set_cpu_count(max(1, int(snakemake.threads)))  # the Arrow CSV reader's threads
     fmt = snakemake.params.format
     tracks = getattr(snakemake.input, "tracks", None) or None
     if tracks is not None and not isinstance(tracks, str):  # the rule gives [] without a side file
         tracks = str(tracks[0]) if len(tracks) else None
-    log.info("ingest %s as %s%s", snakemake.input.listens, fmt, f" with names from {tracks}" if tracks else "")
+    log.info("ingest %s as %s%s", snakemake.input.listens, fmt,
+             f" with names from {tracks}" if tracks else "")
     for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:  # kept rows go to listens.parquet block by block: the whole table is never in memory
@@ -45,15 +46,5 @@ def main(snakemake) -> None:
         f.write("\n")
 
 
-if __name__ == "__main__":
-    if "snakemake" in globals():
-        main(snakemake)  # noqa: F821 (injected by Snakemake)
-    else:  # by hand: python scripts/ingest.py FORMAT RAW OUTDIR [TRACKS]
-        from types import SimpleNamespace as NS
-
-        fmt, raw, out = sys.argv[1:4]
-        side = sys.argv[4] if len(sys.argv) > 4 else None
-        main(NS(input=NS(listens=raw, tracks=side), log=[f"{out}/ingest.log"], threads=2,
-                params=NS(format=fmt, generic={}),
-                output=NS(listens=f"{out}/listens.parquet", rejected=f"{out}/rejected.parquet",
-                          stats=f"{out}/ingest_stats.json")))
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

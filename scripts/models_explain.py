@@ -2,7 +2,7 @@
 users (full fits of the families that declare `explains`)."""
 import pandas as pd
 
-import tastemap.logs
+from tastemap import logs
 from tastemap.explain import explanations_table, sample_users
 from tastemap.matrices import load_matrix
 from tastemap.models.run import load_model
@@ -10,7 +10,7 @@ from tastemap.models.tables import item_names
 
 
 def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
+    log = logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
     plays = load_matrix(snakemake.input.matrix)
     model = load_model(snakemake.input.model, w.model, p.module, train=plays)
@@ -22,5 +22,5 @@ def main(snakemake):
     table.to_parquet(snakemake.output[0], index=False)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "snakemake" in globals():
     main(snakemake)  # noqa: F821

@@ -1,23 +1,31 @@
 """Rule model_figures: every training-curve figure of one seed (torch runs, full and train fits)
 and the biased-MF latent-size sweep of each entity: one process for many small figures."""
-import matplotlib.pyplot as plt
 
-import tastemap.logs
-from models_loss_curve import draw as draw_curve
-from models_mf_sweep import draw as draw_mf_sweep
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from tastemap import figures, logs
+from tastemap.models.mf import last_epoch_metric
 
 
 def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
+    log = logs.setup(snakemake.log[0])
     p, inp, out, seed = snakemake.params, snakemake.input, snakemake.output, snakemake.wildcards.seed
-    for run, history, figure in zip(p.runs, inp.histories, out.curves):
-        draw_curve(history, figure, run, seed, p.plots, log)
-        plt.close("all")
+    for run, history, path in zip(p.runs, inp.histories, out.curves, strict=True):
+        fig = figures.loss_curves(pd.read_parquet(history), run, seed, p.plots)
+        fig.savefig(path)
+        plt.close(fig)
     per_entity = len(p.factors)
     for i, entity in enumerate(p.mf_entities):
-        draw_mf_sweep(inp.mf_histories[i * per_entity:(i + 1) * per_entity], p.factors, entity,
-                      seed, out.mf_tables[i], out.mf_figures[i], p.plots, log)
-        plt.close("all")
+        paths = inp.mf_histories[i * per_entity:(i + 1) * per_entity]
+        table = last_epoch_metric({int(f): pd.read_parquet(path)
+                                   for f, path in zip(p.factors, paths, strict=True)}, "rmse")
+        log.info("%s: RMSE (log(1 + plays)) by latent size:\n%s", entity,
+                 table.to_string(index=False))
+        table.to_csv(out.mf_tables[i], index=False)
+        fig = figures.mf_factor_sweep(table, entity, seed, p.plots)
+        fig.savefig(out.mf_figures[i])
+        plt.close(fig)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -2,43 +2,31 @@
 a PNG and as an interactive HTML file (hover names, zoom; colour by planted genre where the
 data has them). Topic colourings are on the explore and topic maps: here they would make every
 embedding map wait for, and be redrawn with, every topic run."""
-import numpy as np
+
+import matplotlib.pyplot as plt
 import pandas as pd
 
-import tastemap.logs
-from tastemap import interactive
+from tastemap import interactive, logs
 from tastemap.models.embed import umap_2d
 from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, user_names
 from tastemap.plots import embedding_map
 
 
-def colourings(kind: str, rows: np.ndarray, names: np.ndarray, catalogue: pd.DataFrame,
-               entity: str, truth) -> list:
-    """Planted genre (songs take their artist's) of the mapped ``rows``; one plain colouring
-    when the data has none."""
-    side = "users" if kind == "users" else "items"
-    out = []
-    if truth is not None:
-        keys = names[rows] if side == "users" else \
-            catalogue.sort_values(f"{entity}_idx")["artist"].to_numpy(object)[rows]
-        kind = "user" if side == "users" else "artist"
-        out.insert(0, interactive.genre_colouring(keys, truth, kind))
-    return out or [interactive.Colouring("all points", np.zeros(len(rows), np.int64),
-                                         legend={0: kind})]
-
-
 def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
+    log = logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
     model = load_model(snakemake.input.model, w.model, p.module)  # factors: no matrix needed
     catalogue = pd.read_parquet(snakemake.input.catalogue)
     truth = pd.read_parquet(snakemake.input.truth[0]) if snakemake.input.truth else None
+    users = user_names(pd.read_parquet(snakemake.input.users))
+    # planted genres are by artist: an item's key is its artist (an artist's own name)
+    artists = catalogue.sort_values(f"{w.entity}_idx")["artist"].to_numpy(object)
     kinds = {
-        "users": (model.user_factors, user_names(pd.read_parquet(snakemake.input.users))),
-        "items": (model.item_factors, item_names(catalogue, w.entity)),
+        "users": (model.user_factors, users, users),
+        "items": (model.item_factors, item_names(catalogue, w.entity), artists),
     }
-    for kind, (factors, names) in kinds.items():
+    for kind, (factors, names, keys) in kinds.items():
         rows, coords = umap_2d(factors, int(w.seed), n_neighbors=p.n_neighbors,
                                min_dist=p.min_dist, max_points=p.max_points)
         log.info("%s: %d of %d mapped", kind, len(rows), len(factors))
@@ -49,13 +37,14 @@ def main(snakemake):
             n_labels=p.plots["n_labels"], seed=int(w.seed), title=title,
         )
         fig.savefig(snakemake.output[f"{kind[:-1]}_map"])
+        plt.close(fig)
         size = interactive.write_map(
             snakemake.output[f"{kind[:-1]}_html"], coords[:, 0], coords[:, 1], names[rows],
-            colourings(kind, rows, names, catalogue, w.entity, truth),
+            interactive.embedding_colourings(kind, keys[rows], truth),
             title=title, xlabel="UMAP 1", ylabel="UMAP 2",
             kind="user" if kind == "users" else w.entity)
         log.info("%s: interactive map %.1f MB", kind, size / 1e6)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "snakemake" in globals():
     main(snakemake)  # noqa: F821

@@ -3,14 +3,14 @@
 import numpy as np
 import pandas as pd
 
-import tastemap.logs
+from tastemap import logs
 from tastemap.matrices import load_matrix
 from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, new_users_table, profiles_matrix
 
 
 def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
+    log = logs.setup(snakemake.log[0])
     p, w = snakemake.params, snakemake.wildcards
     plays = load_matrix(snakemake.input.matrix)  # the full fit's matrix (user-kNN folds in from it)
     model = load_model(snakemake.input.model, w.model, p.module, train=plays)
@@ -30,5 +30,5 @@ def main(snakemake):
         log.info("%s -> %s", name, ", ".join(top))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "snakemake" in globals():
     main(snakemake)  # noqa: F821

@@ -4,17 +4,23 @@ import json
 from tastemap import logs
 from tastemap.prepare import prepare
 
-log = logs.setup(snakemake.log[0])
-opts = snakemake.params.prepare
-log.info("prepare %s; options %s", snakemake.input.listens, opts)
-# the path, not a table: prepare reads the name columns as dictionaries (memory, see prepare.py)
-result = prepare(snakemake.input.listens, **opts)
-log.info("read %d listens", result.stats["rows_in"])
-result.interactions.to_parquet(snakemake.output.interactions, index=False)
-result.users.to_parquet(snakemake.output.users, index=False)
-result.artists.to_parquet(snakemake.output.artists, index=False)
-result.songs.to_parquet(snakemake.output.songs, index=False)
-with open(snakemake.output.stats, "w") as fh:
-    json.dump(result.stats, fh, indent=2)
-log.info("wrote %d interactions, %d users, %d artists, %d songs", len(result.interactions),
-         len(result.users), len(result.artists), len(result.songs))
+
+def main(snakemake):
+    log = logs.setup(snakemake.log[0])
+    opts = snakemake.params.prepare
+    log.info("prepare %s; options %s", snakemake.input.listens, opts)
+    # the path, not a table: prepare reads the name columns as dictionaries (memory, see prepare.py)
+    result = prepare(snakemake.input.listens, **opts)
+    log.info("read %d listens", result.stats["rows_in"])
+    result.interactions.to_parquet(snakemake.output.interactions, index=False)
+    result.users.to_parquet(snakemake.output.users, index=False)
+    result.artists.to_parquet(snakemake.output.artists, index=False)
+    result.songs.to_parquet(snakemake.output.songs, index=False)
+    with open(snakemake.output.stats, "w") as fh:
+        json.dump(result.stats, fh, indent=2)
+    log.info("wrote %d interactions, %d users, %d artists, %d songs", len(result.interactions),
+             len(result.users), len(result.artists), len(result.songs))
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

@@ -1,12 +1,17 @@
-"""Simulated listening log with planted genres (the default data) + its truth table."""
+"""Rule simulate: the simulated listening log with planted genres (the default data) + its truth table."""
 import json
 
-import tastemap.logs
+from tastemap import logs
 from tastemap.simulate import SimulationSpec, simulate_to_files
 
-log = tastemap.logs.setup(snakemake.log[0])
 
-spec = SimulationSpec.from_params(dict(snakemake.params.simulate))
-log.info("simulate: %s", spec)
-stats = simulate_to_files(snakemake.output.listens, snakemake.output.truth, spec)
-log.info("stats: %s", json.dumps(stats))
+def main(snakemake):
+    log = logs.setup(snakemake.log[0])
+    spec = SimulationSpec.from_params(dict(snakemake.params.simulate))
+    log.info("simulate: %s", spec)
+    stats = simulate_to_files(snakemake.output.listens, snakemake.output.truth, spec)
+    log.info("stats: %s", json.dumps(stats))
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

@@ -8,26 +8,31 @@ from tastemap import logs
 from tastemap.matrices import build_times, load_matrix, save_matrix
 from tastemap.split import restrict, split
 
-log = logs.setup(snakemake.log[0])
-p = snakemake.params
-seed = int(snakemake.wildcards.seed)
-opts = dict(test_fraction=p.test_fraction, min_user_items=p.min_user_items, loo_top_n=p.loo_top_n)
-inter = pd.read_parquet(snakemake.input.interactions) if p.scheme == "temporal" else None
 
-for i, entity in enumerate(p.entities):
-    full = load_matrix(snakemake.input.matrices[i])
-    times = build_times(inter, entity, full) if inter is not None else None
-    # One independent stream per (seed, entity, test/validation): adding an entity changes nothing else.
-    stream = zlib.crc32(entity.encode())
-    train, test = split(full, p.scheme, seed=[seed, stream, 0], first_listen=times, **opts)
-    assert (train + test != full).nnz == 0, "split lost or invented entries"
-    save_matrix(snakemake.output.train[i], train)
-    save_matrix(snakemake.output.test[i], test)
-    log.info("%s: %s split, train nnz %d, test nnz %d, %d test users", entity, p.scheme, train.nnz,
-             test.nnz, int((np.diff(test.indptr) > 0).sum()))
-    if p.validation:
-        vtimes = restrict(full, times, train) if times is not None else None
-        vtrain, vtest = split(train, p.scheme, seed=[seed, stream, 1], first_listen=vtimes, **opts)
-        save_matrix(snakemake.output.valid_train[i], vtrain)
-        save_matrix(snakemake.output.valid_test[i], vtest)
-        log.info("%s: validation train nnz %d, validation test nnz %d", entity, vtrain.nnz, vtest.nnz)
+def main(snakemake):
+    log = logs.setup(snakemake.log[0])
+    p = snakemake.params
+    seed = int(snakemake.wildcards.seed)
+    opts = dict(test_fraction=p.test_fraction, min_user_items=p.min_user_items, loo_top_n=p.loo_top_n)
+    inter = pd.read_parquet(snakemake.input.interactions) if p.scheme == "temporal" else None
+    for i, entity in enumerate(p.entities):
+        full = load_matrix(snakemake.input.matrices[i])
+        times = build_times(inter, entity, full) if inter is not None else None
+        # One independent stream per (seed, entity, test/validation): adding an entity changes nothing else.
+        stream = zlib.crc32(entity.encode())
+        train, test = split(full, p.scheme, seed=[seed, stream, 0], first_listen=times, **opts)
+        assert (train + test != full).nnz == 0, "split lost or invented entries"
+        save_matrix(snakemake.output.train[i], train)
+        save_matrix(snakemake.output.test[i], test)
+        log.info("%s: %s split, train nnz %d, test nnz %d, %d test users", entity, p.scheme, train.nnz,
+                 test.nnz, int((np.diff(test.indptr) > 0).sum()))
+        if p.validation:
+            vtimes = restrict(full, times, train) if times is not None else None
+            vtrain, vtest = split(train, p.scheme, seed=[seed, stream, 1], first_listen=vtimes, **opts)
+            save_matrix(snakemake.output.valid_train[i], vtrain)
+            save_matrix(snakemake.output.valid_test[i], vtest)
+            log.info("%s: validation train nnz %d, validation test nnz %d", entity, vtrain.nnz, vtest.nnz)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

@@ -1,20 +1,18 @@
 """Rule topics_lda: fit LDA with k topics on the full user x item matrix; write the model, the
 user-topic and topic-item tables, each topic's top items, a per-topic summary and the metrics;
 draw the users and items maps; fit again on the split's train part for the held-out score."""
+
 import json
 
 import pandas as pd
 
-import tastemap.logs
-from tastemap import topics
+from tastemap import logs, topics, topics_run
 from tastemap.matrices import load_matrix
 from tastemap.models.lda import LDA
-from topics_heldout import heldout
-from topics_map import draw_maps, read_tables
 
 
 def main(snakemake):
-    log = tastemap.logs.setup(snakemake.log[0])
+    log = logs.setup(snakemake.log[0])
     w, p, inp, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
     k, seed = int(w.k), int(w.seed)
     plays = load_matrix(inp.matrix)
@@ -41,11 +39,14 @@ def main(snakemake):
         log.info("topic %d (%.1f%% of plays, NPMI %.3f): %s", row.topic, 100 * row.share, row.npmi,
                  row.label)
     # the maps read what was written, as a separate job would (the saved model and tables)
-    draw_maps(LDA.load(out.model), plays, *read_tables(out.summary, out.user_topics,
-                                                       inp.item_table),
-              inp.item_table, w.entity, k, seed, p,
-              (out.users_map, out.items_map, out.users_html, out.items_html), truth, log)
-    heldout(inp.train, inp.test, w.entity, k, seed, p.lda, out.heldout, log)
+    sides = topics_run.map_sides(LDA.load(out.model), plays, pd.read_parquet(out.user_topics),
+                                 pd.read_parquet(inp.item_table), inp.item_table, w.entity, k)
+    labels = pd.read_csv(out.summary).sort_values("topic")["label"].tolist()
+    topics_run.draw_maps(sides, labels, w.entity, k, seed, p,
+                         [(out.users_map, out.users_html), (out.items_map, out.items_html)], truth)
+    report = topics_run.heldout(inp.train, inp.test, w.entity, k, seed, p.lda)
+    with open(out.heldout, "w") as fh:
+        json.dump(report, fh, indent=2)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

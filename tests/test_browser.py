@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import results, run_snakemake
 
-from conftest import run_snakemake
+from tastemap import layout as L
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: known to work as root in containers; the profile is a fresh temporary one per launch
@@ -194,14 +195,16 @@ def switch_colouring(frame, label: str) -> int:
 # ---- a run whose names are markup ------------------------------------------------------------
 
 #: the interactive maps of the markup run (explore, topics, ALS embedding), relative to its dir
-EVIL_MAPS = [
-    "results/evil/explore/artist/pca/seed0/users/map.html",
-    "results/evil/explore/artist/pca/seed0/items/map.html",
-    "results/evil/topics/lda/artist/k2/seed0/map.html",
-    "results/evil/topics/lda/artist/k2/seed0/items_map.html",
-    "results/evil/models/artist/als/f4/seed0/full/map_users.html",
-    "results/evil/models/artist/als/f4/seed0/full/map_items.html",
-]
+EVIL_MAPS = [f"results/evil/{L.path(template, **wildcards)}" for template, wildcards in [
+    (L.MAP_HTML, dict(entity="artist", method="pca", seed=0, side="users")),
+    (L.MAP_HTML, dict(entity="artist", method="pca", seed=0, side="items")),
+    (L.TOPICS_USERS_MAP_HTML, dict(entity="artist", k=2, seed=0)),
+    (L.TOPICS_ITEMS_MAP_HTML, dict(entity="artist", k=2, seed=0)),
+    (L.USERS_EMBEDDING_MAP_HTML, dict(entity="artist", model="als", variant="f4", seed=0,
+                                      fit="full")),
+    (L.ITEMS_EMBEDDING_MAP_HTML, dict(entity="artist", model="als", variant="f4", seed=0,
+                                      fit="full")),
+]]
 
 
 def markup_listens(path: Path, seed: int = 0) -> None:
@@ -329,8 +332,8 @@ def tiny_report(tiny_run, tmp_path_factory) -> Path:
 def test_tiny_run_report_and_maps(browser, tiny_run, tiny_report, shots):
     """The report opens cleanly and shows an explore map; a song map opened as a file offers
     every colouring, and the planted genres recolour it."""
-    res = tiny_run / "results" / "tiny"
-    users = pd.read_parquet(res / "explore/artist/umap/seed0/users/clusters.parquet")
+    users = pd.read_parquet(results(tiny_run, L.MAP_CLUSTERS, entity="artist", method="umap",
+                                    seed=0, side="users"))
     tab = Page(browser, width=1600, height=1100)
     frame, offset = open_in_report(tab, tiny_report, ["Maps", "artist users"],
                                    ["umap", "interactive map"])
@@ -340,9 +343,10 @@ def test_tiny_run_report_and_maps(browser, tiny_run, tiny_report, shots):
     tab.assert_clean()
     tab.page.close()
 
-    songs = pd.read_parquet(res / "explore/song/tsne/seed0/items/clusters.parquet")
+    song_items = dict(entity="song", method="tsne", seed=0, side="items")
+    songs = pd.read_parquet(results(tiny_run, L.MAP_CLUSTERS, **song_items))
     tab = Page(browser)
-    tab.page.goto((res / "explore/song/tsne/seed0/items/map.html").as_uri())
+    tab.page.goto(results(tiny_run, L.MAP_HTML, **song_items).as_uri())
     state = check_map(tab, tab.page, [str(songs["name"].iloc[3])], shots, "tiny-song-tsne-items")
     assert state["n"] == len(songs)
     runs = [c for c in songs.columns if c not in ("idx", "name", "artist", "x", "y", "cluster")]

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from tastemap.cli import main
+from conftest import results
 from test_loader import PLAYS, fake_results
+
+from tastemap import layout as L
+from tastemap.cli import main
 
 TASTEMAP = Path(sys.executable).parent / "tastemap"
 
@@ -180,7 +182,8 @@ def test_recommend_on_tiny_run(tiny_run, capsys):
     user = str(users["user"].iloc[5])
     code, out, err = run_cli(capsys, "recommend", "--results", res, "--user", user, "-n", "5")
     assert code == 0, err
-    recs = pd.read_parquet(res / "models/artist/als/f64/seed0/full/recommendations.parquet")
+    recs = pd.read_parquet(results(tiny_run, L.RECOMMENDATIONS, entity="artist", model="als",
+                                   variant="f64", seed=0, fit="full"))
     expected = recs[recs["user"] == user].head(5)["item"].tolist()
     shown = out.split("Recommended by als")[1]
     positions = [shown.index(name) for name in expected]
@@ -199,7 +202,8 @@ def test_similar_and_suggestions_on_tiny_run(tiny_run, capsys):
     name = str(pd.read_parquet(res / "data/artists.parquet")["artist"].iloc[7])
     code, out, err = run_cli(capsys, "similar", "--results", res, "--artist", name.upper())
     assert code == 0, err
-    sim = pd.read_parquet(res / "models/artist/als/f64/seed0/full/similar.parquet")
+    sim = pd.read_parquet(results(tiny_run, L.SIMILAR, entity="artist", model="als",
+                                  variant="f64", seed=0, fit="full"))
     assert sim.loc[sim["item"] == name, "similar"].iloc[0] in out.splitlines()[2]
     code, out, err = run_cli(capsys, "similar", "--results", res, "--artist", name[:-2] + "zz")
     assert code == 2 and f"did you mean {name!r}" in err
@@ -224,7 +228,8 @@ def test_place_users_on_tiny_run(tiny_run, capsys, tmp_path):
                              "--method", "pca", "--out", out_file)
     assert code == 0, err
     placed = pd.read_csv(out_file).set_index("user")
-    coords = pd.read_parquet(res / "explore/artist/pca/seed0/users/coords.parquet").set_index("idx")
+    coords = pd.read_parquet(results(tiny_run, L.MAP_COORDS, entity="artist", method="pca",
+                                     seed=0, side="users")).set_index("idx")
     for new, old in (("copy_of_3", 3), ("copy_of_40", 40)):
         name = matrix_users.set_index("user_idx").loc[old, "user"]
         assert placed.loc[new, "nearest"] == name

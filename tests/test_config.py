@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, TINY_CONFIG, reversed_mappings, run_snakemake
+
 from tastemap import config as C
 
 BASE = yaml.safe_load(TINY_CONFIG.read_text())

@@ -10,12 +10,11 @@ import tarfile
 import threading
 import zipfile
 from functools import partial
-from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run_snakemake
+
 from tastemap.download import DownloadError, download, md5sum
 
 U1 = "00000c289a1829a808ac09c00daf10bc3c4e223b"
@@ -57,7 +56,8 @@ def test_plain_file_md5_verified(server, tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
-@pytest.mark.parametrize("name,member", [("lastfm-dataset-360K.tar.gz", MEMBER), ("data.zip", "user_artists.dat")])
+@pytest.mark.parametrize("name,member", [("lastfm-dataset-360K.tar.gz", MEMBER),
+                                         ("data.zip", "user_artists.dat")])
 def test_archive_member_extracted(server, tmp_path, name, member):
     download(f"{server}/{name}", tmp_path / "x.tsv", md5=MD5, member=member)
     assert md5sum(tmp_path / "x.tsv") == MD5
@@ -65,7 +65,8 @@ def test_archive_member_extracted(server, tmp_path, name, member):
 
 
 def test_md5_mismatch_deletes_file(server, tmp_path):
-    with pytest.raises(DownloadError, match=r"x.tsv .*plays.tsv.*: MD5 .* does not match .*0{32}.*input.download.md5"):
+    with pytest.raises(DownloadError, match=r"x.tsv .*plays.tsv.*: MD5 .* does not match "
+                                            r".*0{32}.*input.download.md5"):
         download(f"{server}/plays.tsv", tmp_path / "x.tsv", md5="0" * 32)
     assert not (tmp_path / "x.tsv").exists()
 

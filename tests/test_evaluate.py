@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import dry_run_jobs, results
 
-from conftest import dry_run_jobs
+from tastemap import layout as L
 from tastemap import metrics
 from tastemap.matrices import load_matrix
 
@@ -24,14 +25,15 @@ def _results(workdir: Path) -> Path:
 
 def _train_runs(workdir: Path, entity: str) -> set[tuple[str, str]]:
     """(model, variant) of every train fit the models stage wrote for seed 0."""
-    base = _results(workdir) / "models" / entity
-    return {(p.parts[-5], p.parts[-4]) for p in base.glob("*/*/seed0/train/recommendations.parquet")}
+    res = _results(workdir)
+    found = [L.parse(L.RECOMMENDATIONS, str(p.relative_to(res)))
+             for p in res.glob(L.glob(L.RECOMMENDATIONS, entity=entity, seed=0, fit="train"))]
+    return {(w["model"], w["variant"]) for w in found}
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_leaderboard_ranks_every_model(tiny_run, entity):
-    ev = _results(tiny_run) / "evaluate" / entity
-    board = pd.read_csv(ev / "seed0" / "leaderboard.csv", dtype=STR)
+    board = pd.read_csv(results(tiny_run, L.LEADERBOARD, entity=entity, seed=0), dtype=STR)
     primary = board[board["metric"] == "ndcg@10"]
     runs = _train_runs(tiny_run, entity)
     assert len(runs) >= 5
@@ -40,25 +42,25 @@ def test_leaderboard_ranks_every_model(tiny_run, entity):
     assert primary["mean"].is_monotonic_decreasing
     assert (primary["ci_low"] <= primary["mean"]).all() and (primary["mean"] <= primary["ci_high"]).all()
     # every run is scored on the same users: the test users of the split
-    test = load_matrix(_results(tiny_run) / "split" / "seed0" / f"test_{entity}.npz")
+    test = load_matrix(results(tiny_run, L.TEST, seed=0, entity=entity))
     assert (primary["n_users"] == int((np.diff(test.indptr) > 0).sum())).all()
     assert {"coverage@10", "novelty@10", "mrr@20", "hitrate@20"} <= set(board["metric"])
     # the biased MF model also gets its RMSE
     assert set(board.loc[board["metric"] == "rmse", "model"]) == {"mf"} & {m for m, _ in runs}
-    md = (ev / "seed0" / "leaderboard.md").read_text()
+    md = results(tiny_run, L.LEADERBOARD_MD, entity=entity, seed=0).read_text()
     assert md.count("\n| ") == len(runs) + 1
-    across = pd.read_csv(ev / "leaderboard.csv", dtype=STR)
+    across = pd.read_csv(results(tiny_run, L.SEEDS_LEADERBOARD, entity=entity), dtype=STR)
     assert set(zip(across["model"], across["variant"])) == runs and (across["n_seeds"] == 1).all()
 
 
 def test_per_user_file_reproduces_from_the_recommendations(tiny_run):
-    res = _results(tiny_run)
-    per_user = pd.read_parquet(res / "evaluate" / "artist" / "seed0" / "per_user.parquet")
+    per_user = pd.read_parquet(results(tiny_run, L.PER_USER, entity="artist", seed=0))
     assert list(per_user.columns) == ["entity", "seed", "model", "variant", "user_idx", "metric", "value"]
     model, variant = sorted(_train_runs(tiny_run, "artist"))[0]
-    recs = pd.read_parquet(res / "models" / "artist" / model / variant / "seed0" / "train" / "recommendations.parquet")
-    train = load_matrix(res / "split" / "seed0" / "train_artist.npz")
-    test = load_matrix(res / "split" / "seed0" / "test_artist.npz")
+    recs = pd.read_parquet(results(tiny_run, L.RECOMMENDATIONS, entity="artist", model=model,
+                                   variant=variant, seed=0, fit="train"))
+    train = load_matrix(results(tiny_run, L.TRAIN, seed=0, entity="artist"))
+    test = load_matrix(results(tiny_run, L.TEST, seed=0, entity="artist"))
     wide, _ = metrics.evaluate_recommendations(recs, train, test, [10, 20])
     mine = per_user[(per_user["model"] == model) & (per_user["variant"] == variant)
                     & (per_user["metric"] == "ndcg@10")].sort_values("user_idx")
@@ -68,7 +70,7 @@ def test_per_user_file_reproduces_from_the_recommendations(tiny_run):
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_selection_significance_and_sweeps(tiny_run, entity):
-    ev = _results(tiny_run) / "evaluate" / entity / "seed0"
+    ev = results(tiny_run, L.EVAL_DIR, entity=entity, seed=0)
     runs = _train_runs(tiny_run, entity)
     models = {m for m, _ in runs}
     selected = pd.read_csv(ev / "selected.csv", dtype=STR)

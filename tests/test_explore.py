@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import TINY_DATASET, dry_run_jobs, results, run_snakemake
 
-from conftest import dry_run_jobs, run_snakemake
 from tastemap import explore as ex
+from tastemap import layout as L
 from tastemap.matrices import sample_rows
 
 # ---- small planted data --------------------------------------------------------------------
@@ -203,21 +204,39 @@ def test_pickled_or_foreign_map_files_are_refused(data, tmp_path):
     _, pca = ex.project(ex.orient(m, "users"), "pca", seed=0)
     pickled = tmp_path / "model.joblib"
     joblib.dump(pca, pickled)
-    with pytest.raises(ValueError, match=r"model.joblib: not a model.npz .*pickled models"):
+    with pytest.raises(ValueError, match=r"model.joblib: not a tastemap model file"):
         ex.load_map(pickled)
     objects = tmp_path / "objects.npz"
-    np.savez(objects, __params__=np.array('{"format": "tastemap-npz-model", "version": 1, '
-                                          '"steps": [], "params": {}}'),
-             **{"arrays/x": np.array([pca], dtype=object)})
-    with pytest.raises(ValueError, match="objects.npz: holds pickled"):
+    header = ('{"format": "tastemap.model", "version": 1, "steps": [], "params": {}, '
+              '"state": {"x": {"kind": "array"}}}')
+    np.savez(objects, __header__=np.array(header), x=np.array([pca], dtype=object))
+    with pytest.raises(ValueError, match="objects.npz: array 'x' is a pickled object array"):
         ex.load_map(objects)
     ex.save_map(pca, tmp_path / "ok.npz")
     from sklearn.decomposition import TruncatedSVD
 
-    from tastemap import npzmodel
+    from tastemap.models import store
 
     with pytest.raises(ValueError, match="step 'l2' is a Normalizer, not one of"):
-        npzmodel.load(tmp_path / "ok.npz", {"TruncatedSVD": TruncatedSVD})
+        store.read_estimators(tmp_path / "ok.npz", {"TruncatedSVD": TruncatedSVD})
+    # a recommender's file is not a map, and a map is not a recommender
+    with pytest.raises(ValueError, match="without estimator steps"):
+        ex.load_map(_popularity_file(tmp_path))
+    from tastemap.models import Recommender
+
+    with pytest.raises(ValueError, match="ok.npz"):
+        Recommender.load(tmp_path / "ok.npz")
+
+
+def _popularity_file(tmp_path):
+    """A fitted recommender's model.npz (popularity on a tiny matrix)."""
+    import scipy.sparse as sp
+
+    from tastemap.models import make
+
+    path = tmp_path / "popularity.npz"
+    make("popularity").fit(sp.csr_matrix(np.eye(3, dtype=np.float32))).save(path)
+    return path
 
 
 def test_neighbour_placement_lands_near_umaps_own_transform(data):
@@ -440,25 +459,25 @@ SIDES = ("users", "items")
 ENTITIES = ("artist", "song")
 
 
-def _explore(run, *parts):
-    return run.joinpath("results", "tiny", "explore", *parts)
+def _target(template: str, **wildcards) -> str:
+    """A results file of the tiny config as a snakemake target (relative to its directory)."""
+    return f"results/{TINY_DATASET}/{L.path(template, **wildcards)}"
 
 
 @pytest.mark.workflow
 def test_tiny_run_every_map_and_clustering(tiny_run):
     import matplotlib.image as mpimg
 
-    data = tiny_run / "results" / "tiny" / "data"
-    tables = {"users": pd.read_parquet(data / "users.parquet"),
-              "artist": pd.read_parquet(data / "artists.parquet"),
-              "song": pd.read_parquet(data / "songs.parquet")}
+    tables = {"users": pd.read_parquet(results(tiny_run, L.USERS)),
+              "artist": pd.read_parquet(results(tiny_run, L.ARTISTS)),
+              "song": pd.read_parquet(results(tiny_run, L.SONGS))}
     for entity in ENTITIES:
         for side in SIDES:
             names = (tables["users"]["user"] if side == "users" else
                      tables["artist"]["artist"] if entity == "artist" else
                      tables["song"]["artist"] + " - " + tables["song"]["track"])
             for method in METHODS:
-                d = _explore(tiny_run, entity, method, "seed0", side)
+                d = results(tiny_run, L.MAP_DIR, entity=entity, method=method, seed=0, side=side)
                 coords = pd.read_parquet(d / "coords.parquet")
                 assert coords["idx"].tolist() == list(range(len(names))), d
                 assert coords["name"].tolist() == names.astype(str).tolist(), d
@@ -474,16 +493,16 @@ def test_tiny_run_every_map_and_clustering(tiny_run):
                 img = mpimg.imread(d / "map.png")
                 assert img.shape[:2] == (360, 360), img.shape  # tiny: 6 x 6 in at 60 dpi
                 assert img[..., :3].std() > 0.05  # not blank
-            assert (_explore(tiny_run, entity, "svd", "seed0", side) / "clusters.parquet").exists()
-            assert (_explore(tiny_run, entity, "seed0", side) / "methods.png").exists()
-    summary = pd.read_csv(_explore(tiny_run, "seed0", "summary.csv"))
+            assert results(tiny_run, L.SVD_CLUSTERS, entity=entity, seed=0, side=side).exists()
+            assert results(tiny_run, L.METHODS_FIGURE, entity=entity, seed=0, side=side).exists()
+    summary = pd.read_csv(results(tiny_run, L.EXPLORE_SUMMARY, seed=0))
     spaces = summary.groupby(["entity", "side"])["space"].unique()
     assert all(set(v) == {"pca", "umap", "tsne", "svd"} for v in spaces), spaces
 
 
 @pytest.mark.workflow
 def test_tiny_run_artists_recover_planted_genres(tiny_run):
-    summary = pd.read_csv(_explore(tiny_run, "seed0", "summary.csv"))
+    summary = pd.read_csv(results(tiny_run, L.EXPLORE_SUMMARY, seed=0))
     best = summary[summary["best"]].set_index(["entity", "side", "space"])["ari"].sort_index()
     # the best clustering (chosen by silhouette, not by the truth) of the artists
     assert best.loc[("artist", "items")].max() >= 0.8, best
@@ -493,8 +512,8 @@ def test_tiny_run_artists_recover_planted_genres(tiny_run):
 
 @pytest.mark.workflow
 def test_place_users_rule_puts_a_genre_fan_next_to_its_genre(tiny_run, tmp_path):
-    truth = pd.read_parquet(tiny_run / "resources" / "synthetic" / "tiny" / "truth.parquet")
-    artists = pd.read_parquet(tiny_run / "results" / "tiny" / "data" / "artists.parquet")
+    truth = pd.read_parquet(tiny_run / L.path(L.SIMULATED_TRUTH, dataset=TINY_DATASET))
+    artists = pd.read_parquet(results(tiny_run, L.ARTISTS))
     genre = truth[truth["kind"] == "artist"].set_index("name")["genre"]
     known = artists.assign(genre=artists["artist"].map(genre)).dropna(subset=["genre"])
     rng = np.random.default_rng(0)
@@ -506,17 +525,19 @@ def test_place_users_rule_puts_a_genre_fan_next_to_its_genre(tiny_run, tmp_path)
     lines.append("fan_of_0\tAn Artist Nobody Knows\t3")
     listens = tmp_path / "new_users.tsv"
     listens.write_text("\n".join(lines) + "\n")
-    target = "results/tiny/explore/artist/umap/seed0/users/placed.parquet"
+    umap_users = dict(entity="artist", method="umap", seed=0)
+    target = _target(L.PLACED, **umap_users)
     run_snakemake(tiny_run, target, "--config", f"explore={{place_users: {{listens: {listens}}}}}")
     placed = pd.read_parquet(tiny_run / target).set_index("user")
     assert placed.index.tolist() == ["fan_of_0", "fan_of_1"]
-    users = pd.read_parquet(_explore(tiny_run, "artist", "umap", "seed0", "users") / "coords.parquet")
+    users = pd.read_parquet(results(tiny_run, L.MAP_COORDS, side="users", **umap_users))
     user_genre = users["name"].map(truth[truth["kind"] == "user"].set_index("name")["genre"])
     for g in (0, 1):
         point = placed.loc[f"fan_of_{g}", ["x", "y"]].to_numpy(dtype=float)
         nearest = np.argsort(np.linalg.norm(users[["x", "y"]].to_numpy() - point, axis=1))[:10]
         assert (user_genre.iloc[nearest] == g).mean() >= 0.7, user_genre.iloc[nearest].tolist()
-    log = (tiny_run / "results/tiny/logs/explore/artist/umap/seed0/users/place_users.log").read_text()
+    job = f"{L.path(L.MAP_DIR, side='users', **umap_users)}/place_users"
+    log = (tiny_run / "results" / TINY_DATASET / L.log(job)).read_text()
     assert "1 rows name artists the map does not know" in log
     assert (tiny_run / target).with_name("placed.png").exists()
 
@@ -540,21 +561,20 @@ def test_max_points_maps_a_seeded_sample_of_the_points(tiny_run, tmp_path):
 
     work = tmp_path / "work"
     shutil.copytree(tiny_run, work, symlinks=True)  # keeps mtimes and .snakemake metadata
-    side = work / "results" / "tiny" / "explore" / "artist"
-    targets = [f"results/tiny/explore/artist/{space}/seed0/items/clusters.parquet"
-               for space in ("pca", "svd")]
+    items = dict(entity="artist", seed=0, side="items")
+    targets = [_target(L.MAP_CLUSTERS, method="pca", **items), _target(L.SVD_CLUSTERS, **items)]
     run_snakemake(work, *targets, "--config", "explore={max_points: 50}")
-    artists = pd.read_parquet(work / "results" / "tiny" / "data" / "artists.parquet")
-    points = np.load(side / "svd" / "seed0" / "items" / "points.npy")
+    artists = pd.read_parquet(results(work, L.ARTISTS))
+    points = np.load(results(work, L.SVD_POINTS, **items))
     assert len(points) == 50 < len(artists)
     assert (np.diff(points) > 0).all() and points.max() < len(artists)
     assert np.array_equal(points, sample_rows(len(artists), 50, 0))
     name = artists.set_index("artist_idx")["artist"]
-    for space in ("pca", "svd"):
-        clusters = pd.read_parquet(side / space / "seed0" / "items" / "clusters.parquet")
-        assert clusters["idx"].tolist() == points.tolist(), space
-        assert clusters["name"].tolist() == name.loc[points].astype(str).tolist(), space
-    assert len(np.load(side / "svd" / "seed0" / "items" / "embedding.npy")) == 50
+    for target in targets:
+        clusters = pd.read_parquet(work / target)
+        assert clusters["idx"].tolist() == points.tolist(), target
+        assert clusters["name"].tolist() == name.loc[points].astype(str).tolist(), target
+    assert len(np.load(results(work, L.SVD_EMBEDDING, **items))) == 50
 
 
 def test_explore_switched_off_schedules_no_explore_job(tmp_path):

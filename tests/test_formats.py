@@ -3,7 +3,7 @@ ingest rule end to end (script + logged error) on small files."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ U1 = "00000c289a1829a808ac09c00daf10bc3c4e223b"
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
@@ -160,8 +160,10 @@ def test_generic_tsv_positions_ms():
         "sep": "\\t", "header": False, "timestamp_unit": "ms",
         "columns": {"user": "0", "artist": "1", "timestamp": "2"}})
     assert listens.to_pylist() == [
-        {"user": "u1", "artist": "Artist A", "track": None, "timestamp": utc(2009, 5, 3, 22, 8, 57), "plays": 1},
-        {"user": "u2", "artist": "Artist B", "track": None, "timestamp": utc(2009, 5, 3, 22, 8, 57), "plays": 1}]
+        {"user": "u1", "artist": "Artist A", "track": None,
+         "timestamp": utc(2009, 5, 3, 22, 8, 57), "plays": 1},
+        {"user": "u2", "artist": "Artist B", "track": None,
+         "timestamp": utc(2009, 5, 3, 22, 8, 57), "plays": 1}]
 
 
 def test_generic_bad_position_names_key(tmp_path):
@@ -197,7 +199,8 @@ def test_wrong_format_threshold(tmp_path):
     _, _, stats = read_listens("lastfm-360k", half)
     assert (stats["kept"], stats["rejected"]) == (500, 500)
     over = write(tmp_path, "over.tsv", "".join(_line360(i, bad=i < 501) for i in range(1000)) + "\n" * 50)
-    with pytest.raises(FormatError, match=r"over.tsv: 501 of the first 1000 non-blank lines cannot be read as lastfm-360k"):
+    with pytest.raises(FormatError, match=r"over.tsv: 501 of the first 1000 non-blank lines "
+                                          r"cannot be read as lastfm-360k"):
         read_listens("lastfm-360k", over)
     # only the first 1,000 lines count: a good start followed by many bad lines passes
     late = write(tmp_path, "late.tsv", "".join(_line360(i, bad=i >= 1000) for i in range(3000)))
@@ -272,7 +275,6 @@ def test_ingest_rule_on_tiny_run(tiny_run):
 @pytest.mark.workflow
 def test_ingest_rule_wrong_format_stops_with_message(tmp_path):
     import yaml
-
     from conftest import run_snakemake
 
     raw = BAD / "lastfm-1k" / "is_lastfm360k.tsv"

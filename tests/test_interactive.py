@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tastemap.interactive import (MAX_GROUPS, Colouring, cluster_colourings, explore_colourings,
-                                  topic_colourings, write_map)
+from tastemap.interactive import (
+    MAX_GROUPS,
+    Colouring,
+    cluster_colourings,
+    explore_colourings,
+    topic_colourings,
+    write_map,
+)
 
 EVIL = ["<img src=x onerror=alert(1)>", "</script><script>alert(2)</script>", "<b>bold</b>",
         "&amp;", "Ke$ha $\\frac{1}{2}$"]

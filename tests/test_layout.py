@@ -6,8 +6,8 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import REPO
+
 from tastemap import layout as L
 
 RESULTS_DOC = REPO / "docs" / "results.md"

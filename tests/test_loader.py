@@ -47,7 +47,8 @@ def fake_results(root: Path, selected: bool = True) -> Path:
     fits = [("popularity", "default", {"by": "users"}), ("popularity", "byplays", {"by": "plays"}),
             ("itemknn", "default", {"neighbours": 2, "similarity": "cosine", "weighting": "raw"})]
     for name, variant, params in fits:
-        d = res / f"models/artist/{name}/{variant}/seed0/full"
+        d = res / L.path(L.FIT_DIR, entity="artist", model=name, variant=variant, seed=0,
+                         fit="full")
         d.mkdir(parents=True)
         out = fit_outputs(Fit(name, params), matrix, names_u, names_i, n=2, similar_n=2)
         out.write(d / "model.npz", d / "recommendations.parquet", d / "history.parquet",

@@ -15,7 +15,11 @@ from tastemap.models.ease import TooManyItems
 from tastemap.models.knn import weigh
 from tastemap.models.run import Fit, fit_outputs
 from tastemap.models.tables import (
-    UnknownItem, history_table, item_names, profiles_matrix, recommendations_table,
+    UnknownItem,
+    history_table,
+    item_names,
+    profiles_matrix,
+    recommendations_table,
 )
 
 CLASSIC = ["als", "bpr", "itemknn", "userknn", "popularity", "ease"]
@@ -154,7 +158,8 @@ def test_similar_items_share_the_planted_genre(name, params, data):
 
 @pytest.mark.parametrize("name,params", [
     ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
-    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), ("bpr", dict(factors=16, iterations=60, learning_rate=0.05)),
+    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)),
+    ("bpr", dict(factors=16, iterations=60, learning_rate=0.05)),
 ])
 def test_new_listener_of_one_genre_gets_that_genre(name, params, data):
     X, _, item_genre = data
@@ -397,8 +402,7 @@ from pathlib import Path  # noqa: E402
 
 import yaml  # noqa: E402
 
-from tastemap.models import registry  # noqa: E402
-from tastemap.models import store  # noqa: E402
+from tastemap.models import registry, store  # noqa: E402
 from tastemap.models.base import SCORINGS, NoTrainingMatrix  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -437,7 +441,7 @@ def test_declarations_are_what_the_fitted_model_does(name, data):
         assert m.user_factors.shape[0] == X.shape[0] and m.item_factors.shape[0] == X.shape[1]
     else:
         with pytest.raises(AttributeError):
-            m.user_factors
+            _ = m.user_factors
     if cls.folds_in:
         assert m.recommend_new(X[:2], k=3)[0].shape == (2, 3)
     if cls.has_loss_curve:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, TINY_CONFIG, dry_run_jobs, results, run_snakemake
 
 import tastemap
-from conftest import REPO, TINY_CONFIG, dry_run_jobs, results, run_snakemake
 from tastemap import layout as L
 from tastemap.config import resolve
 from tastemap.matrices import load_matrix

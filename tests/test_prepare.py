@@ -78,7 +78,7 @@ def test_normalize_artist_names_merges_spellings():
     log = listens([("u1", "The  Beatles", "x", None, 5), ("u2", "the beatles", "x", None, 1),
                    ("u3", "ＡＢＢＡ", "y", None, 1)])
     p = prepare(log, min_track_listeners=0, normalize_artist_names=True)
-    assert p.artists["artist"].tolist() == ["The  Beatles", "ＡＢＢＡ"] or p.artists["artist"].tolist() == ["ＡＢＢＡ", "The  Beatles"]
+    assert sorted(p.artists["artist"].tolist()) == sorted(["The  Beatles", "ＡＢＢＡ"])
     assert sorted(p.artists["n_users"].tolist()) == [1, 2]
     assert p.stats["normalize_artist_names"]["artists_merged"] == 1
 

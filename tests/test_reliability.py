@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-
 from conftest import REPO, SNAKEMAKE, TINY_CONFIG, dry_run_jobs, results, run_snakemake
+
 from tastemap import layout as L
 
 pytestmark = pytest.mark.workflow

@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, dry_run_outputs, run_snakemake
 
 RULES = REPO / "workflow" / "rules"

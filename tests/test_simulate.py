@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 import yaml
+from conftest import REPO, TINY_CONFIG, run_snakemake
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import REPO, TINY_CONFIG, run_snakemake
 from tastemap.simulate import (
     SimulationSpec,
     make_artist_names,

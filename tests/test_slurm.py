@@ -25,7 +25,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import yaml
-
 from conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake
 
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
@@ -72,12 +71,12 @@ def slurm_cluster():
     if not (shutil.which("sinfo") and _cluster("status", timeout=60).returncode == 0):
         if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
             reason = "SLURM test skipped: apt-get is unavailable, cannot install munge/slurm"
-            warnings.warn(reason)
+            warnings.warn(reason, stacklevel=1)
             pytest.skip(reason)
         proc = _cluster("start")
         if proc.returncode == 3:  # cluster.sh: cannot run here (not root / no apt-get)
             reason = "SLURM test skipped: " + proc.stderr.strip().splitlines()[-1]
-            warnings.warn(reason)
+            warnings.warn(reason, stacklevel=1)
             pytest.skip(reason)
         if proc.returncode != 0:
             pytest.fail(f"tests/slurm/cluster.sh start failed ({proc.returncode}):\n{proc.stderr}")

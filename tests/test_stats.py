@@ -85,7 +85,8 @@ def test_paired_tests_match_scipy_and_edge_cases():
 def test_pairwise_significance_holm_across_pairs():
     rng = np.random.default_rng(6)
     base = rng.random(200)
-    values = pd.DataFrame({"als": base + 0.2 + 0.05 * rng.standard_normal(200), "pop": base, "knn": base + 0.01 * rng.standard_normal(200)})
+    values = pd.DataFrame({"als": base + 0.2 + 0.05 * rng.standard_normal(200), "pop": base,
+                           "knn": base + 0.01 * rng.standard_normal(200)})
     table = stats.pairwise_significance(values)
     assert list(zip(table["a"], table["b"])) == [("als", "pop"), ("als", "knn"), ("pop", "knn")]
     np.testing.assert_allclose(table["wilcoxon_p_holm"], stats.holm(table["wilcoxon_p"]))

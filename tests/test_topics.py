@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import yaml
+from conftest import TINY_CONFIG, dry_run_jobs
 
 from tastemap import topics as T
-from tastemap.models import make
 from tastemap.matrices import sample_rows
+from tastemap.models import make
 from tastemap.models.lda import LDA
-
-from conftest import TINY_CONFIG, dry_run_jobs
 
 
 def planted(n_users=160, n_items=120, g=4, per_user=25, seed=0):

@@ -6,8 +6,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from conftest import TINY_CONFIG, dry_run_jobs, results, reversed_mappings
+
 from tastemap import layout as L
 from tastemap.formats import LISTENS_SCHEMA, load_listens
 from tastemap.matrices import build_matrix, load_matrix

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tastemap.explain import CannotExplain
 from tastemap import layout as L
+from tastemap.explain import CannotExplain
 from tastemap.loader import NotRun, Results, UnknownName, load
 
 EXIT_USAGE = 2

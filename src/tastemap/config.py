@@ -27,7 +27,6 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import yaml
@@ -213,8 +212,10 @@ def songs_need_tracks(config: dict) -> list[tuple[KeyPath, str]]:
 
     >>> [(path, msg)] = songs_need_tracks({"input": {"format": "hetrec-2k", "tracks_path": None},
     ...                                    "entities": ["artist", "song"]})
-    >>> path, msg
-    (('entities',), "'song' needs track names, which input.format='hetrec-2k' does not have; set entities: [artist]")
+    >>> path
+    ('entities',)
+    >>> msg
+    "'song' needs track names, which input.format='hetrec-2k' does not have; set entities: [artist]"
     """
     fmt = config["input"]["format"]
     trackless = (

@@ -47,8 +47,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer
+from threadpoolctl import threadpool_limits
 
-from tastemap import npzmodel
+from tastemap import layout
+from tastemap.models import store
 
 logger = logging.getLogger(__name__)
 
@@ -297,16 +299,17 @@ MAP_STEPS = {cls.__name__: cls for cls in (Normalizer, TruncatedSVD, NeighbourPl
 
 def save_map(model: Pipeline, path, params: dict[str, Any] | None = None) -> None:
     """Write a fitted map (the SVD representation, a pca or a umap map: a ``Pipeline`` of
-    :data:`MAP_STEPS`) as ``model.npz``: arrays and a JSON string, no pickle
-    (:mod:`tastemap.npzmodel`). ``params`` (JSON-able: method, seed, ...) are stored with it."""
-    npzmodel.save(path, model.steps, params=params)
+    :data:`MAP_STEPS`) as ``model.npz``: arrays and a JSON header, no pickle, the format of
+    every tastemap model (:func:`tastemap.models.store.write_estimators`). ``params``
+    (JSON-able: method, seed, ...) are stored with it."""
+    store.write_estimators(path, model.steps, params=params)
 
 
 def load_map(path) -> Pipeline:
     """Read a map written by :func:`save_map` (``np.load(..., allow_pickle=False)``) and rebuild
     its scikit-learn ``Pipeline``; a pickle (the joblib files of earlier versions) or a foreign
     step is refused."""
-    steps, _, _ = npzmodel.load(path, MAP_STEPS)
+    steps, _ = store.read_estimators(path, MAP_STEPS)
     return Pipeline(steps)
 
 
@@ -625,3 +628,61 @@ def truth_labels(names: pd.Series, truth: pd.DataFrame, kind: str) -> np.ndarray
     genre = pd.Series(table["genre"].to_numpy(), index=table["name"].astype(str).to_numpy())
     genre = genre[~genre.index.duplicated()]
     return names.astype(str).map(genre).fillna(-1).astype(np.int64).to_numpy()
+
+
+def cluster_table(points: np.ndarray, table: pd.DataFrame, entity: str, side: Side,
+                  params: dict[str, Any], seed: int, truth: pd.DataFrame | None = None,
+                  space: str = "map") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every configured clustering (config ``explore.cluster`` = ``params``) of ``points``
+    (n, d: a map's 2-D coordinates or its SVD representation), whose rows are ``table`` (one
+    row per point: idx, name[, artist], see :func:`point_table`), scored and selected.
+
+    Returns the clusters table (``table`` + ``cluster``, the best run's labels, + one column of
+    labels per run) and the metrics table (one row per run, ``space`` first, ``chosen`` and
+    ``best`` marked by :func:`select_runs`). ``truth``: the planted genres (simulated data) for
+    ARI / NMI, or None; songs take the genre of their artist.
+    """
+    p = dict(params)
+    labels_truth = None
+    if truth is not None:
+        key, kind = (("name", "user") if side == "users" else
+                     ("name", "artist") if entity == "artist" else ("artist", "artist"))
+        labels_truth = truth_labels(table[key], truth, kind)
+        logger.info("truth: %d of %d points have a planted genre",
+                    int((labels_truth >= 0).sum()), len(labels_truth))
+    # k-means' OpenMP threads spin-wait on a busy machine: one thread cost 0.3 CPU s where two
+    # cost 8.4 (and 20x the wall time) for the same sweep (docs/explore.md, "Speed")
+    with threadpool_limits(1):
+        labels, metrics = cluster_sweep(
+            points, p["algorithms"], p["k"], seed, truth=labels_truth, params=p,
+            max_points=p["max_points"], sample_size=p["silhouette_sample"])
+    metrics = select_runs(metrics, p["criterion"], p["max_noise"])
+    best = metrics.loc[metrics["best"], "run"]
+    if best.empty:
+        raise ValueError(f"explore.cluster: no run of {p['algorithms']} gave a usable clustering "
+                         f"of {entity} {side} (check explore.cluster.k / max_noise)")
+    logger.info("best by %s: %s\n%s", p["criterion"], best.iloc[0], metrics.to_string())
+    out = table.copy()
+    out["cluster"] = labels[best.iloc[0]]
+    for run, lab in labels.items():
+        out[run] = lab
+    metrics.insert(0, "space", space)
+    return out, metrics
+
+
+def chosen_runs(metrics: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The chosen clustering runs of many maps and SVD spaces of one seed: ``metrics`` maps a
+    results path (relative to the dataset's folder, a :mod:`tastemap.layout` map or SVD
+    cluster-metrics file) to its table (:func:`cluster_table`); returns their ``chosen`` rows,
+    ``entity`` and ``side`` (read from the path) first."""
+    parts = []
+    for rel, table in metrics.items():
+        found = (layout.parse(layout.MAP_CLUSTER_METRICS, rel)
+                 or layout.parse(layout.SVD_CLUSTER_METRICS, rel))
+        if found is None:
+            raise ValueError(f"{rel}: not a map or SVD cluster-metrics file of tastemap.layout")
+        table = table[table["chosen"]].copy()
+        table.insert(0, "side", found["side"])
+        table.insert(0, "entity", found["entity"])
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)

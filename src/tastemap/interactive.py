@@ -126,7 +126,6 @@ def map_layout(x, y, names, colourings: list[Colouring], *, title: str, xlabel: 
     """
     from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Legend, Select
-
     from bokeh.plotting import figure
 
     if not colourings:
@@ -263,6 +262,16 @@ def genre_colouring(keys, truth: pd.DataFrame, kind: str) -> Colouring:
 
     values = truth_labels(pd.Series(np.asarray(keys, dtype=object)), truth, kind)
     return Colouring("planted genre", values, none="no planted genre")
+
+
+def embedding_colourings(side: str, keys: np.ndarray, truth: pd.DataFrame | None
+                         ) -> list[Colouring]:
+    """Colourings of the (n,) points of an embedding map of a factor model (``side`` ``users``
+    or ``items``): their planted genre when ``truth`` is given (``keys``: user names, or the
+    artist of each item point; an artist's own name for artists), else one plain colouring."""
+    if truth is not None:
+        return [genre_colouring(keys, truth, "user" if side == "users" else "artist")]
+    return [Colouring("all points", np.zeros(len(keys), np.int64), legend={0: side})]
 
 
 def topic_colourings(paths: list[str], side: str, entity: str, idx: np.ndarray) -> list[Colouring]:

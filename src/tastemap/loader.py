@@ -15,7 +15,6 @@ raises :class:`UnknownName` (a ``KeyError``) with the closest names.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from dataclasses import dataclass
@@ -348,8 +347,9 @@ class Results:
             hit = sel.loc[sel["model"] == model, "variant"]
             if not hit.empty and str(hit.iloc[0]) in variants:
                 return str(hit.iloc[0])
+        runs_dir = L.path(L.MODEL_RUN, entity=entity, model=model).split("/{variant}")[0]
         raise UnknownName(f"{model} has variants {', '.join(variants)} in "
-                          f"{self.path / L.path(L.MODEL_RUN, entity=entity, model=model).split('/{variant}')[0]}"
+                          f"{self.path / runs_dir}"
                           " and no validation choice "
                           f"({path}); pass variant=")
 
@@ -616,8 +616,8 @@ class Results:
         for template in (L.MAP_CLUSTERS, L.MAP_COORDS):
             if (self.path / L.path(template, **w)).exists():
                 return self._parquet(L.path(template, **w))
-        raise NotRun(f"{self.path / L.path(L.MAP_DIR, **w)}: not found - explore.methods {method!r} / explore.sides"
-                     f" {side!r} / seed {seed} was not run")
+        raise NotRun(f"{self.path / L.path(L.MAP_DIR, **w)}: not found - explore.methods "
+                     f"{method!r} / explore.sides {side!r} / seed {seed} was not run")
 
     def cluster_metrics(self, entity: str = "artist", method: str = "umap", seed: int = 0,
                         side: str = "users") -> pd.DataFrame:

@@ -125,7 +125,8 @@ def matrix_stats(m: sp.csr_matrix) -> dict:
     def quant(x: np.ndarray) -> dict:
         if len(x) == 0:
             return {}
-        return {f"q{int(p * 100)}": float(v) for p, v in zip(q, np.quantile(x, q))} | {"mean": float(np.mean(x))}
+        quantiles = {f"q{int(p * 100)}": float(v) for p, v in zip(q, np.quantile(x, q))}
+        return quantiles | {"mean": float(np.mean(x))}
 
     return {
         "shape": list(m.shape),

@@ -386,7 +386,8 @@ def _entity_table(inter: pd.DataFrame, idx: str, name: str, names: pa.Array, cou
         idx: np.arange(n, dtype=np.int32),
         name: pd.array(names.to_numpy(zero_copy_only=False), dtype="string[pyarrow]"),
         count_name: np.bincount(distinct, minlength=n).astype(np.int64),
-        "n_plays": np.bincount(inter[idx].to_numpy(), weights=inter["plays"].to_numpy(), minlength=n).astype(np.int64),
+        "n_plays": np.bincount(inter[idx].to_numpy(), weights=inter["plays"].to_numpy(),
+                               minlength=n).astype(np.int64),
     })
 
 
@@ -402,7 +403,8 @@ def _songs_table(inter: pd.DataFrame, songs: pd.DataFrame, artist_names: pa.Arra
         "track": pd.array(track_names.take(pa.array(songs["t"].to_numpy()))
                           .to_numpy(zero_copy_only=False), dtype="string[pyarrow]"),
         "n_users": np.bincount(rows["song_idx"].to_numpy(), minlength=n).astype(np.int64),
-        "n_plays": np.bincount(rows["song_idx"].to_numpy(), weights=rows["plays"].to_numpy(), minlength=n).astype(np.int64),
+        "n_plays": np.bincount(rows["song_idx"].to_numpy(), weights=rows["plays"].to_numpy(),
+                               minlength=n).astype(np.int64),
     })
 
 

@@ -274,8 +274,8 @@ def umass_coherence(X: sp.spmatrix, top_idx: np.ndarray) -> np.ndarray:
     out = np.empty(len(top_idx))
     for t, items in enumerate(np.asarray(top_idx)):
         df, co = _doc_counts(X, items)
-        m, l = np.tril_indices(len(items), -1)
-        out[t] = np.mean(np.log((co[m, l] + 1.0) / np.maximum(df[l], 1.0)))
+        lower, upper = np.tril_indices(len(items), -1)
+        out[t] = np.mean(np.log((co[lower, upper] + 1.0) / np.maximum(df[upper], 1.0)))
     return out
 
 

@@ -6,7 +6,7 @@ from tastemap.config import ConfigError, canonical, load_schema, resolve
 
 from tastemap import layout as L
 
-# Every config rule lives in tastemap.config (schema, cross-key rules, sizes, metrics): a wrong
+# Every config check lives in tastemap.config (schema, cross-key rules, sizes, metrics): a wrong
 # config stops here, before any job, with one line per key. The workflow then runs on the complete
 # config (--config strings converted, the schema's defaults filled in) with every mapping's keys
 # sorted: Snakemake compares params by repr(), so key order must not rerun jobs.
@@ -105,8 +105,18 @@ def simulated_truth():
 
 
 def data_targets():
-    return [R(t) for t in (L.LISTENS, L.REJECTED, L.INTERACTIONS, L.USERS, L.ARTISTS, L.SONGS,
-                           L.MATRIX_STATS)] + [R(L.MATRIX, entity=e) for e in ENTITIES]
+    return [
+        R(t)
+        for t in (
+            L.LISTENS,
+            L.REJECTED,
+            L.INTERACTIONS,
+            L.USERS,
+            L.ARTISTS,
+            L.SONGS,
+            L.MATRIX_STATS,
+        )
+    ] + [R(L.MATRIX, entity=e) for e in ENTITIES]
 
 
 def split_targets():
@@ -117,9 +127,16 @@ def topics_targets():
     """LDA per (entity, k, seed): tables, maps; one sweep table + figure per entity over k."""
     if not config["topics"]["enabled"]:
         return []
-    runs = [R(t, entity=e, k=k, seed=s) for e in ENTITIES for k in config["topics"]["k"]
-            for s in SEEDS for t in (L.TOP_ITEMS, L.TOPICS_USERS_MAP, L.TOPICS_ITEMS_MAP)]
-    return runs + [R(t, entity=e) for e in ENTITIES for t in (L.TOPICS_SWEEP, L.TOPICS_SWEEP_FIGURE)]
+    runs = [
+        R(t, entity=e, k=k, seed=s)
+        for e in ENTITIES
+        for k in config["topics"]["k"]
+        for s in SEEDS
+        for t in (L.TOP_ITEMS, L.TOPICS_USERS_MAP, L.TOPICS_ITEMS_MAP)
+    ]
+    return runs + [
+        R(t, entity=e) for e in ENTITIES for t in (L.TOPICS_SWEEP, L.TOPICS_SWEEP_FIGURE)
+    ]
 
 
 def placed_methods():
@@ -141,8 +158,11 @@ def explore_targets():
         for e in ENTITIES:
             for side in ex["sides"]:
                 w = dict(entity=e, seed=s, side=side)
-                out += [R(t, method=m, **w) for m in ex["methods"]
-                        for t in (L.MAP_COORDS, L.MAP_CLUSTERS, L.MAP_FIGURE, L.MAP_HTML)]
+                out += [
+                    R(t, method=m, **w)
+                    for m in ex["methods"]
+                    for t in (L.MAP_COORDS, L.MAP_CLUSTERS, L.MAP_FIGURE, L.MAP_HTML)
+                ]
                 out += [R(L.SVD_CLUSTERS, **w), R(L.METHODS_FIGURE, **w)]
             out += [R(L.PLACED_FIGURE, entity=e, method=m, seed=s) for m in placed_methods()]
         out.append(R(L.EXPLORE_SUMMARY, seed=s))
@@ -150,8 +170,15 @@ def explore_targets():
 
 
 def all_targets():
-    return (data_targets() + split_targets() + models_targets() + evaluate_targets()
-            + topics_targets() + explore_targets() + models_torch_targets())
+    return (
+        data_targets()
+        + split_targets()
+        + models_targets()
+        + evaluate_targets()
+        + topics_targets()
+        + explore_targets()
+        + models_torch_targets()
+    )
 
 
 # ---- models: which (entity, model, variant) runs the config asks for ----------------------
@@ -223,8 +250,10 @@ def model_runs(entity=None):
 def model_params(name, variant):
     """Hyper-parameters of one variant (no bookkeeping keys, no lists)."""
     if variant not in MODEL_VARIANTS[name]:
-        raise ValueError(f"models.{name}: no variant {variant!r} (variants: "
-                         f"{', '.join(MODEL_VARIANTS[name])})")
+        raise ValueError(
+            f"models.{name}: no variant {variant!r} (variants: "
+            f"{', '.join(MODEL_VARIANTS[name])})"
+        )
     return MODEL_VARIANTS[name][variant]
 
 
@@ -246,8 +275,11 @@ def sweep_grid(entity, param):
     """{model: {variant: {swept key: value}}} of the enabled models on ``entity`` that sweep
     ``param`` over several values (one line each in sweep_<param>.png)."""
     models = {m for _, m, _ in model_runs(entity) if param in MODEL_SWEEPS[m]}
-    return {m: {v: {k: p[k] for k in MODEL_SWEEPS[m]} for v, p in MODEL_VARIANTS[m].items()}
-            for m in FAMILIES if m in models}
+    return {
+        m: {v: {k: p[k] for k in MODEL_SWEEPS[m]} for v, p in MODEL_VARIANTS[m].items()}
+        for m in FAMILIES
+        if m in models
+    }
 
 
 def sweep_params(entity):
@@ -271,7 +303,9 @@ def evaluate_targets():
         if config["split"]["validation"]:
             files += [L.SELECTED, L.VALID_LEADERBOARD]
         out += [R(f, entity=e, seed=s) for s in SEEDS for f in files]
-        out += [R(L.SWEEP_FIGURE, entity=e, seed=s, param=p) for s in SEEDS for p in sweep_params(e)]
+        out += [
+            R(L.SWEEP_FIGURE, entity=e, seed=s, param=p) for s in SEEDS for p in sweep_params(e)
+        ]
         out += [R(L.SEEDS_LEADERBOARD, entity=e), R(L.SEEDS_LEADERBOARD_MD, entity=e)]
     return out
 
@@ -286,16 +320,21 @@ def models_targets():
     for seed in SEEDS:
         for entity, model, variant in model_runs():
             w = dict(entity=entity, model=model, variant=variant, seed=seed)
-            out += [R(t, fit=fit, **w) for fit in ("full", "train")
-                    for t in (L.MODEL, L.RECOMMENDATIONS, L.HISTORY)]
+            out += [
+                R(t, fit=fit, **w)
+                for fit in ("full", "train")
+                for t in (L.MODEL, L.RECOMMENDATIONS, L.HISTORY)
+            ]
             out.append(R(L.SIMILAR, fit="full", **w))
             if config["models"]["new_users"] and entity == "artist" and model in NEW_USER_MODELS:
                 out.append(R(L.NEW_USERS, fit="full", **w))
             if model in EXPLAIN_MODELS and config["models"]["explain"]["users"] > 0:
                 out.append(R(L.EXPLANATIONS, fit="full", **w))
             if model in MAP_MODELS:
-                out += [R(L.USERS_EMBEDDING_MAP, fit="full", **w),
-                        R(L.ITEMS_EMBEDDING_MAP, fit="full", **w)]
+                out += [
+                    R(L.USERS_EMBEDDING_MAP, fit="full", **w),
+                    R(L.ITEMS_EMBEDDING_MAP, fit="full", **w),
+                ]
     return out
 
 
@@ -310,8 +349,7 @@ def mf_factor_variants():
     variants = MODEL_VARIANTS["mf"]
     first = next(iter(variants.values()))
     others = [k for k in MODEL_SWEEPS["mf"] if k != "factors"]
-    return [(p["factors"], v) for v, p in variants.items()
-            if all(p[k] == first[k] for k in others)]
+    return [(p["factors"], v) for v, p in variants.items() if all(p[k] == first[k] for k in others)]
 
 
 def curve_runs():
@@ -329,7 +367,10 @@ def models_torch_targets():
     latent size."""
     out = []
     for seed in SEEDS:
-        out += [R(L.LOSS_CURVE, entity=e, model=m, variant=v, seed=seed, fit=fit)
-                for e, m, v in curve_runs() for fit in ("full", "train")]
+        out += [
+            R(L.LOSS_CURVE, entity=e, model=m, variant=v, seed=seed, fit=fit)
+            for e, m, v in curve_runs()
+            for fit in ("full", "train")
+        ]
         out += [R(L.MF_SWEEP_FIGURE, entity=e, seed=seed) for e in mf_entities()]
     return out

@@ -33,8 +33,12 @@ rule ingest:
     output:
         listens=R(L.LISTENS),
         rejected=R(L.REJECTED),
-        stats=report(R(L.INGEST_STATS), caption="../report/data_ingest.rst",
-                     category="Data", labels={"table": "ingest"}),
+        stats=report(
+            R(L.INGEST_STATS),
+            caption="../report/data_ingest.rst",
+            category="Data",
+            labels={"table": "ingest"},
+        ),
     params:
         format=ingest_format(),
         generic=cfg("input", "generic"),
@@ -63,8 +67,12 @@ rule prepare:
         users=R(L.USERS),
         artists=R(L.ARTISTS),
         songs=R(L.SONGS),
-        stats=report(R(L.PREPARE_STATS), caption="../report/data_prepare.rst",
-                     category="Data", labels={"table": "prepare filters"}),
+        stats=report(
+            R(L.PREPARE_STATS),
+            caption="../report/data_prepare.rst",
+            category="Data",
+            labels={"table": "prepare filters"},
+        ),
     params:
         prepare=cfg("prepare"),
     log:

@@ -5,16 +5,20 @@
 # second at the default size (10 s at Last.fm-360K size), less than starting a job for it.
 
 
-
 def _runs_files(w, template, fit):
-    return [R(template, entity=w.entity, model=m, variant=v, seed=w.seed, fit=fit)
-            for _, m, v in model_runs(w.entity)]
+    return [
+        R(template, entity=w.entity, model=m, variant=v, seed=w.seed, fit=fit)
+        for _, m, v in model_runs(w.entity)
+    ]
 
 
 def _rmse_models(w, fit):
     """Fitted models the RMSE needs (families that predict ratings), in model_runs order."""
-    return [R(L.MODEL, entity=w.entity, model=m, variant=v, seed=w.seed, fit=fit)
-            for _, m, v in model_runs(w.entity) if m in RMSE_MODELS]
+    return [
+        R(L.MODEL, entity=w.entity, model=m, variant=v, seed=w.seed, fit=fit)
+        for _, m, v in model_runs(w.entity)
+        if m in RMSE_MODELS
+    ]
 
 
 def _validation(*items):
@@ -36,27 +40,50 @@ rule evaluate_runs:
         valid_test=_validation(R(L.VALID_TEST)),
     output:
         per_user=R(L.PER_USER),
-        leaderboard=report(R(L.LEADERBOARD), caption="../report/evaluate_leaderboard.rst",
-                           category="Evaluation", labels=EV_LABELS | {"table": "leaderboard"}),
+        leaderboard=report(
+            R(L.LEADERBOARD),
+            caption="../report/evaluate_leaderboard.rst",
+            category="Evaluation",
+            labels=EV_LABELS | {"table": "leaderboard"},
+        ),
         markdown=R(L.LEADERBOARD_MD),
-        table=report(R(L.SIGNIFICANCE), caption="../report/evaluate_significance_table.rst",
-                     category="Evaluation", labels=EV_LABELS | {"table": "significance"}),
-        figure=report(R(L.SIGNIFICANCE_FIGURE), caption="../report/evaluate_significance.rst",
-                      category="Evaluation", labels=EV_LABELS | {"figure": "significance"}),
+        table=report(
+            R(L.SIGNIFICANCE),
+            caption="../report/evaluate_significance_table.rst",
+            category="Evaluation",
+            labels=EV_LABELS | {"table": "significance"},
+        ),
+        figure=report(
+            R(L.SIGNIFICANCE_FIGURE),
+            caption="../report/evaluate_significance.rst",
+            category="Evaluation",
+            labels=EV_LABELS | {"figure": "significance"},
+        ),
         # with a validation split: its scores, and each model's variant chosen on them
         valid_per_user=_validation(R(L.VALID_PER_USER)),
-        valid_leaderboard=_validation(report(
-            R(L.VALID_LEADERBOARD), caption="../report/evaluate_valid_leaderboard.rst",
-            category="Evaluation", labels=EV_LABELS | {"table": "valid leaderboard"})),
+        valid_leaderboard=_validation(
+            report(
+                R(L.VALID_LEADERBOARD),
+                caption="../report/evaluate_valid_leaderboard.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"table": "valid leaderboard"},
+            )
+        ),
         valid_markdown=_validation(R(L.VALID_LEADERBOARD_MD)),
-        selected=_validation(report(
-            R(L.SELECTED), caption="../report/evaluate_selected.rst", category="Evaluation",
-            labels=EV_LABELS | {"table": "selected variants"})),
+        selected=_validation(
+            report(
+                R(L.SELECTED),
+                caption="../report/evaluate_selected.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"table": "selected variants"},
+            )
+        ),
     params:
         runs=lambda w: [(m, v) for _, m, v in model_runs(w.entity)],
         rmse_models=sorted(RMSE_MODELS),
-        modules=lambda w: {m: model_module(m) for _, m, _ in model_runs(w.entity)
-                           if model_module(m)},
+        modules=lambda w: {
+            m: model_module(m) for _, m, _ in model_runs(w.entity) if model_module(m)
+        },
         ks=cfg("evaluate", "ks"),
         primary=cfg("evaluate", "primary_metric"),
         n_bootstrap=cfg("evaluate", "n_bootstrap"),
@@ -85,10 +112,15 @@ if _sweeps():
         input:
             leaderboards=[R(L.LEADERBOARD, entity=e) for e, _ in _sweeps()],
         output:
-            figures=[report(R(L.SWEEP_FIGURE, entity=e, param=p),
-                            caption="../report/evaluate_sweep.rst", category="Evaluation",
-                            labels={"entity": e, "seed": "{seed}", "figure": f"sweep {p}"})
-                     for e, p in _sweeps()],
+            figures=[
+                report(
+                    R(L.SWEEP_FIGURE, entity=e, param=p),
+                    caption="../report/evaluate_sweep.rst",
+                    category="Evaluation",
+                    labels={"entity": e, "seed": "{seed}", "figure": f"sweep {p}"},
+                )
+                for e, p in _sweeps()
+            ],
         params:
             sweeps=_sweeps(),
             grids=[sweep_grid(e, p) for e, p in _sweeps()],
@@ -109,14 +141,19 @@ if evaluated_entities():
 
     rule evaluate_across_seeds:
         input:
-            leaderboards=[R(L.LEADERBOARD, entity=e, seed=s) for e in evaluated_entities()
-                          for s in SEEDS],
+            leaderboards=[
+                R(L.LEADERBOARD, entity=e, seed=s) for e in evaluated_entities() for s in SEEDS
+            ],
         output:
-            leaderboards=[report(R(L.SEEDS_LEADERBOARD, entity=e),
-                                 caption="../report/evaluate_leaderboard_seeds.rst",
-                                 category="Evaluation",
-                                 labels={"entity": e, "seed": "all", "table": "leaderboard"})
-                          for e in evaluated_entities()],
+            leaderboards=[
+                report(
+                    R(L.SEEDS_LEADERBOARD, entity=e),
+                    caption="../report/evaluate_leaderboard_seeds.rst",
+                    category="Evaluation",
+                    labels={"entity": e, "seed": "all", "table": "leaderboard"},
+                )
+                for e in evaluated_entities()
+            ],
             markdown=[R(L.SEEDS_LEADERBOARD_MD, entity=e) for e in evaluated_entities()],
         params:
             entities=evaluated_entities(),

@@ -23,8 +23,13 @@ MAP_LABELS = {"entity": "{entity}", "side": "{side}", "method": "{method}", "see
 
 
 def cluster_metrics_report(template, labels):
-    return report(R(template), caption="../report/explore_clusters.rst", category="Maps",
-                  subcategory="{entity} {side}", labels=labels | {"table": "cluster metrics"})
+    return report(
+        R(template),
+        caption="../report/explore_clusters.rst",
+        category="Maps",
+        subcategory="{entity} {side}",
+        labels=labels | {"table": "cluster metrics"},
+    )
 
 
 def topic_tables(w):
@@ -33,8 +38,11 @@ def topic_tables(w):
         return []
     sides = cfg("explore", "sides")
     tables = {"users": L.USER_TOPICS, "items": L.TOPIC_ITEMS}
-    return [R(t, entity=w.entity, k=k, seed=w.seed) for k in config["topics"]["k"]
-            for t in [L.TOPICS_TABLE] + [tables[s] for s in sides]]
+    return [
+        R(t, entity=w.entity, k=k, seed=w.seed)
+        for k in config["topics"]["k"]
+        for t in [L.TOPICS_TABLE] + [tables[s] for s in sides]
+    ]
 
 
 rule explore_svd:
@@ -79,8 +87,13 @@ rule explore_project:
         model=R(L.MAP_MODEL),
         clusters=R(L.MAP_CLUSTERS),
         metrics=cluster_metrics_report(L.MAP_CLUSTER_METRICS, MAP_LABELS),
-        png=report(R(L.MAP_FIGURE), caption="../report/explore_map.rst", category="Maps",
-                   subcategory="{entity} {side}", labels=MAP_LABELS | {"figure": "map"}),
+        png=report(
+            R(L.MAP_FIGURE),
+            caption="../report/explore_map.rst",
+            category="Maps",
+            subcategory="{entity} {side}",
+            labels=MAP_LABELS | {"figure": "map"},
+        ),
     wildcard_constraints:
         method=r"pca|umap",
     params:
@@ -108,8 +121,13 @@ use rule explore_project as explore_tsne with:
         coords=R(L.MAP_COORDS),
         clusters=R(L.MAP_CLUSTERS),
         metrics=cluster_metrics_report(L.MAP_CLUSTER_METRICS, MAP_LABELS),
-        png=report(R(L.MAP_FIGURE), caption="../report/explore_map.rst", category="Maps",
-                   subcategory="{entity} {side}", labels=MAP_LABELS | {"figure": "map"}),
+        png=report(
+            R(L.MAP_FIGURE),
+            caption="../report/explore_map.rst",
+            category="Maps",
+            subcategory="{entity} {side}",
+            labels=MAP_LABELS | {"figure": "map"},
+        ),
     wildcard_constraints:
         method=r"tsne",
     params:
@@ -132,11 +150,22 @@ rule explore_html:
         topics=topic_tables,
         truth=simulated_truth(),
     output:
-        html=[report(R(L.MAP_HTML, side=s, method=m), caption="../report/explore_map_html.rst",
-                     category="Maps", subcategory=f"{{entity}} {s}",
-                     labels={"entity": "{entity}", "side": s, "method": m, "seed": "{seed}",
-                             "figure": "interactive map"})
-              for s, m in _maps()],
+        html=[
+            report(
+                R(L.MAP_HTML, side=s, method=m),
+                caption="../report/explore_map_html.rst",
+                category="Maps",
+                subcategory=f"{{entity}} {s}",
+                labels={
+                    "entity": "{entity}",
+                    "side": s,
+                    "method": m,
+                    "seed": "{seed}",
+                    "figure": "interactive map",
+                },
+            )
+            for s, m in _maps()
+        ],
     params:
         maps=_maps(),
     log:
@@ -158,20 +187,35 @@ if config["explore"]["enabled"]:
 
     rule explore_summary:
         input:
-            clusters=[R(L.MAP_CLUSTERS, entity=e, side=s, method=m) for e, s in _sides()
-                      for m in cfg("explore", "methods")],
-            metrics=[R(t, entity=e, side=s, method=m) for e, s in _sides()
-                     for m in cfg("explore", "methods") + ["svd"]
-                     for t in ([L.SVD_CLUSTER_METRICS] if m == "svd" else [L.MAP_CLUSTER_METRICS])],
+            clusters=[
+                R(L.MAP_CLUSTERS, entity=e, side=s, method=m)
+                for e, s in _sides()
+                for m in cfg("explore", "methods")
+            ],
+            metrics=[
+                R(t, entity=e, side=s, method=m)
+                for e, s in _sides()
+                for m in cfg("explore", "methods") + ["svd"]
+                for t in ([L.SVD_CLUSTER_METRICS] if m == "svd" else [L.MAP_CLUSTER_METRICS])
+            ],
         output:
-            figures=[report(R(L.METHODS_FIGURE, entity=e, side=s),
-                            caption="../report/explore_methods.rst", category="Maps",
-                            subcategory=f"{e} {s}",
-                            labels={"entity": e, "side": s, "method": "all", "seed": "{seed}"})
-                     for e, s in _sides()],
-            summary=report(R(L.EXPLORE_SUMMARY), caption="../report/explore_summary.rst",
-                           category="Maps", subcategory="summary",
-                           labels={"seed": "{seed}", "table": "chosen clusterings"}),
+            figures=[
+                report(
+                    R(L.METHODS_FIGURE, entity=e, side=s),
+                    caption="../report/explore_methods.rst",
+                    category="Maps",
+                    subcategory=f"{e} {s}",
+                    labels={"entity": e, "side": s, "method": "all", "seed": "{seed}"},
+                )
+                for e, s in _sides()
+            ],
+            summary=report(
+                R(L.EXPLORE_SUMMARY),
+                caption="../report/explore_summary.rst",
+                category="Maps",
+                subcategory="summary",
+                labels={"seed": "{seed}", "table": "chosen clusterings"},
+            ),
         params:
             sides=_sides(),
             methods=cfg("explore", "methods"),
@@ -194,9 +238,13 @@ rule place_users:
         listens=lambda w: cfg("explore", "place_users", "listens"),
     output:
         placed=R(L.PLACED),
-        png=report(R(L.PLACED_FIGURE), caption="../report/explore_placed.rst", category="Maps",
-                   subcategory="{entity} users",
-                   labels=MAP_LABELS | {"side": "users", "figure": "placed users"}),
+        png=report(
+            R(L.PLACED_FIGURE),
+            caption="../report/explore_placed.rst",
+            category="Maps",
+            subcategory="{entity} users",
+            labels=MAP_LABELS | {"side": "users", "figure": "placed users"},
+        ),
     wildcard_constraints:
         method=r"pca|umap",
     params:

@@ -9,8 +9,12 @@ rule matrices:
         songs=R(L.SONGS),
     output:
         matrices=[R(L.MATRIX, entity=e) for e in ENTITIES],
-        stats=report(R(L.MATRIX_STATS), caption="../report/matrices_stats.rst",
-                     category="Data", labels={"table": "matrices"}),
+        stats=report(
+            R(L.MATRIX_STATS),
+            caption="../report/matrices_stats.rst",
+            category="Data",
+            labels={"table": "matrices"},
+        ),
     params:
         entities=ENTITIES,
     log:

@@ -30,8 +30,11 @@ rule fit_model:
         fits=fit_kinds(),
         # recommendations per user: top_n for what people read (full fits), max(evaluate.ks)
         # for the fits the evaluation scores (train, valid)
-        n={"full": cfg("models", "top_n"), "train": max(cfg("evaluate", "ks")),
-           "valid": max(cfg("evaluate", "ks"))},
+        n={
+            "full": cfg("models", "top_n"),
+            "train": max(cfg("evaluate", "ks")),
+            "valid": max(cfg("evaluate", "ks")),
+        },
         similar_n=cfg("models", "similar_n"),
     log:
         LOG(f"{L.MODEL_RUN}/fit"),
@@ -102,20 +105,34 @@ rule model_map:
         # colouring of the interactive maps: planted genres (simulated data)
         truth=simulated_truth(),
     output:
-        user_map=report(R(L.USERS_EMBEDDING_MAP, **FULL), caption="../report/models_map.rst",
-                        category="Models", subcategory="Embedding maps",
-                        labels=MAP_LABELS | {"figure": "users"}),
-        item_map=report(R(L.ITEMS_EMBEDDING_MAP, **FULL), caption="../report/models_map.rst",
-                        category="Models", subcategory="Embedding maps",
-                        labels=MAP_LABELS | {"figure": "items"}),
-        user_html=report(R(L.USERS_EMBEDDING_MAP_HTML, **FULL),
-                         caption="../report/models_map_html.rst", category="Models",
-                         subcategory="Embedding maps",
-                         labels=MAP_LABELS | {"figure": "users (interactive)"}),
-        item_html=report(R(L.ITEMS_EMBEDDING_MAP_HTML, **FULL),
-                         caption="../report/models_map_html.rst", category="Models",
-                         subcategory="Embedding maps",
-                         labels=MAP_LABELS | {"figure": "items (interactive)"}),
+        user_map=report(
+            R(L.USERS_EMBEDDING_MAP, **FULL),
+            caption="../report/models_map.rst",
+            category="Models",
+            subcategory="Embedding maps",
+            labels=MAP_LABELS | {"figure": "users"},
+        ),
+        item_map=report(
+            R(L.ITEMS_EMBEDDING_MAP, **FULL),
+            caption="../report/models_map.rst",
+            category="Models",
+            subcategory="Embedding maps",
+            labels=MAP_LABELS | {"figure": "items"},
+        ),
+        user_html=report(
+            R(L.USERS_EMBEDDING_MAP_HTML, **FULL),
+            caption="../report/models_map_html.rst",
+            category="Models",
+            subcategory="Embedding maps",
+            labels=MAP_LABELS | {"figure": "users (interactive)"},
+        ),
+        item_html=report(
+            R(L.ITEMS_EMBEDDING_MAP_HTML, **FULL),
+            caption="../report/models_map_html.rst",
+            category="Models",
+            subcategory="Embedding maps",
+            labels=MAP_LABELS | {"figure": "items (interactive)"},
+        ),
     params:
         module=lambda w: model_module(w.model),
         max_points=cfg("models", "maps", "max_points"),

@@ -7,26 +7,51 @@
 def _curve(entity, model, variant, fit):
     return report(
         R(L.LOSS_CURVE, entity=entity, model=model, variant=variant, fit=fit),
-        caption="../report/models_loss_curve.rst", category="Models",
+        caption="../report/models_loss_curve.rst",
+        category="Models",
         subcategory="Training curves",
         labels={"entity": entity, "model": model, "variant": variant, "seed": "{seed}", "fit": fit},
     )
 
 
+def _mf_sweep_file(template, entity, labels):
+    return report(
+        R(template, entity=entity),
+        caption="../report/models_mf_sweep.rst",
+        category="Models",
+        subcategory="MF latent size",
+        labels={"entity": entity, "seed": "{seed}"} | labels,
+    )
+
+
 def _mf_sweep(template, labels):
-    return [report(R(template, entity=e), caption="../report/models_mf_sweep.rst",
-                   category="Models", subcategory="MF latent size",
-                   labels={"entity": e, "seed": "{seed}"} | labels) for e in mf_entities()]
+    # one file per entity, built by a helper: snakefmt reads a line that starts with a call of
+    # the report function as the report: directive
+    return [_mf_sweep_file(template, e, labels) for e in mf_entities()]
+
+
+def _curve_histories():
+    return [
+        R(L.HISTORY, entity=e, model=m, variant=v, fit=fit)
+        for e, m, v in curve_runs()
+        for fit in ("full", "train")
+    ]
+
+
+def _mf_histories():
+    return [
+        R(L.HISTORY, entity=e, model="mf", variant=v, fit="train")
+        for e in mf_entities()
+        for _, v in mf_factor_variants()
+    ]
 
 
 if curve_runs():
 
     rule model_figures:
         input:
-            histories=[R(L.HISTORY, entity=e, model=m, variant=v, fit=fit)
-                       for e, m, v in curve_runs() for fit in ("full", "train")],
-            mf_histories=[R(L.HISTORY, entity=e, model="mf", variant=v, fit="train")
-                          for e in mf_entities() for _, v in mf_factor_variants()],
+            histories=_curve_histories(),
+            mf_histories=_mf_histories(),
         output:
             curves=[_curve(e, m, v, fit) for e, m, v in curve_runs() for fit in ("full", "train")],
             mf_figures=_mf_sweep(L.MF_SWEEP_FIGURE, {}),

@@ -26,19 +26,39 @@ rule topics_lda:
         model=R(L.TOPICS_MODEL),
         user_topics=R(L.USER_TOPICS),
         topic_items=R(L.TOPIC_ITEMS),
-        top_items=report(R(L.TOP_ITEMS), caption="../report/topics_top_items.rst",
-                         category="Topics", labels=TOPIC_LABELS | {"figure": "top items table"}),
+        top_items=report(
+            R(L.TOP_ITEMS),
+            caption="../report/topics_top_items.rst",
+            category="Topics",
+            labels=TOPIC_LABELS | {"figure": "top items table"},
+        ),
         summary=R(L.TOPICS_TABLE),
         metrics=R(L.TOPICS_METRICS),
         heldout=R(L.TOPICS_HELDOUT),
-        users_map=report(R(L.TOPICS_USERS_MAP), caption="../report/topics_map.rst",
-                         category="Topics", labels=TOPIC_LABELS | {"figure": "users"}),
-        items_map=report(R(L.TOPICS_ITEMS_MAP), caption="../report/topics_map.rst",
-                         category="Topics", labels=TOPIC_LABELS | {"figure": "items"}),
-        users_html=report(R(L.TOPICS_USERS_MAP_HTML), caption="../report/topics_map_html.rst",
-                          category="Topics", labels=TOPIC_LABELS | {"figure": "users (interactive)"}),
-        items_html=report(R(L.TOPICS_ITEMS_MAP_HTML), caption="../report/topics_map_html.rst",
-                          category="Topics", labels=TOPIC_LABELS | {"figure": "items (interactive)"}),
+        users_map=report(
+            R(L.TOPICS_USERS_MAP),
+            caption="../report/topics_map.rst",
+            category="Topics",
+            labels=TOPIC_LABELS | {"figure": "users"},
+        ),
+        items_map=report(
+            R(L.TOPICS_ITEMS_MAP),
+            caption="../report/topics_map.rst",
+            category="Topics",
+            labels=TOPIC_LABELS | {"figure": "items"},
+        ),
+        users_html=report(
+            R(L.TOPICS_USERS_MAP_HTML),
+            caption="../report/topics_map_html.rst",
+            category="Topics",
+            labels=TOPIC_LABELS | {"figure": "users (interactive)"},
+        ),
+        items_html=report(
+            R(L.TOPICS_ITEMS_MAP_HTML),
+            caption="../report/topics_map_html.rst",
+            category="Topics",
+            labels=TOPIC_LABELS | {"figure": "items (interactive)"},
+        ),
     params:
         lda=TOPICS_LDA,
         top_n=cfg("topics", "top_n"),
@@ -70,17 +90,37 @@ if config["topics"]["enabled"]:
 
     rule topics_sweep:
         input:
-            metrics=[R(L.TOPICS_METRICS, entity=e, k=k, seed=s) for e in ENTITIES
-                     for k in cfg("topics", "k") for s in SEEDS],
-            heldout=[R(L.TOPICS_HELDOUT, entity=e, k=k, seed=s) for e in ENTITIES
-                     for k in cfg("topics", "k") for s in SEEDS],
+            metrics=[
+                R(L.TOPICS_METRICS, entity=e, k=k, seed=s)
+                for e in ENTITIES
+                for k in cfg("topics", "k")
+                for s in SEEDS
+            ],
+            heldout=[
+                R(L.TOPICS_HELDOUT, entity=e, k=k, seed=s)
+                for e in ENTITIES
+                for k in cfg("topics", "k")
+                for s in SEEDS
+            ],
         output:
-            tables=[report(R(L.TOPICS_SWEEP, entity=e), caption="../report/topics_sweep.rst",
-                           category="Topics", labels={"entity": e, "figure": "sweep table"})
-                    for e in ENTITIES],
-            figures=[report(R(L.TOPICS_SWEEP_FIGURE, entity=e), caption="../report/topics_sweep.rst",
-                            category="Topics", labels={"entity": e, "figure": "sweep"})
-                     for e in ENTITIES],
+            tables=[
+                report(
+                    R(L.TOPICS_SWEEP, entity=e),
+                    caption="../report/topics_sweep.rst",
+                    category="Topics",
+                    labels={"entity": e, "figure": "sweep table"},
+                )
+                for e in ENTITIES
+            ],
+            figures=[
+                report(
+                    R(L.TOPICS_SWEEP_FIGURE, entity=e),
+                    caption="../report/topics_sweep.rst",
+                    category="Topics",
+                    labels={"entity": e, "figure": "sweep"},
+                )
+                for e in ENTITIES
+            ],
         params:
             entities=ENTITIES,
             plots={"figsize": cfg("plots", "figsize"), "dpi": cfg("plots", "dpi")},

@@ -39,8 +39,8 @@ Modules: :mod:`.base` (schemas, errors, value parsers), :mod:`.source` (opening 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -48,8 +48,18 @@ import pyarrow.parquet as pq
 from tastemap.formats import generic as _generic
 from tastemap.formats import hetrec, lastfm1k, lastfm360k, msd
 from tastemap.formats.base import (
-    BLOCK_BYTES, FORMAT_CHECK_FRACTION, FORMAT_CHECK_LINES, FORMATS, INT32_MAX, LISTENS_SCHEMA,
-    MAX_LINE_CHARS, REJECTED_SCHEMA, FormatError, _Reasons, parse_counts, parse_iso_timestamps,
+    BLOCK_BYTES,
+    FORMAT_CHECK_FRACTION,
+    FORMAT_CHECK_LINES,
+    FORMATS,
+    INT32_MAX,
+    LISTENS_SCHEMA,
+    MAX_LINE_CHARS,
+    REJECTED_SCHEMA,
+    FormatError,
+    _Reasons,
+    parse_counts,
+    parse_iso_timestamps,
 )
 from tastemap.formats.blocks import iter_lines
 from tastemap.formats.generic import CANONICAL_COLUMNS

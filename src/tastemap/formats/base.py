@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 
 FORMATS = ("lastfm-1k", "lastfm-360k", "msd-triplets", "hetrec-2k", "generic")
 
-#: Canonical listens (DESIGN.md section 2). user, artist and plays are never null in ingest's
-#: output; the fields stay nullable so tables built elsewhere concatenate without casts.
+#: Canonical listens (docs/results.md, ``data/listens.parquet``). user, artist and plays are never
+#: null in ingest's output; the fields stay nullable so tables built elsewhere concatenate without casts.
 LISTENS_SCHEMA = pa.schema([
     pa.field("user", pa.string()),
     pa.field("artist", pa.string()),

@@ -10,8 +10,9 @@ heuristic and the exact counts (``lines == kept + rejected``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -19,8 +20,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from tastemap.formats.base import (
-    BLOCK_BYTES, FORMAT_CHECK_FRACTION, FORMAT_CHECK_LINES, MAX_LINE_CHARS, REJECTED_SCHEMA,
-    FormatError, _fields, _listens_table, _np_bool, _Reasons, _stats_from_counts,
+    BLOCK_BYTES,
+    FORMAT_CHECK_FRACTION,
+    FORMAT_CHECK_LINES,
+    MAX_LINE_CHARS,
+    REJECTED_SCHEMA,
+    FormatError,
+    _fields,
+    _listens_table,
+    _np_bool,
+    _Reasons,
+    _stats_from_counts,
 )
 from tastemap.formats.source import open_input
 from tastemap.logs import Progress

@@ -17,8 +17,17 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tastemap.formats.base import (
-    FORMAT_CHECK_FRACTION, REJECTED_SCHEMA, FormatError, _empty, _kept_and_rejected,
-    _np_bool, _null_if_empty, _Reasons, _stats, parse_counts, parse_iso_timestamps,
+    FORMAT_CHECK_FRACTION,
+    REJECTED_SCHEMA,
+    FormatError,
+    _empty,
+    _kept_and_rejected,
+    _np_bool,
+    _null_if_empty,
+    _Reasons,
+    _stats,
+    parse_counts,
+    parse_iso_timestamps,
 )
 from tastemap.formats.blocks import _decode_slowly
 from tastemap.formats.source import check_file, open_input

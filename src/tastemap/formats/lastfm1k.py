@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from tastemap.formats.base import BLOCK_BYTES, _empty, _null_if_empty, _Reasons, parse_iso_timestamps
+from tastemap.formats.base import (
+    BLOCK_BYTES,
+    _empty,
+    _null_if_empty,
+    _Reasons,
+    parse_iso_timestamps,
+)
 from tastemap.formats.blocks import Layout, run
 from tastemap.formats.source import KNOWN_MEMBERS
 

@@ -12,7 +12,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tastemap.formats.base import (
-    BLOCK_BYTES, _empty, _fields, _merge, _null_if_empty, _Reasons, parse_counts,
+    BLOCK_BYTES,
+    _empty,
+    _fields,
+    _merge,
+    _null_if_empty,
+    _Reasons,
+    parse_counts,
 )
 from tastemap.formats.blocks import Layout, iter_lines, run
 from tastemap.formats.source import KNOWN_MEMBERS

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+if TYPE_CHECKING:  # annotations only: importing this module must not import torch
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +33,7 @@ HISTORY_COLUMNS = {"epoch": "int32", "split": "str", "metric": "str", "value": "
 
 
 @contextlib.contextmanager
-def torch_session(random_state: int, num_threads: int = 1) -> Iterator["torch.Generator"]:
+def torch_session(random_state: int, num_threads: int = 1) -> Iterator[torch.Generator]:
     """Seed torch, fix its thread count and ask for deterministic kernels during one fit.
 
     Yields a ``torch.Generator`` seeded with ``random_state`` for every random draw of the fit.

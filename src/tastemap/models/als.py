@@ -147,7 +147,7 @@ class ALS(ImplicitFactors, Recommender):
             self._solver = model
         return self._solver
 
-    def fit(self, train: sp.csr_matrix) -> "ALS":
+    def fit(self, train: sp.csr_matrix) -> ALS:
         """Learn factors from ``train`` (users x items play counts)."""
         train = self._set_train(train)
         C = self.transform(train)

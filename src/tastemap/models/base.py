@@ -38,7 +38,7 @@ import logging
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -132,76 +132,113 @@ def top_k_dot(
     >>> ids.tolist(), s.tolist()
     ([[0, 2], [1, 2]], [[3.0, 1.0], [2.0, 1.0]])
     """
-    import torch
-
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     n, m = len(queries), len(items)
     out_ids = np.full((n, k), -1, dtype=np.int32)
     out_scores = np.full((n, k), -np.inf, dtype=np.float32)
     if n == 0 or m == 0 or k == 0:
         return out_ids, out_scores
-    k_eff = min(k, m)
-    norms = np.linalg.norm(np.asarray(items, dtype=np.float32), axis=1)
-    order = np.argsort(-norms, kind="stable")  # position -> item
-    vectors = np.ascontiguousarray(np.asarray(items, dtype=np.float32)[order])
-    top_norm = norms[order]
-    position = np.empty(m, dtype=np.int64)  # item -> position
-    position[order] = np.arange(m)
-    qnorms = np.linalg.norm(queries, axis=1)
     if exclude is not None:
         exclude = sp.csr_matrix(exclude)
         if exclude.shape != (n, m):
             raise ValueError(f"exclude is {exclude.shape}, expected {(n, m)}")
+    catalogue = _NormOrder.of(items)
+    k_eff = min(k, m)
+    qnorms = np.linalg.norm(queries, axis=1)
     buffer = np.empty(min(block_rows, n) * min(chunk, m), dtype=np.float32)
     for b0 in range(0, n, block_rows):
-        q = queries[b0 : b0 + block_rows]
-        rows = len(q)
-        best = torch.full((rows, k_eff), -torch.inf)
-        best_pos = torch.full((rows, k_eff), -1, dtype=torch.int64)
-        if exclude is not None:
-            ex = exclude[b0 : b0 + rows]
-            ex_pos = position[ex.indices]
-            ex_row = np.repeat(np.arange(rows), np.diff(ex.indptr))
-            by_pos = np.argsort(ex_pos, kind="stable")
-            ex_pos, ex_row = ex_pos[by_pos], ex_row[by_pos]
-        for c0 in range(0, m, chunk):
-            c1 = min(m, c0 + chunk)
-            active = qnorms[b0 : b0 + rows] * top_norm[c0] > best[:, -1].numpy()
-            if not active.any():
-                break
-            act = np.flatnonzero(active)
-            # into one reused buffer: a fresh array per tile costs page faults, not just BLAS
-            tile = buffer[: len(act) * (c1 - c0)].reshape(len(act), c1 - c0)
-            np.matmul(q if len(act) == rows else q[act], vectors[c0:c1].T, out=tile)
-            if exclude is not None:
-                lo, hi = np.searchsorted(ex_pos, [c0, c1])
-                r, c = ex_row[lo:hi], ex_pos[lo:hi] - c0
-                keep = active[r]
-                tile[(np.cumsum(active) - 1)[r[keep]], c[keep]] = -np.inf
-            # only rows where some item of the tile beats the current k-th best need a selection
-            # (a cheap comparison pass; most rows of later tiles have none)
-            kth = best[torch.from_numpy(act), -1].numpy()
-            hit = (tile > kth[:, None]).any(axis=1)
-            n_hit = int(hit.sum())
-            if n_hit == 0:
-                continue
-            if n_hit < len(act) // 2:  # else selecting every row is cheaper than copying
-                act, tile = act[hit], tile[hit]
-            tile_best, tile_pos = torch.topk(torch.from_numpy(tile), min(k_eff, c1 - c0), dim=1)
-            act_t = torch.from_numpy(act)
-            merged = torch.cat([best[act_t], tile_best], dim=1)
-            merged_pos = torch.cat([best_pos[act_t], tile_pos + c0], dim=1)
-            top, pick = torch.topk(merged, k_eff, dim=1)
-            best[act_t] = top
-            best_pos[act_t] = torch.gather(merged_pos, 1, pick)
-        scores = best.numpy()
-        ids = order[best_pos.numpy()].astype(np.int32)
-        ids[~np.isfinite(scores)] = -1
-        out_ids[b0 : b0 + rows, :k_eff] = ids
-        out_scores[b0 : b0 + rows, :k_eff] = scores
+        b1 = min(n, b0 + block_rows)
+        skip = None if exclude is None else catalogue.exclusions(exclude[b0:b1])
+        ids, scores = _block_top_k(queries[b0:b1], qnorms[b0:b1], catalogue, k_eff, chunk,
+                                   buffer, skip)
+        out_ids[b0:b1, :k_eff] = ids
+        out_scores[b0:b1, :k_eff] = scores
         if progress is not None:
-            progress.update(b0 + rows)
+            progress.update(b1)
     return out_ids, out_scores
+
+
+class _NormOrder(NamedTuple):
+    """Item vectors (m, d) in decreasing norm: ``order`` (position -> item), ``vectors`` and
+    ``norms`` in that order, ``position`` (item -> position)."""
+
+    order: np.ndarray
+    vectors: np.ndarray
+    norms: np.ndarray
+    position: np.ndarray
+
+    @classmethod
+    def of(cls, items: np.ndarray) -> _NormOrder:
+        items = np.asarray(items, dtype=np.float32)
+        norms = np.linalg.norm(items, axis=1)
+        order = np.argsort(-norms, kind="stable")
+        position = np.empty(len(items), dtype=np.int64)
+        position[order] = np.arange(len(items))
+        return cls(order, np.ascontiguousarray(items[order]), norms[order], position)
+
+    def exclusions(self, exclude: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """The stored entries of ``exclude`` (rows of one block x items) as (position, row)
+        pairs sorted by position, so that each tile finds its own with a binary search."""
+        pos = self.position[exclude.indices]
+        row = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
+        by_pos = np.argsort(pos, kind="stable")
+        return pos[by_pos], row[by_pos]
+
+
+def _block_top_k(q: np.ndarray, qnorms: np.ndarray, catalogue: _NormOrder, k: int, chunk: int,
+                 buffer: np.ndarray, skip: tuple[np.ndarray, np.ndarray] | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` item ids and scores (rows, k) of one block of queries ``q`` (rows, d), tile by
+    tile of ``chunk`` items in decreasing norm (see :func:`top_k_dot`); ``skip``: the block's
+    excluded (position, row) pairs; ``buffer``: scratch space for one tile."""
+    import torch
+
+    rows, m = len(q), len(catalogue.order)
+    best = torch.full((rows, k), -torch.inf)
+    best_pos = torch.full((rows, k), -1, dtype=torch.int64)
+    for c0 in range(0, m, chunk):
+        c1 = min(m, c0 + chunk)
+        active = qnorms * catalogue.norms[c0] > best[:, -1].numpy()
+        if not active.any():
+            break
+        act = np.flatnonzero(active)
+        # into one reused buffer: a fresh array per tile costs page faults, not just BLAS
+        tile = buffer[: len(act) * (c1 - c0)].reshape(len(act), c1 - c0)
+        np.matmul(q if len(act) == rows else q[act], catalogue.vectors[c0:c1].T, out=tile)
+        if skip is not None:
+            lo, hi = np.searchsorted(skip[0], [c0, c1])
+            r, c = skip[1][lo:hi], skip[0][lo:hi] - c0
+            keep = active[r]
+            tile[(np.cumsum(active) - 1)[r[keep]], c[keep]] = -np.inf
+        _merge_tile(best, best_pos, act, tile, c0)
+    scores = best.numpy()
+    ids = catalogue.order[best_pos.numpy()].astype(np.int32)
+    ids[~np.isfinite(scores)] = -1
+    return ids, scores
+
+
+def _merge_tile(best, best_pos, act: np.ndarray, tile: np.ndarray, c0: int) -> None:
+    """Merge the scores ``tile`` (len(act), c) of the active rows ``act`` of a block, items at
+    positions ``c0 ...``, into its running top-k ``best`` / ``best_pos`` (torch, rows x k)."""
+    import torch
+
+    k = best.shape[1]
+    # only rows where some item of the tile beats the current k-th best need a selection
+    # (a cheap comparison pass; most rows of later tiles have none)
+    kth = best[torch.from_numpy(act), -1].numpy()
+    hit = (tile > kth[:, None]).any(axis=1)
+    n_hit = int(hit.sum())
+    if n_hit == 0:
+        return
+    if n_hit < len(act) // 2:  # else selecting every row is cheaper than copying
+        act, tile = act[hit], tile[hit]
+    tile_best, tile_pos = torch.topk(torch.from_numpy(tile), min(k, tile.shape[1]), dim=1)
+    act_t = torch.from_numpy(act)
+    merged = torch.cat([best[act_t], tile_best], dim=1)
+    merged_pos = torch.cat([best_pos[act_t], tile_pos + c0], dim=1)
+    top, pick = torch.topk(merged, k, dim=1)
+    best[act_t] = top
+    best_pos[act_t] = torch.gather(merged_pos, 1, pick)
 
 
 def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -332,7 +369,7 @@ class Recommender(ABC):
 
     # -- to implement ------------------------------------------------------------------
     @abstractmethod
-    def fit(self, train: sp.csr_matrix) -> "Recommender":
+    def fit(self, train: sp.csr_matrix) -> Recommender:
         """Learn from ``train`` (users x items play counts). Must call ``self._set_train``."""
 
     @abstractmethod
@@ -386,7 +423,7 @@ class Recommender(ABC):
         self._train = X
         return X
 
-    def attach(self, train: sp.spmatrix) -> "Recommender":
+    def attach(self, train: sp.spmatrix) -> Recommender:
         """Give a loaded model the matrix it was fit on (checked against the saved fingerprint)."""
         X = plays_csr(train)
         found = store.fingerprint(X)
@@ -397,7 +434,7 @@ class Recommender(ABC):
         self._attached()
         return self
 
-    def _attached(self) -> None:
+    def _attached(self) -> None:  # noqa: B027 (an optional hook, empty by default)
         """Hook: rebuild caches derived from the training matrix (none by default)."""
 
     @property
@@ -520,7 +557,7 @@ class Recommender(ABC):
         store.write(path, header, self.fitted_state())
 
     @classmethod
-    def load(cls, path: str | Path, train: sp.spmatrix | None = None) -> "Recommender":
+    def load(cls, path: str | Path, train: sp.spmatrix | None = None) -> Recommender:
         """The model saved at ``path``; ``train`` (the matrix it was fit on, checked) enables
         ``recommend`` of known users.
 
@@ -551,7 +588,7 @@ class Recommender(ABC):
             model.attach(train)
         return model
 
-    def _loaded(self) -> None:
+    def _loaded(self) -> None:  # noqa: B027 (an optional hook, empty by default)
         """Hook: rebuild derived objects after ``load`` set the fitted state (none by default)."""
 
 

@@ -71,7 +71,7 @@ class BPR(ImplicitFactors, Recommender):
         self.deterministic = deterministic
         self.random_state = random_state
 
-    def fit(self, train: sp.csr_matrix) -> "BPR":
+    def fit(self, train: sp.csr_matrix) -> BPR:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         self._set_train(train)

@@ -52,7 +52,7 @@ class EASE(Recommender):
         self.max_items = max_items
         self.random_state = random_state
 
-    def fit(self, train: sp.csr_matrix) -> "EASE":
+    def fit(self, train: sp.csr_matrix) -> EASE:
         n_items = train.shape[1]
         if n_items > self.max_items:
             raise TooManyItems(

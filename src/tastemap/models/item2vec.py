@@ -46,7 +46,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models._torch import (
-    History, check_matrix, effective_threads, mean_of_rows, torch_session,
+    History,
+    check_matrix,
+    effective_threads,
+    mean_of_rows,
+    torch_session,
 )
 from tastemap.models.base import Recommender, register
 
@@ -164,7 +168,7 @@ class Item2Vec(_ContextScoring):
         self.random_state = random_state
         self.num_threads = num_threads
 
-    def fit(self, train: sp.csr_matrix) -> "Item2Vec":
+    def fit(self, train: sp.csr_matrix) -> Item2Vec:
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
         from tastemap.models._train import train_kl_item2vec
 
@@ -291,7 +295,7 @@ class SkipGramNS(_ContextScoring):
         self.random_state = random_state
         self.num_threads = num_threads
 
-    def fit(self, train: sp.csr_matrix) -> "SkipGramNS":
+    def fit(self, train: sp.csr_matrix) -> SkipGramNS:
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
         from tastemap.models._train import train_sgns
 

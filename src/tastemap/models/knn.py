@@ -133,7 +133,7 @@ class ItemKNN(Recommender):
         self.bm25_b = bm25_b
         self.random_state = random_state
 
-    def fit(self, train: sp.csr_matrix) -> "ItemKNN":
+    def fit(self, train: sp.csr_matrix) -> ItemKNN:
         from implicit import nearest_neighbours as nn
 
         X = weigh(self._set_train(train), self.weighting)
@@ -197,7 +197,7 @@ class UserKNN(Recommender):
         self.weighting = weighting
         self.random_state = random_state
 
-    def fit(self, train: sp.csr_matrix) -> "UserKNN":
+    def fit(self, train: sp.csr_matrix) -> UserKNN:
         from implicit.nearest_neighbours import CosineRecommender
 
         self._set_train(train)

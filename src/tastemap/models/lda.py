@@ -84,7 +84,7 @@ class LDA(Recommender):
 
         return transform_counts(plays, self.counts)
 
-    def fit(self, train: sp.csr_matrix) -> "LDA":
+    def fit(self, train: sp.csr_matrix) -> LDA:
         """Fit ``k`` topics on ``train`` (users x items play counts)."""
         from tastemap.matrices import sample_rows
         from tastemap.topics import fit_lda, topic_item_matrix

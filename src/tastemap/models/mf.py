@@ -28,14 +28,18 @@ ranking). The RMSE curves always measure observed entries only.
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from tastemap.models._torch import (
-    History, check_matrix, coo_of, effective_threads, torch_session,
+    History,
+    check_matrix,
+    coo_of,
+    effective_threads,
+    torch_session,
 )
 from tastemap.models.base import Recommender, register
 
@@ -112,7 +116,7 @@ class BiasedMF(Recommender):
             raise ValueError(f"mf.valid_fraction must be in [0, 1), got {self.valid_fraction!r}")
 
     # -- fit -----------------------------------------------------------------------------
-    def fit(self, train: sp.csr_matrix) -> "BiasedMF":
+    def fit(self, train: sp.csr_matrix) -> BiasedMF:
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
         from tastemap.models._train import train_mf
 

@@ -27,7 +27,7 @@ class Popularity(Recommender):
         self.by = by
         self.random_state = random_state
 
-    def fit(self, train: sp.csr_matrix) -> "Popularity":
+    def fit(self, train: sp.csr_matrix) -> Popularity:
         if self.by not in ("users", "plays"):
             raise ValueError(f"by={self.by!r}: use users or plays")
         X = self._set_train(train)

@@ -12,6 +12,11 @@ and a file written with one numpy/scipy/implicit/torch version reads with the ne
   (``similarity_/data``, ``/indices``, ``/indptr``; shape and format in the header); a dict of
   arrays as ``weights_/<key>``.
 
+Recommenders write ``family``/``class``/``params`` (:meth:`tastemap.models.Recommender.save`);
+fitted scikit-learn pipelines (the explore SVD / PCA / UMAP maps) write ``steps`` (each
+step's name, class and parameters) and ``params`` instead, their fitted attributes as state
+entries ``<step>/<attribute>`` (:func:`write_estimators`, :func:`read_estimators`).
+
 >>> import io, scipy.sparse as sp
 >>> buf = io.BytesIO()
 >>> write(buf, {"family": "demo"}, {"v_": np.arange(3.0), "s_": sp.eye(2, format="csr"), "n_": 4})
@@ -22,6 +27,7 @@ and a file written with one numpy/scipy/implicit/torch version reads with the ne
 from __future__ import annotations
 
 import json
+import numbers
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -163,3 +169,62 @@ def fingerprint(matrix: sp.csr_matrix) -> str:
     for part, dtype in ((m.indptr, np.int64), (m.indices, np.int32), (m.data, np.float32)):
         crc = zlib.crc32(np.ascontiguousarray(part, dtype=dtype).view(np.uint8), crc)
     return f"{m.shape[0]}x{m.shape[1]}:{m.nnz}:{crc:08x}"
+
+
+# ---- fitted scikit-learn estimators (the explore maps) ----------------------------------------
+
+
+def _fitted(est: Any) -> dict[str, Any]:
+    """The fitted attributes of ``est`` (names ending in ``_``) this format can hold: numpy
+    arrays and scalars, numbers, scipy sparse matrices. Others (e.g. the ``RandomState`` of a
+    fitted ``LatentDirichletAllocation``, which its ``transform`` does not use) are left out."""
+    return {key: value for key, value in vars(est).items()
+            if key.endswith("_") and not key.startswith("_")
+            and (isinstance(value, np.ndarray | numbers.Number | np.generic) or sp.issparse(value))}
+
+
+def write_estimators(file: str | Path | IO[bytes], estimators: list[tuple[str, Any]],
+                     params: dict | None = None) -> None:
+    """Write fitted scikit-learn ``estimators`` (name, estimator: e.g. the steps of a
+    ``Pipeline``) and JSON-able ``params`` as one model file (:func:`write`): the header lists
+    each step's name, class and ``get_params()``; its fitted attributes are the state entries
+    ``<name>/<attribute>``.
+
+    >>> import io
+    >>> from sklearn.preprocessing import Normalizer
+    >>> buf = io.BytesIO()
+    >>> write_estimators(buf, [("l2", Normalizer().fit(np.ones((2, 3))))], {"method": "demo"})
+    >>> steps, params = read_estimators(io.BytesIO(buf.getvalue()), {"Normalizer": Normalizer})
+    >>> steps[0][0], steps[0][1].n_features_in_, params
+    ('l2', 3, {'method': 'demo'})
+    """
+    steps, state = [], {}
+    for name, est in estimators:
+        fitted = _fitted(est)
+        steps.append({"name": name, "class": type(est).__name__, "params": est.get_params(),
+                      "attributes": list(fitted)})
+        state |= {f"{name}/{key}": value for key, value in fitted.items()}
+    write(file, {"steps": steps, "params": params or {}}, state)
+
+
+def read_estimators(file: str | Path | IO[bytes], classes: Mapping[str, type]
+                    ) -> tuple[list[tuple[str, Any]], dict]:
+    """``(estimators, params)`` of a file written by :func:`write_estimators`, each estimator
+    constructed with its saved parameters and its fitted attributes set. ``classes`` maps the
+    class names the caller accepts to the classes: any other class in the file is an error
+    (nothing is imported by name)."""
+    header, state = read(file)
+    where = str(file) if isinstance(file, str | Path) else "model file"
+    if "steps" not in header:
+        raise ModelFileError(f"{where}: a model file without estimator steps "
+                             f"(family {header.get('family')!r})")
+    estimators = []
+    for step in header["steps"]:
+        if step["class"] not in classes:
+            raise ModelFileError(f"{where}: step {step['name']!r} is a {step['class']}, not one "
+                                 f"of {sorted(classes)}")
+        est = classes[step["class"]](**step["params"])
+        for key in step["attributes"]:
+            setattr(est, key, state[f"{step['name']}/{key}"])
+        estimators.append((step["name"], est))
+    return estimators, header["params"]

@@ -31,7 +31,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models._torch import (
-    History, check_matrix, effective_threads, mean_of_rows, torch_session, unit_rows,
+    History,
+    check_matrix,
+    effective_threads,
+    mean_of_rows,
+    torch_session,
+    unit_rows,
 )
 from tastemap.models.base import Recommender, register
 
@@ -95,7 +100,7 @@ class TwoTower(Recommender):
         self.random_state = random_state
         self.num_threads = num_threads
 
-    def fit(self, train: sp.csr_matrix) -> "TwoTower":
+    def fit(self, train: sp.csr_matrix) -> TwoTower:
         """Learn from ``train`` (users x items play counts, CSR); returns ``self``."""
         from tastemap.models._train import train_twotower
 

@@ -29,7 +29,8 @@ def k360(user=U1, mbid=A1, artist="betty blowtorch", plays="2137"):
     return "\t".join([user, mbid, artist, plays])
 
 
-GOOD_1K = [k1(), k1(user="user_000002", ts="2009-05-03T10:00:00Z", artist="坂本龍一", track="Composition 0919"),
+GOOD_1K = [k1(), k1(user="user_000002", ts="2009-05-03T10:00:00Z", artist="坂本龍一",
+                   track="Composition 0919"),
            k1(user="user_000003", amb="", artist="Björk", tmb="", track="Jóga"),
            k1(user="user_000004", ts="2008-01-01T00:00:00Z", artist="Air", track="La Femme d'Argent")]
 GOOD_360K = [k360(), k360(user=U2, mbid="", artist="die Ärzte", plays="1099"),
@@ -38,7 +39,7 @@ GOOD_360K = [k360(), k360(user=U2, mbid="", artist="die Ärzte", plays="1099"),
 
 
 def lines(*ls: str, end: str = "\n") -> bytes:
-    return "".join(l + end for l in ls).encode("utf-8")
+    return "".join(line + end for line in ls).encode("utf-8")
 
 
 def files() -> dict[str, bytes]:
@@ -58,7 +59,8 @@ def files() -> dict[str, bytes]:
         *GOOD_1K, k1(ts="2009-13-45T99:00:00Z"), k1(ts="yesterday"), k1(ts=""))
     f["lastfm-1k/empty_names.tsv"] = lines(
         *GOOD_1K, k1(user=""), k1(artist=""), k1(track=""))
-    f["lastfm-1k/bad_utf8.tsv"] = lines(*GOOD_1K) + b"user_000009\t2009-05-04T23:08:57Z\t\tMot\xf6rhead\t\tAce\n"
+    f["lastfm-1k/bad_utf8.tsv"] = (lines(*GOOD_1K)
+                                   + b"user_000009\t2009-05-04T23:08:57Z\t\tMot\xf6rhead\t\tAce\n")
     f["lastfm-1k/bom_crlf.tsv"] = b"\xef\xbb\xbf" + lines(*GOOD_1K, end="\r\n")
     f["lastfm-1k/blank_lines.tsv"] = lines(GOOD_1K[0], "", GOOD_1K[1], "   ", GOOD_1K[2], "\t", GOOD_1K[3])
     f["lastfm-1k/very_long_line.tsv"] = lines(*GOOD_1K, k1(track="la" * 40_000), k1(track="x" * 60_000))
@@ -68,7 +70,7 @@ def files() -> dict[str, bytes]:
     f["lastfm-1k/only_blank_lines.tsv"] = b"\n\n  \n"
     f["lastfm-1k/is_lastfm360k.tsv"] = lines(*GOOD_360K)
     f["lastfm-1k/gzip.tsv"] = gzip.compress(lines(*GOOD_1K), mtime=0)
-    f["lastfm-1k/utf16.tsv"] = "".join(l + "\n" for l in GOOD_1K).encode("utf-16")  # with a BOM
+    f["lastfm-1k/utf16.tsv"] = "".join(line + "\n" for line in GOOD_1K).encode("utf-16")  # with a BOM
     f["lastfm-1k/truncated.tsv.gz"] = gzip.compress(lines(*GOOD_1K * 50), mtime=0)[:-30]
     # ---- lastfm-360k ----
     f["lastfm-360k/junk_date_users.tsv"] = lines(
@@ -87,7 +89,7 @@ def files() -> dict[str, bytes]:
     f["lastfm-360k/gzip.tsv"] = gzip.compress(lines(*GOOD_360K), mtime=0)
     f["lastfm-360k/plays_parser.tsv"] = lines(
         *GOOD_360K, *(k360(plays=p) for p in ("+5", "0x10", "1e3", "\u0663", "1_000", "0005", "+0", " +7 ")))
-    f["lastfm-360k/utf16_no_bom.tsv"] = "".join(l + "\n" for l in GOOD_360K).encode("utf-16-le")
+    f["lastfm-360k/utf16_no_bom.tsv"] = "".join(line + "\n" for line in GOOD_360K).encode("utf-16-le")
     f["lastfm-360k/lastfm-dataset-360K.tar.gz"] = _tar_gz({
         "lastfm-dataset-360K/README.txt": b"Last.fm Dataset - 360K users\n",
         "lastfm-dataset-360K/usersha1-profile.tsv": lines(f"{U1}\tm\t22\tGermany\tFeb 1, 2007"),
@@ -117,7 +119,8 @@ def files() -> dict[str, bytes]:
         lines("id\tname\turl\tpictureURL", "1\tMALICE MIZER\thttp://www.last.fm/music/MALICE+MIZER\thttp://x/1.jpg",
               "2\tDiary of Dreams\thttp://www.last.fm/music/Diary+of+Dreams\thttp://x/2.jpg")
         + "3\tMot\xf6rhead\thttp://www.last.fm/music/Motorhead\thttp://x/3.jpg\n".encode("latin-1")
-        + lines("4\tBjörk\thttp://www.last.fm/music/Bjork\thttp://x/4.jpg", "2\tDuplicate id\thttp://a\thttp://b", ""))
+        + lines("4\tBjörk\thttp://www.last.fm/music/Bjork\thttp://x/4.jpg",
+                "2\tDuplicate id\thttp://a\thttp://b", ""))
     f["hetrec-2k/user_artists.dat"] = lines(
         "userID\tartistID\tweight", "2\t1\t13883", "2\t2\t11690", "2\t3\t11351", "3\t4\t228", "3\t1\t5",
         "4\t99\t10", "4\t2\t-1", "4\t2\tlots", "", "4\t3\t7")
