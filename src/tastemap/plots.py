@@ -18,7 +18,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-
 #: adjustText iterations per map. A fixed count keeps the figure the same on a fast and a slow
 #: machine (adjustText's own default is a 0.5 s time limit) and is what most of a map job costs:
 #: on 1,000 clustered points with 100 labels, 0 / 20 / 40 / 80 / 200 iterations leave 88 / 17 /
