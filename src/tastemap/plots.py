@@ -20,9 +20,9 @@ from matplotlib.figure import Figure  # noqa: E402
 
 #: adjustText iterations per map. A fixed count keeps the figure the same on a fast and a slow
 #: machine (adjustText's own default is a 0.5 s time limit) and is what most of a map job costs:
-#: on 1,000 clustered points with 100 labels, 0 / 20 / 40 / 80 / 200 iterations leave 88 / 17 /
-#: 4 / 4 / 5 overlapping label pairs at 0 / 2.1 / 3.4 / 6.1 / 13.9 CPU-s (the 0.5 s limit: 56
-#: pairs); docs/benchmarks.md, "Maps".
+#: on 1,000 clustered points with 100 labels, 0 / 20 / 40 / 50 / 80 / 200 iterations leave 88 /
+#: 17 / 4 / 5 / 4 / 5 overlapping label pairs at 0 / 2.0 / 3.1 / 3.5 / 5.3 / 12.5 CPU-s (the
+#: 0.5 s limit: 56 pairs); ``benchmarks/map_labels.py``, docs/benchmarks.md ("Maps").
 LABEL_ITERATIONS = 50
 
 
