@@ -519,7 +519,7 @@ def test_tiny_run_torch_outputs(tiny_run):
         assert sorted(set(table["factors"])) == [8, 16]  # tiny.yaml
         assert set(table["split"]) == {"train", "valid"}
         assert (res / entity / "mf" / "seed0" / "sweep_factors.png").stat().st_size > 0
-        runs = ("mf/f8", "mf/f16") + (("item2vec/f16", "sgns/f32", "twotower/f32") if entity == "artist" else ())
+        runs = ("mf/f8", "mf/f16") + (("item2vec/f16", "sgns/f16", "twotower/f32") if entity == "artist" else ())
         for mv in runs:
             for fit in ("full", "train"):
                 d = res / entity / mv / "seed0" / fit

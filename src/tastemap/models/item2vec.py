@@ -299,7 +299,7 @@ class SkipGramNS(_ContextScoring):
     sweep_prefixes = {"factors": "f", "contexts": "c", "negatives": "n", "epochs": "e",
                       "learning_rate": "lr", "ns_exponent": "ns"}
 
-    def __init__(self, factors: int = 32, epochs: int = 5, contexts: int = 5, negatives: int = 5,
+    def __init__(self, factors: int = 16, epochs: int = 3, contexts: int = 10, negatives: int = 5,
                  ns_exponent: float = 0.75, batch_size: int = 512, learning_rate: float = 0.01,
                  random_state: int = 0, num_threads: int = 1):
         self.factors = factors
