@@ -246,10 +246,11 @@ def test_sgns_and_item2vec_score_is_their_log_probability(X):
     """Score of a one-item user = the model's own logit for the next item: SGNS
     ``e_i . c_j + log P_n(j)`` (P_n = listeners ** 0.75), item2vec the log-softmax of its output
     layer up to a constant. After training, it follows the data's conditional
-    ``log p(j | i)`` (co-occurrence row ``i``; Spearman over the items that share a listener)."""
+    ``log p(j | i)`` (row ``i`` of the per-entry co-occurrence: the pairs SGNS samples and
+    item2vec's default target; Spearman over the items that share a listener)."""
     import scipy.stats
 
-    target = cooccurrence_distributions(X).toarray()
+    target = cooccurrence_distributions(X, "per_entry").toarray()
     for name, params in (("sgns", dict(factors=16, epochs=20, learning_rate=0.05)),
                          ("item2vec", dict(factors=16, epochs=200, batch_size=16))):
         m = make(name, random_state=0, **params).fit(X)
@@ -388,6 +389,31 @@ def test_cooccurrence_distributions_exact():
                                    [0.5, 0.5, 0, 0], [0, 0, 0, 0]], rtol=1e-6)
 
 
+def test_cooccurrence_distributions_per_entry_weights_each_users_pairs():
+    """per_entry: a user with n items adds 1/(n-1) per pair, so the 4-item user's pairs no
+    longer outweigh the 2-item user's (count: 1 pair each; here the 2-item user's pair 0-1
+    weighs 1, the 4-item user's pairs 1/3 each)."""
+    B = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=np.float32))
+    count = cooccurrence_distributions(B).toarray()
+    per_entry = cooccurrence_distributions(B, "per_entry").toarray()
+    np.testing.assert_allclose(count[0], [0, 2 / 4, 1 / 4, 1 / 4], rtol=1e-6)
+    np.testing.assert_allclose(per_entry[0], [0, (1 + 1 / 3) / (1 + 3 / 3), (1 / 3) / 2, (1 / 3) / 2],
+                               rtol=1e-6)
+    np.testing.assert_allclose(per_entry[2], [1 / 3, 1 / 3, 0, 1 / 3], rtol=1e-6)
+    with pytest.raises(ValueError, match="item2vec.cooccurrence"):
+        cooccurrence_distributions(B, "pairs")
+
+
+@pytest.mark.parametrize("exponent", [0.0, 0.75, 1.0])
+def test_sgns_ns_exponent_sets_noise_and_score_bias(X, exponent):
+    """The noise of the negatives is listeners ** ns_exponent, and the score adds back its log."""
+    m = make("sgns", random_state=0, factors=2, epochs=1, ns_exponent=exponent).fit(X)
+    listeners = np.diff(sp.csc_matrix(X > 0).indptr).astype(np.float64)
+    noise = np.where(listeners > 0, listeners**exponent, 0.0)
+    has = listeners > 0
+    np.testing.assert_allclose(m.context_bias_[has], np.log(noise[has] / noise.sum()), rtol=1e-5)
+
+
 def test_item2vec_max_items_restricts_training(X):
     m = Item2Vec(factors=8, epochs=20, batch_size=16, max_items=40, random_state=0).fit(X)
     listeners = np.diff(X.tocsc().indptr)
@@ -492,7 +518,7 @@ def test_tiny_run_torch_outputs(tiny_run):
         assert sorted(set(table["factors"])) == [8, 16]  # tiny.yaml
         assert set(table["split"]) == {"train", "valid"}
         assert (res / entity / "mf" / "seed0" / "sweep_factors.png").stat().st_size > 0
-        torch_runs = ("item2vec/f16", "sgns/f32", "twotower/f32") if entity == "artist" else ()
+        torch_runs = ("item2vec/f16", "sgns/f16", "twotower/f32") if entity == "artist" else ()
         runs = ("mf/f8", "mf/f16") + torch_runs
         for mv in runs:
             for fit in ("full", "train"):

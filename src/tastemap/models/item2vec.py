@@ -1,8 +1,9 @@
 """item2vec: item embeddings learnt from which items share listeners (PyTorch), two variants.
 
-``item2vec`` (the course variant): the item x item co-occurrence ``C = B^T B`` of the binary
-users x items matrix ``B`` (diagonal zeroed), each row normalised to a distribution over
-co-listened items, and a model ``Embedding(n, d) -> Linear(d, n) -> log_softmax`` trained with
+``item2vec`` (the course variant): the item x item co-occurrence ``C = B^T D B`` of the binary
+users x items matrix ``B`` (diagonal zeroed; ``D`` weighs each user's pairs ``1 / (n_u - 1)`` by
+default, ``cooccurrence: per_entry``; ``count`` = ``D = I``, the course's ``B^T B``), each row
+normalised to a distribution over co-listened items, and a model ``Embedding(n, d) -> Linear(d, n) -> log_softmax`` trained with
 ``KLDivLoss`` so that the embedding of item ``i`` predicts the distribution of row ``i``. The
 output layer is ``n x n``, so only the ``max_items`` most popular items (by listeners) are
 trained; every other item with listeners gets the co-occurrence-weighted mean of the trained
@@ -13,7 +14,7 @@ docs/models_torch.md).
 filtering"): skip-gram with negative sampling where a user's item set plays the role of a
 sentence. Each epoch draws, for every stored entry ``(u, i)``, ``contexts`` other items ``j`` of
 the same user (uniformly, never ``i`` itself) and ``negatives`` noise items from the unigram
-distribution raised to 3/4; loss ``-log s(v_i . c_j) - sum log s(-v_i . c_n)``. Sessions cut
+distribution raised to ``ns_exponent`` (3/4); loss ``-log s(v_i . c_j) - sum log s(-v_i . c_n)``. Sessions cut
 from timestamps are not used (the matrices carry no timestamps).
 
 Both learn two vectors per item: an input embedding ``e_i`` (``item_factors``; neighbours by
@@ -104,17 +105,30 @@ def _check_positive(model: str, obj, *keys: str) -> None:
 # ------------------------------------------------------------------------------------------
 # (a) the course variant: co-occurrence distributions + KL divergence
 # ------------------------------------------------------------------------------------------
-def cooccurrence_distributions(binary: sp.csr_matrix) -> sp.csr_matrix:
+def cooccurrence_distributions(binary: sp.csr_matrix, weighting: str = "count") -> sp.csr_matrix:
     """Row-normalised item x item co-occurrence of a binary users x items matrix.
 
-    ``C[i, j]`` = number of users who played both ``i`` and ``j`` (``i != j``), each row divided
-    by its sum; rows of items that share no listener stay all-zero. Shape ``(n_items, n_items)``.
+    ``weighting="count"``: ``C[i, j]`` = number of users who played both ``i`` and ``j``
+    (``i != j``; ``B^T B``, the course definition: a user with ``n`` items adds ``n (n - 1)``
+    pairs). ``weighting="per_entry"``: each user's pairs weigh ``1 / (n - 1)`` (``B^T D B``), so
+    every stored (user, item) entry spreads one unit over the user's other items, as SGNS draws
+    the same number of contexts per entry; heavy users no longer dominate the rows. Each row is
+    then divided by its sum; rows of items that share no listener stay all-zero. Shape
+    ``(n_items, n_items)``.
 
     >>> B = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1]], dtype=np.float32))
     >>> cooccurrence_distributions(B).toarray().astype(float).round(2).tolist()
     [[0.0, 0.67, 0.33], [0.67, 0.0, 0.33], [0.5, 0.5, 0.0]]
+    >>> cooccurrence_distributions(B, "per_entry").toarray().astype(float).round(2).tolist()
+    [[0.0, 0.75, 0.25], [0.75, 0.0, 0.25], [0.5, 0.5, 0.0]]
     """
-    C = (binary.T @ binary).tocsr().astype(np.float32)
+    if weighting not in ("count", "per_entry"):
+        raise ValueError(f"item2vec.cooccurrence must be 'count' or 'per_entry', got {weighting!r}")
+    left = binary
+    if weighting == "per_entry":
+        deg = np.asarray(binary.sum(axis=1)).ravel()
+        left = sp.diags(np.divide(1.0, deg - 1, out=np.zeros_like(deg), where=deg > 1)) @ binary
+    C = (binary.T @ left).tocsr().astype(np.float32)
     C.setdiag(0)
     C.eliminate_zeros()
     sums = np.asarray(C.sum(axis=1)).ravel()
@@ -147,6 +161,9 @@ class Item2Vec(_ContextScoring):
     max_items : int
         Train only the most popular ``max_items`` items (the output layer is n x n); others
         get co-occurrence-weighted means of the trained embeddings.
+    cooccurrence : str
+        ``count`` (``B^T B``, the course definition) or ``per_entry`` (each user's pairs
+        weighted ``1 / (n_items_of_user - 1)``), see ``cooccurrence_distributions``.
     random_state, num_threads : int
         Seed of every random step; torch threads during ``fit``.
 
@@ -155,16 +172,17 @@ class Item2Vec(_ContextScoring):
     ``history_`` (train KL loss per epoch).
     """
 
-    sweep_prefixes = {"factors": "f", "epochs": "e", "learning_rate": "lr"}
+    sweep_prefixes = {"factors": "f", "epochs": "e", "learning_rate": "lr", "cooccurrence": "co"}
 
     def __init__(self, factors: int = 32, epochs: int = 30, batch_size: int = 256,
-                 learning_rate: float = 0.05, max_items: int = 5000, random_state: int = 0,
-                 num_threads: int = 1):
+                 learning_rate: float = 0.05, max_items: int = 5000, cooccurrence: str = "per_entry",
+                 random_state: int = 0, num_threads: int = 1):
         self.factors = factors
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.max_items = max_items
+        self.cooccurrence = cooccurrence
         self.random_state = random_state
         self.num_threads = num_threads
 
@@ -184,7 +202,7 @@ class Item2Vec(_ContextScoring):
                         "(max_items); the rest get co-occurrence-weighted means", len(top),
                         int((listeners > 0).sum()))
         B_top = sp.csr_matrix(B[:, top])
-        target = cooccurrence_distributions(B_top)
+        target = cooccurrence_distributions(B_top, self.cooccurrence)
         trainable = np.flatnonzero(np.diff(target.indptr) > 0)
         if len(trainable) < 2:
             raise ValueError("item2vec: fewer than 2 items share a listener in train; nothing to learn")
@@ -271,7 +289,9 @@ class SkipGramNS(_ContextScoring):
     contexts : int
         Context items drawn per stored entry per epoch.
     negatives : int
-        Noise items per pair, drawn from listener counts ** 0.75.
+        Noise items per pair, drawn from listener counts ** ``ns_exponent``.
+    ns_exponent : float
+        Exponent of the noise distribution (word2vec's 0.75; 0 uniform, 1 unigram).
     batch_size : int
         Pairs per mini-batch.
     learning_rate : float
@@ -281,15 +301,16 @@ class SkipGramNS(_ContextScoring):
     """
 
     sweep_prefixes = {"factors": "f", "contexts": "c", "negatives": "n", "epochs": "e",
-                      "learning_rate": "lr"}
+                      "learning_rate": "lr", "ns_exponent": "ns"}
 
-    def __init__(self, factors: int = 32, epochs: int = 5, contexts: int = 5, negatives: int = 5,
-                 batch_size: int = 512, learning_rate: float = 0.01, random_state: int = 0,
-                 num_threads: int = 1):
+    def __init__(self, factors: int = 16, epochs: int = 3, contexts: int = 10, negatives: int = 5,
+                 ns_exponent: float = 0.75, batch_size: int = 512, learning_rate: float = 0.01,
+                 random_state: int = 0, num_threads: int = 1):
         self.factors = factors
         self.epochs = epochs
         self.contexts = contexts
         self.negatives = negatives
+        self.ns_exponent = ns_exponent
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.random_state = random_state
@@ -305,7 +326,7 @@ class SkipGramNS(_ContextScoring):
         B = _binary(csr)
         B.sort_indices()
         listeners = np.diff(B.tocsc().indptr)
-        noise = listeners.astype(np.float64) ** 0.75
+        noise = np.where(listeners > 0, listeners.astype(np.float64) ** float(self.ns_exponent), 0.0)
         rng = np.random.default_rng(self.random_state)
         history = History()
         with torch_session(self.random_state, effective_threads(self.num_threads, csr.nnz)) as gen:

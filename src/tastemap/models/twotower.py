@@ -88,8 +88,8 @@ class TwoTower(Recommender):
     similar_by = "cosine of item factors"
     scoring = "dot"
 
-    def __init__(self, factors: int = 32, hidden: int = 64, epochs: int = 10, batch_size: int = 512,
-                 learning_rate: float = 0.005, temperature: float = 0.1, random_state: int = 0,
+    def __init__(self, factors: int = 32, hidden: int = 64, epochs: int = 5, batch_size: int = 512,
+                 learning_rate: float = 0.005, temperature: float = 0.05, random_state: int = 0,
                  num_threads: int = 1):
         self.factors = factors
         self.hidden = hidden
