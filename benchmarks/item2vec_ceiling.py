@@ -73,7 +73,8 @@ def gensim_rule(B: sp.csr_matrix, seed: int, factors: int = 32, epochs: int = 5,
                    negative=negative, ns_exponent=ns_exponent, epochs=epochs, sample=0.0,
                    workers=1, seed=seed + 1)
     cpu = time.process_time() - c0
-    E = np.zeros((B.shape[1], factors)); C = np.zeros_like(E)
+    E = np.zeros((B.shape[1], factors))
+    C = np.zeros_like(E)
     idx = np.array([int(w) for w in w2v.wv.index_to_key])
     E[idx], C[idx] = w2v.wv.vectors, w2v.syn1neg
     listeners = np.diff(B.tocsc().indptr).astype(np.float64)

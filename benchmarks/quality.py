@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import zoo  # noqa: E402  (benchmarks/zoo.py: reference rows, summary and Markdown)
+
 from tastemap import layout as L  # noqa: E402
 
 METRIC = "ndcg@10"
