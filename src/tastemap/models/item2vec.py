@@ -7,8 +7,8 @@ normalised to a distribution over co-listened items, and a model
 ``Embedding(n, d) -> Linear(d, n) -> log_softmax`` trained with ``KLDivLoss`` so that the
 embedding of item ``i`` predicts the distribution of row ``i``. The output layer is ``n x n``,
 so only the ``max_items`` most popular items (by listeners) are trained; every other item with
-listeners gets the co-occurrence-weighted mean of the trained embeddings of the top items it shares listeners with (an approximation, documented in
-docs/models_torch.md).
+listeners gets the co-occurrence-weighted mean of the trained embeddings of the top items it
+shares listeners with (an approximation, documented in docs/models_torch.md).
 
 ``sgns`` (Barkan & Koenigstein 2016, "Item2Vec: neural item embedding for collaborative
 filtering"): skip-gram with negative sampling where a user's item set plays the role of a
