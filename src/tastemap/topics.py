@@ -389,8 +389,11 @@ def topic_coords(
     same rows), ``None`` = all. Returns ``(rows, coords)``: the mapped row indices (m,), sorted,
     and their coordinates (m, 2) float32.
 
-    k > 2: UMAP with the Hellinger metric (the natural distance between distributions),
-    ``random_state=seed`` (reproducible, single-threaded). k <= 2: topic space is a line, so
+    k > 2: UMAP with the Hellinger distance (the natural distance between distributions),
+    computed as the Euclidean distance between the rows' square roots (the same distance up to
+    a factor 1/sqrt(2), so the same neighbours and map; umap-learn's own ``hellinger`` metric
+    returns NaN for near-identical rows - at Last.fm-360K size its spectral initialisation then
+    failed), ``random_state=seed`` (reproducible, single-threaded). k <= 2: topic space is a line, so
     x = p(topic 1) (0 for k = 1) and y = ``activity`` (e.g. log10 of items played), zeros without.
     """
     from tastemap.matrices import sample_rows
@@ -408,8 +411,9 @@ def topic_coords(
 
     model = import_umap().UMAP(
         n_components=2, n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist,
-        metric="hellinger", n_epochs=umap_epochs(n), random_state=int(seed))
-    return rows, np.asarray(model.fit_transform(P), dtype=np.float32)
+        metric="euclidean", n_epochs=umap_epochs(n), random_state=int(seed))
+    root = np.sqrt(np.maximum(P, 0.0) / np.maximum(P.sum(axis=1, keepdims=True), 1e-300))
+    return rows, np.asarray(model.fit_transform(root), dtype=np.float32)
 
 
 # ---- one fit, described -------------------------------------------------------------------------
