@@ -8,18 +8,21 @@ import pandas as pd
 
 from tastemap import logs
 from tastemap.explore import map_title
-from tastemap.interactive import explore_colourings, write_map
+from tastemap.interactive import explore_colourings, topic_runs, write_map
 
 
 def main(snakemake):
     log = logs.setup(snakemake.log[0])
     w, inp = snakemake.wildcards, snakemake.input
     truth = pd.read_parquet(inp.truth[0]) if inp.truth else None
+    # the topic tables of each side, read once for all the methods' maps of that side
+    topics = {side: topic_runs(list(inp.topics), side, w.entity)
+              for side in {side for side, _ in snakemake.params.maps}}
     for (side, method), clusters, html in zip(snakemake.params.maps, inp.clusters,
                                               snakemake.output.html):
         start = time.perf_counter()
         table = pd.read_parquet(clusters)
-        colourings = explore_colourings(table, side, w.entity, list(inp.topics), truth)
+        colourings = explore_colourings(table, side, w.entity, topics[side], truth)
         size = write_map(html, table["x"], table["y"], table["name"], colourings,
                          title=map_title(w.entity, side, method, int(w.seed), len(table)),
                          xlabel=f"{method} 1", ylabel=f"{method} 2",

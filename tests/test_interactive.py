@@ -19,6 +19,7 @@ from tastemap.interactive import (
     cluster_colourings,
     explore_colourings,
     topic_colourings,
+    topic_runs,
     write_map,
 )
 
@@ -141,12 +142,12 @@ def test_explore_colourings_from_the_run_tables(tmp_path):
     truth = pd.DataFrame({"kind": ["user", "user", "artist"], "name": ["u0", "u3", "A"],
                           "genre": [4, 5, 6]})
     paths = [str(k3 / f) for f in ("topics.csv", "user_topics.parquet", "topic_items.parquet")]
-    out = explore_colourings(table, "users", "artist", paths, truth)
+    out = explore_colourings(table, "users", "artist", topic_runs(paths, "users", "artist"), truth)
     assert [c.name for c in out] == ["cluster (best: hdbscan)", "cluster (kmeans_k2)",
                                      "topic (k=3)", "planted genre"]
     assert out[2].values.tolist() == [2, 1, 1] and out[2].label(2) == "topic 2: <b>D</b>"
     assert out[3].values.tolist() == [4, -1, 5]
-    items = topic_colourings(paths, "items", "artist", np.array([1, 0]))
+    items = topic_colourings(topic_runs(paths, "items", "artist"), np.array([1, 0]))
     assert items[0].values.tolist() == [0, 1]  # 0.5 * 0.5 > 0.9 * 0.2; 0.9 * 0.3 > 0.5 * 0.5
     assert cluster_colourings(table.drop(columns="hdbscan"), ["kmeans_k2"])[0].name == \
         "cluster (best)"

@@ -274,11 +274,20 @@ def embedding_colourings(side: str, keys: np.ndarray, truth: pd.DataFrame | None
     return [Colouring("all points", np.zeros(len(keys), np.int64), legend={0: side})]
 
 
-def topic_colourings(paths: list[str], side: str, entity: str, idx: np.ndarray) -> list[Colouring]:
-    """Dominant LDA topic of the points ``idx`` (user_idx for ``side="users"``, else item
-    indices), one colouring per topic run (``layout.TOPICS_DIR``) whose files
-    are among ``paths``: ``topics.csv`` (legend: each topic's label) and ``user_topics.parquet``
-    (users: ``dominant_topic``) or ``topic_items.parquet`` (items: the topic ``t`` maximising
+@dataclass
+class TopicRun:
+    """The dominant LDA topic of every user or item of one topic run: ``dominant`` indexed by
+    user_idx or item index; ``legend`` each topic's label."""
+
+    k: int
+    dominant: pd.Series
+    legend: dict[int, str]
+
+
+def topic_runs(paths: list[str], side: str, entity: str) -> list[TopicRun]:
+    """Read the topic runs (``layout.TOPICS_DIR``) whose files are among ``paths``, by k:
+    ``topics.csv`` (legend: each topic's label) and ``user_topics.parquet`` (users:
+    ``dominant_topic``) or ``topic_items.parquet`` (items: the topic ``t`` maximising
     p(t | item), proportional to p(item | t) times the topic's share of all plays)."""
     runs: dict[int, dict[str, Path]] = {}
     for path in map(Path, paths):
@@ -291,29 +300,37 @@ def topic_colourings(paths: list[str], side: str, entity: str, idx: np.ndarray) 
         if side == "users":
             users = pd.read_parquet(files["user_topics.parquet"],
                                     columns=["user_idx", "dominant_topic"])
-            dominant = users.set_index("user_idx")["dominant_topic"].reindex(idx).to_numpy()
+            dominant = users.set_index("user_idx")["dominant_topic"]
         else:
             items = pd.read_parquet(files["topic_items.parquet"],
                                     columns=["topic", f"{entity}_idx", "weight"])
             phi = items.pivot(index=f"{entity}_idx", columns="topic", values="weight")
             share = summary.set_index("topic")["share"].reindex(phi.columns).to_numpy()
-            dominant = (phi.to_numpy() * share[None, :]).argmax(axis=1)
-            dominant = pd.Series(dominant, index=phi.index).reindex(idx).to_numpy()
+            dominant = pd.Series((phi.to_numpy() * share[None, :]).argmax(axis=1),
+                                 index=phi.index)
         legend = {int(t): f"topic {t}: {label}" for t, label in
                   zip(summary["topic"], summary["label"].astype(str))}
-        out.append(Colouring(f"topic (k={k})", np.nan_to_num(dominant, nan=-1).astype(np.int64),
-                             legend=legend, none="no topic"))
+        out.append(TopicRun(k, dominant, legend))
     return out
 
 
-def explore_colourings(table: pd.DataFrame, side: str, entity: str, topic_paths: list[str],
+def topic_colourings(runs: list[TopicRun], idx: np.ndarray) -> list[Colouring]:
+    """Dominant topic of the points ``idx`` (user_idx for users, else item indices), one
+    colouring per topic run of :func:`topic_runs`; ``-1`` for a point a run does not know."""
+    return [Colouring(f"topic (k={run.k})",
+                      np.nan_to_num(run.dominant.reindex(idx).to_numpy(), nan=-1).astype(np.int64),
+                      legend=run.legend, none="no topic")
+            for run in runs]
+
+
+def explore_colourings(table: pd.DataFrame, side: str, entity: str, topics: list[TopicRun],
                        truth: pd.DataFrame | None) -> list[Colouring]:
     """Every colouring of an explore map: its clusterings (``clusters.parquet``: ``idx, name,
-    [artist,] x, y, cluster`` and one column per run), dominant topics, planted genre (songs
-    take their artist's)."""
+    [artist,] x, y, cluster`` and one column per run), dominant topics (:func:`topic_runs` of
+    the map's side), planted genre (songs take their artist's)."""
     runs = [c for c in table.columns if c not in ("idx", "name", "artist", "x", "y", "cluster")]
     out = cluster_colourings(table, runs)
-    out += topic_colourings(topic_paths, side, entity, table["idx"].to_numpy())
+    out += topic_colourings(topics, table["idx"].to_numpy())
     if truth is not None:
         # songs take the planted genre of their artist
         keys = table["artist"] if side == "items" and entity == "song" else table["name"]
