@@ -1,8 +1,9 @@
 """Run the whole workflow at real scale and write per-rule time and memory to docs/benchmarks.md.
 
-Generates a Last.fm-360K-shaped (17.5M rows) or Last.fm-1K-shaped (19M scrobbles) log with
-``benchmarks/generate.py``, runs ``snakemake`` with the ready config of that dataset
-(``config/lastfm-360k.yaml`` / ``config/lastfm-1k.yaml``, pointed at the generated file), and
+Generates a Last.fm-360K-shaped (17.5M rows), Last.fm-1K-shaped (19M scrobbles) or
+MSD-taste-profile-shaped (48.5M triplets and the track list) log with ``benchmarks/generate.py``,
+runs ``snakemake`` with the ready config of that dataset (``config/lastfm-360k.yaml``,
+``config/lastfm-1k.yaml``, ``config/msd.yaml``, pointed at the generated files), and
 collects every job's ``benchmark:`` file (wall time, peak RSS) into a Markdown table.
 
 The run has three timed phases, each one ``snakemake`` call on a fresh results directory:
@@ -40,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHAPES = {
     "360k": ("config/lastfm-360k.yaml", "usersha1-artmbid-artname-plays.tsv"),
     "1k": ("config/lastfm-1k.yaml", "userid-timestamp-artid-artname-traid-traname.tsv"),
+    "msd": ("config/msd.yaml", "train_triplets.txt"),  # generate.py writes unique_tracks.txt beside it
 }
 
 
@@ -103,6 +105,9 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), args.shape,
                         str(data)], check=True)
 
+    input_override = f"input={{path: {data}}}"
+    if args.shape == "msd":
+        input_override = f"input={{path: {data}, tracks_path: {data.with_name('unique_tracks.txt')}}}"
     dataset = f"bench-{args.shape}"
     results = work / "results" / dataset
     if not args.keep_results:
@@ -114,7 +119,7 @@ def main(argv=None) -> int:
         return [str(Path(sys.executable).parent / "snakemake"), *targets_and_options,
                 "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
                 "--cores", args.cores, *args.snakemake_args, "--configfile", str(REPO / config),
-                "--config", f"dataset={dataset}", f"input={{path: {data}}}"]
+                "--config", f"dataset={dataset}", input_override]
 
     phases = {
         "ingest -> models -> evaluation": run_phase(snakemake("models", "evaluate"), "core"),
