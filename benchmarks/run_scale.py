@@ -6,7 +6,8 @@ runs ``snakemake`` with the ready config of that dataset (``config/lastfm-360k.y
 ``config/lastfm-1k.yaml``, ``config/msd.yaml``, pointed at the generated files), and
 collects every job's ``benchmark:`` file (wall time, peak RSS) into a Markdown table.
 
-The run has three timed phases, each one ``snakemake`` call on a fresh results directory:
+The run has three timed phases, each one ``snakemake`` call on a fresh results directory
+(``--one-call``: phases 1 and 2 as one call, the way a user runs the config):
 
 1. ``models evaluate`` - ingest -> prepare -> matrices -> split -> every enabled recommender
    (full and train fits, recommendations, similar items, explanations, maps) -> the evaluation
@@ -59,20 +60,48 @@ def machine() -> str:
             f"{platform.release()}, Python {platform.python_version()}")
 
 
-def collect(results: Path) -> pd.DataFrame:
-    """One row per benchmarked job: job (path below benchmarks/), seconds, max RSS in MB."""
+def requested(logs: Path) -> dict[str, tuple[int, int]]:
+    """``{benchmark file: (mem_mb, runtime)}`` as each job asked for them (Snakemake's own logs
+    of the run: the ``benchmark:`` and ``resources:`` lines of every job)."""
+    out, bench = {}, None
+    for log in sorted(logs.glob("*.snakemake.log")):
+        for line in log.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("benchmark: "):
+                bench = line.split(": ", 1)[1]
+            elif line.startswith("resources: ") and bench is not None:
+                res = dict(kv.split("=", 1) for kv in line.split(": ", 1)[1].split(", ") if "=" in kv)
+                out[bench] = (int(res.get("mem_mb", 0)), int(res.get("runtime", 0)))
+                bench = None
+            elif line.startswith(("rule ", "localrule ")):
+                bench = None
+    return out
+
+
+def collect(results: Path, logs: Path | None = None) -> pd.DataFrame:
+    """One row per benchmarked job: job (path below benchmarks/), seconds, max RSS in MB, and
+    the ``mem_mb`` / ``runtime`` (minutes) the job requested (from ``logs``, if given)."""
+    asked = requested(logs) if logs is not None and logs.is_dir() else {}
     rows = []
     for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
         b = pd.read_csv(tsv, sep="\t")
+        mem_mb, runtime = next((v for k, v in asked.items() if tsv.as_posix().endswith(k)),
+                               (None, None))
         rows.append({"job": str(tsv.relative_to(results / "benchmarks").with_suffix("")),
-                     "s": float(b["s"].iloc[0]), "max_rss_mb": float(b["max_rss"].iloc[0])})
+                     "s": float(b["s"].iloc[0]), "max_rss_mb": float(b["max_rss"].iloc[0]),
+                     "mem_mb": mem_mb, "runtime": runtime})
     return pd.DataFrame(rows)
 
 
 def table(df: pd.DataFrame) -> str:
+    """Markdown, slowest job first; the requested ``mem_mb`` / ``runtime`` beside the measured."""
     df = df.sort_values("s", ascending=False)
-    lines = ["| job | wall time (s) | peak RSS (MB) |", "|---|---:|---:|"]
-    lines += [f"| {r.job} | {r.s:.1f} | {r.max_rss_mb:.0f} |" for r in df.itertuples()]
+    lines = ["| job | wall time (s) | peak RSS (MB) | mem_mb requested | runtime requested (min) |",
+             "|---|---:|---:|---:|---:|"]
+    for r in df.itertuples():
+        mem = "" if pd.isna(r.mem_mb) else f"{r.mem_mb:.0f}"
+        rt = "" if pd.isna(r.runtime) else f"{r.runtime:.0f}"
+        lines.append(f"| {r.job} | {r.s:.1f} | {r.max_rss_mb:.0f} | {mem} | {rt} |")
     return "\n".join(lines)
 
 
@@ -94,6 +123,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-results", action="store_true",
                     help="do not delete earlier results first (times then cover only what reran)")
     ap.add_argument("--update-docs", action="store_true")
+    ap.add_argument("--one-call", action="store_true",
+                    help="run the default target in one snakemake call (as a user would), not "
+                         "in two timed phases; the report is still its own call")
     ap.add_argument("snakemake_args", nargs="*", help="extra arguments for snakemake (after --)")
     args = ap.parse_args(argv)
 
@@ -121,15 +153,19 @@ def main(argv=None) -> int:
                 "--cores", args.cores, *args.snakemake_args, "--configfile", str(REPO / config),
                 "--config", f"dataset={dataset}", input_override]
 
-    phases = {
-        "ingest -> models -> evaluation": run_phase(snakemake("models", "evaluate"), "core"),
-        "explore + topics (the rest of the default target)": run_phase(snakemake(), "rest"),
-        "HTML report": run_phase(snakemake("--report", str(results / "report.html")), "report"),
-    }
-    df = collect(results)
+    if args.one_call:
+        phases = {"the whole default target, one `snakemake` call": run_phase(snakemake(), "all")}
+    else:
+        phases = {
+            "ingest -> models -> evaluation": run_phase(snakemake("models", "evaluate"), "core"),
+            "explore + topics (the rest of the default target)": run_phase(snakemake(), "rest"),
+        }
+    phases["HTML report"] = run_phase(snakemake("--report", str(results / "report.html")), "report")
+    df = collect(results, work / ".snakemake" / "log")
     lines = ["| phase | wall time |", "|---|---:|"]
     lines += [f"| {name} | {wall / 60:.1f} min ({wall:.0f} s) |" for name, wall in phases.items()]
-    body = (f"Machine: {machine()}.\n\nCommand: `python benchmarks/run_scale.py {args.shape}` "
+    flags = " --one-call" if args.one_call else ""
+    body = (f"Machine: {machine()}.\n\nCommand: `python benchmarks/run_scale.py {args.shape}{flags}` "
             f"(snakemake --cores {args.cores} --configfile {config}), {time.strftime('%Y-%m-%d')}. "
             f"{len(df)} benchmarked jobs, largest peak RSS {df['max_rss_mb'].max() / 1024:.2f} GiB.\n\n"
             + "\n".join(lines) + f"\n\nPer job (from the `benchmark:` files):\n\n{table(df)}\n")

@@ -201,26 +201,53 @@ def umap_epochs(n: int) -> int | None:
     return UMAP_LARGE_EPOCHS if n > UMAP_LARGE else None
 
 
-def _umap_map(rows: sp.csr_matrix, seed: int, svd: Pipeline | None, params: dict[str, Any],
-              verbose: bool) -> tuple[np.ndarray, Pipeline]:
-    """UMAP of the rows (on the SVD representation of wide matrices) and its placement model."""
+#: below this many points umap-learn computes every pairwise distance (its exact "small data" path)
+UMAP_EXACT_BELOW = 4096
+
+
+def fit_umap(points, *, metric: str, **options) -> np.ndarray:
+    """``umap.UMAP(metric=metric, **options).fit_transform(points)`` as float32 (n, 2), with the
+    distances of a small map computed by scikit-learn.
+
+    Below :data:`UMAP_EXACT_BELOW` points umap-learn computes all pairwise distances, by passing
+    its numba metric to scikit-learn's ``pairwise_distances`` as a Python callable: one call per
+    pair, 6 of the 7.5 CPU-s of a 3,000-point map. scikit-learn's vectorised cosine / euclidean
+    distances give the same matrix in 0.1 s; UMAP takes it as ``metric="precomputed"`` and
+    follows the same exact path from there (``benchmarks/umap_small.py``: same
+    trustworthiness). Other metrics and larger maps (nearest-neighbour descent) go to umap-learn
+    as they are.
+    """
+    import warnings
+
+    from sklearn.metrics import pairwise_distances
+
     from tastemap.numba_cache import import_umap
 
     umap = import_umap()
+    if points.shape[0] < UMAP_EXACT_BELOW and metric in ("cosine", "euclidean"):
+        points, metric = pairwise_distances(points, metric=metric), "precomputed"
+    model = umap.UMAP(n_components=2, metric=metric, **options)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(precomputed metric|overridden to 1)")
+        return np.asarray(model.fit_transform(points), dtype=np.float32)
+
+
+def _umap_map(rows: sp.csr_matrix, seed: int, svd: Pipeline | None, params: dict[str, Any],
+              verbose: bool) -> tuple[np.ndarray, Pipeline]:
+    """UMAP of the rows (on the SVD representation of wide matrices) and its placement model."""
     metric = params.get("metric", "cosine")
     reduce = metric == "cosine" and rows.shape[1] > int(params.get("reduce_above", 1000))
     if reduce and svd is None:
         raise ValueError("umap on a wide matrix needs the SVD pre-reduction (svd=...)")
     n_neighbors = max(2, min(int(params.get("n_neighbors", 15)), rows.shape[0] - 1))
     n_epochs = params.get("n_epochs") or umap_epochs(rows.shape[0])
-    model = umap.UMAP(n_components=2, n_neighbors=n_neighbors,
-                      min_dist=float(params.get("min_dist", 0.1)), metric=metric,
-                      n_epochs=n_epochs, low_memory=bool(params.get("low_memory", True)),
-                      random_state=seed, transform_seed=seed, n_jobs=1, verbose=verbose)
     # jaccard works on sets: binary rows as they are; UMAP accepts sparse input
     steps = list(svd.steps) if reduce else []
     points = svd.transform(rows).astype(np.float32) if reduce else rows
-    coords = np.asarray(model.fit_transform(points), dtype=np.float32)
+    coords = fit_umap(points, metric=metric, n_neighbors=n_neighbors,
+                      min_dist=float(params.get("min_dist", 0.1)), n_epochs=n_epochs,
+                      low_memory=bool(params.get("low_memory", True)), random_state=seed,
+                      transform_seed=seed, n_jobs=1, verbose=verbose)
     logger.info("UMAP on %s (%s, %s, %s epochs)", "SVD" if reduce else "sparse rows", metric,
                 rows.shape, n_epochs or "default")
     place = NeighbourPlacement(n_neighbors=n_neighbors, metric=metric).fit(points, coords)

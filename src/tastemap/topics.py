@@ -406,14 +406,11 @@ def topic_coords(
         x = P[:, 1] if k == 2 else np.zeros(n)
         y = np.zeros(n) if activity is None else np.asarray(activity, dtype=np.float64)[rows]
         return rows, np.column_stack([x, y]).astype(np.float32)
-    from tastemap.explore import umap_epochs
-    from tastemap.numba_cache import import_umap
+    from tastemap.explore import fit_umap, umap_epochs
 
-    model = import_umap().UMAP(
-        n_components=2, n_neighbors=max(2, min(n_neighbors, n - 1)), min_dist=min_dist,
-        metric="euclidean", n_epochs=umap_epochs(n), random_state=int(seed))
     root = np.sqrt(np.maximum(P, 0.0) / np.maximum(P.sum(axis=1, keepdims=True), 1e-300))
-    return rows, np.asarray(model.fit_transform(root), dtype=np.float32)
+    return rows, fit_umap(root, metric="euclidean", n_neighbors=max(2, min(n_neighbors, n - 1)),
+                          min_dist=min_dist, n_epochs=umap_epochs(n), random_state=int(seed))
 
 
 # ---- one fit, described -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tastemap import interactive, plots, topics
-from tastemap.matrices import load_matrix
+from tastemap.matrices import load_matrix, sample_rows
 from tastemap.models.lda import LDA
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,21 @@ def heldout(train_path: str, test_path: str, entity: str, k: int, seed: int,
     """Fit LDA (``k`` topics, config ``topics.lda`` = ``lda``) on a split's train matrix and
     score the users' held-out test items: document-completion perplexity next to the
     popularity baseline (:func:`tastemap.topics.heldout_report`). ``train_path``/``test_path``:
-    users x items CSR files of the same shape."""
+    users x items CSR files of the same shape.
+
+    With ``lda["max_users"]`` the topics are fit on a seeded sample of the users, and only
+    those users are scored: the same topics (the sample is drawn from the same seed and row
+    count), one E-step over the sample instead of over every user (at MSD size 30,000 instead
+    of 1,019,080 users: about 200 s less per job).
+    """
     train, test = load_matrix(train_path), load_matrix(test_path)
     if train.shape != test.shape:
         raise ValueError(f"{train_path} is {train.shape} but {test_path} is {test.shape}")
+    rows = sample_rows(train.shape[0], lda.get("max_users"), seed)
+    if len(rows) < train.shape[0]:
+        logger.info("held-out perplexity of the %d sampled users the topics are fit on "
+                    "(max_users), of %d", len(rows), train.shape[0])
+        train, test = train[rows], test[rows]
     model = LDA(k=k, random_state=seed, **dict(lda)).fit(train)
     report = topics.heldout_report(model.theta_, model.phi_, model.transform(train),
                                    model.transform(test))

@@ -95,8 +95,10 @@ rule evaluate_runs:
         BENCH(f"{L.EVAL_DIR}/evaluate")
     threads: 1
     resources:
-        mem_mb=lambda w, input: max(2000, int(40 * input.size_mb)),
-        runtime=lambda w, input: max(30, int(input.size_mb)),
+        # measured (docs/benchmarks.md, MSD section): 4.9-5.0 GiB for 1M users' three runs
+        # (832 MB of input), 1.4 GiB at Last.fm-360K size; twice on a retry
+        mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
+        runtime=lambda w, input: max(30, int(input.size_mb / 10)),
     script:
         "../../scripts/evaluate_runs.py"
 

@@ -297,13 +297,68 @@ def _row_items(csr: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray, np.nd
     return csr.indices[flat].astype(np.int64), offsets.astype(np.int64)
 
 
+def history_bags(bag: np.ndarray, lengths: np.ndarray, positives: np.ndarray, cap: int | None,
+                 gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """EmbeddingBag input of each pair's user history. ``bag``, ``lengths``: the concatenated
+    items of the pairs' users and their counts (:func:`_row_items`); returns ``(items, offsets)``
+    of the items other than ``positives[b]`` (each user's row holds it once): all of them, or
+    for a user with more than ``cap`` others, ``cap`` of them drawn uniformly with replacement
+    (``None``: always all). The mean of such a sample estimates the mean of all without bias, at
+    a cost that no longer grows with the user's history.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> bag, lengths = np.array([0, 1, 2, 3, 1, 2]), np.array([4, 2])
+    >>> history_bags(bag, lengths, np.array([2, 1]), None, g)
+    (array([0, 1, 3, 2]), array([0, 3]))
+    >>> items, offsets = history_bags(bag, lengths, np.array([2, 1]), 2, g)
+    >>> offsets.tolist(), set(items[:2]) <= {0, 1, 3}, items[2:].tolist()
+    ([0, 2], True, [2])
+    """
+    starts = np.cumsum(lengths) - lengths
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    other = bag != positives[seg]
+    big = np.zeros(len(lengths), dtype=bool) if cap is None else lengths - 1 > int(cap)
+    kept = np.where(big, 0 if cap is None else int(cap), lengths - 1)
+    pick = np.flatnonzero(other & ~big[seg])
+    if big.any():
+        users = np.flatnonzero(big)
+        each = np.repeat(users, int(cap))
+        draw = torch.rand(len(each), generator=gen, dtype=torch.float64).numpy()
+        r = np.minimum((draw * (lengths[each] - 1)).astype(np.int64), lengths[each] - 2)
+        positive_at = (np.flatnonzero(~other) - starts)[each]  # the positive's place in its row
+        drawn = starts[each] + r + (r >= positive_at)
+        owner = np.concatenate([seg[pick], each])
+        pick = np.concatenate([pick, drawn])[np.argsort(owner, kind="stable")]
+    return bag[pick], np.concatenate([[0], np.cumsum(kept)[:-1]]).astype(np.int64)
+
+
+def played_mask(bag: np.ndarray, lengths: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``(len(lengths), len(columns))`` bool: does row ``b``'s bag (``bag`` cut into ``lengths``)
+    hold item ``columns[c]``? Costs a search of every bag entry among the sorted columns.
+
+    >>> played_mask(np.array([0, 1, 2, 2, 5]), np.array([3, 2]), np.array([2, 5, 2]))
+    array([[ True, False,  True],
+           [ True,  True,  True]])
+    """
+    order = np.argsort(columns, kind="stable")
+    lo = np.searchsorted(columns[order], bag, "left")
+    hits = np.searchsorted(columns[order], bag, "right") - lo
+    rows = np.repeat(np.repeat(np.arange(len(lengths)), lengths), hits)
+    within = np.arange(hits.sum()) - np.repeat(np.cumsum(hits) - hits, hits)
+    mask = np.zeros((len(lengths), len(columns)), dtype=bool)
+    mask[rows, order[np.repeat(lo, hits) + within]] = True
+    return mask
+
+
 def train_twotower(
     B: sp.csr_matrix, *, factors: int, hidden: int, epochs: int, batch_size: int,
     learning_rate: float, temperature: float, gen: torch.Generator, history: History,
+    history_sample: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Two-tower model by in-batch sampled softmax with the logQ correction (see ``twotower``).
 
-    ``B``: binary users x items CSR, sorted indices. Returns ``Towers.numpy_weights()``.
+    ``B``: binary users x items CSR, sorted indices; ``history_sample``: items of the user's
+    history pooled per training pair (:func:`history_bags`). Returns ``Towers.numpy_weights()``.
     """
     n_items = B.shape[1]
     deg = np.diff(B.indptr)
@@ -312,7 +367,6 @@ def train_twotower(
     pairs = np.flatnonzero(deg[rows] >= 2)
     if len(pairs) < 2:
         raise ValueError("twotower: fewer than 2 pairs from users with >= 2 items in train")
-    keys = torch.from_numpy(rows * n_items + cols)  # sorted: membership tests for the mask
     # log of each item's share of the training pairs: its probability of being a batch column
     counts = np.bincount(cols[pairs], minlength=n_items).astype(np.float64)
     log_q = torch.from_numpy(np.log(np.maximum(counts, 1.0) / len(pairs))).float()
@@ -333,16 +387,15 @@ def train_twotower(
             return None
         entry = pairs[sel.numpy()]
         u, i = rows[entry], cols[entry]
-        bag, offsets = _row_items(B, u)
-        sums = F.embedding_bag(torch.from_numpy(bag), net.embed.weight, torch.from_numpy(offsets),
-                               mode="sum", sparse=True)
-        i_t = torch.from_numpy(i)
+        bag, _ = _row_items(B, u)
         # the positive is left out of the user's mean: the tower cannot copy its input
-        pooled = (sums - net.embed(i_t)) / torch.from_numpy(deg[u] - 1.0).float()[:, None]
+        pooled_items, offsets = history_bags(bag, deg[u], i, history_sample, gen)
+        pooled = F.embedding_bag(torch.from_numpy(pooled_items), net.embed.weight,
+                                 torch.from_numpy(offsets), mode="mean", sparse=True)
+        i_t = torch.from_numpy(i)
         logits = net.users(pooled) @ net.items(i_t).T / tau - log_q[i_t][None, :]
-        played = torch.from_numpy(u)[:, None] * n_items + i_t[None, :]
-        pos = torch.searchsorted(keys, played).clamp_(max=len(keys) - 1)
-        mask = (keys[pos] == played) & ~torch.eye(len(sel), dtype=torch.bool)
+        # items of the batch that u_b played are not its negatives (the diagonal: its positive)
+        mask = torch.from_numpy(played_mask(bag, deg[u], i)) & ~torch.eye(len(sel), dtype=torch.bool)
         loss = F.cross_entropy(logits.masked_fill(mask, float("-inf")), torch.arange(len(sel)))
         return loss, float(loss.detach()) * len(sel), float(len(sel))
 

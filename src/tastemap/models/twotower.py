@@ -71,6 +71,10 @@ class TwoTower(Recommender):
         Adam / SparseAdam step size.
     temperature : float
         ``tau`` dividing the cosine logits.
+    history_sample : int or None
+        Items of the user's history pooled for each training pair: a uniform sample of at most
+        this many of the user's other items, drawn afresh per pair (``None``: all of them).
+        Scoring always pools the whole history.
     random_state, num_threads : int
         Seed of every random step; torch threads during ``fit``.
 
@@ -89,14 +93,15 @@ class TwoTower(Recommender):
     scoring = "dot"
 
     def __init__(self, factors: int = 32, hidden: int = 64, epochs: int = 5, batch_size: int = 512,
-                 learning_rate: float = 0.005, temperature: float = 0.05, random_state: int = 0,
-                 num_threads: int = 1):
+                 learning_rate: float = 0.005, temperature: float = 0.05,
+                 history_sample: int | None = 32, random_state: int = 0, num_threads: int = 1):
         self.factors = factors
         self.hidden = hidden
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.temperature = temperature
+        self.history_sample = history_sample
         self.random_state = random_state
         self.num_threads = num_threads
 
@@ -107,6 +112,8 @@ class TwoTower(Recommender):
         for key in ("factors", "hidden", "epochs", "batch_size"):
             if int(getattr(self, key)) < 1:
                 raise ValueError(f"twotower.{key} must be >= 1, got {getattr(self, key)!r}")
+        if self.history_sample is not None and int(self.history_sample) < 1:
+            raise ValueError(f"twotower.history_sample must be >= 1 or null, got {self.history_sample!r}")
         if not self.temperature > 0:
             raise ValueError(f"twotower.temperature must be > 0, got {self.temperature!r}")
         csr = check_matrix(train)
@@ -117,6 +124,7 @@ class TwoTower(Recommender):
                 self.seen, factors=int(self.factors), hidden=int(self.hidden),
                 epochs=int(self.epochs), batch_size=int(self.batch_size),
                 learning_rate=float(self.learning_rate), temperature=float(self.temperature),
+                history_sample=None if self.history_sample is None else int(self.history_sample),
                 gen=gen, history=history)
         for name in TOWER_WEIGHTS:
             setattr(self, f"{name}_", weights[name])
