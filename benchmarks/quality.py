@@ -12,8 +12,9 @@ Per family: nDCG@10 (mean over seeds of the mean over test users), 95% bootstrap
 of each user's seed-averaged value (``tastemap.stats.bootstrap_ci``), sd across the seed means,
 ratio to popularity, paired two-sided Wilcoxon against popularity on the seed-averaged per-user
 values with Holm's correction over the rows (``tastemap.stats``), share of the best tastemap
-family, RMSE (MF), and the fit job's CPU seconds (mean per seed; one job fits the valid, train
-and full models of a variant, so this is three fits plus loading and ranking). Markdown on
+family, RMSE (MF), and the fit job's CPU seconds (mean per seed; one job fits the train and
+full models of a variant, so this is two fits plus loading and ranking; a model with several
+variants has a third, validation fit in its own job). Markdown on
 stdout or ``--out``, headed by the command, seeds, date and machine.
 
 Usage (MovieLens 100K needs ``resources/ml-100k/u.data`` in the repository: it is linked into
@@ -174,8 +175,8 @@ def report(results: Path, entities: list[str], seeds: list[int], command: str,
            "own models with library defaults on the same train splits. 95% CI: bootstrap over "
            "users of each user's nDCG@10 averaged over the seeds; sd: across the seed means; p: "
            "paired two-sided Wilcoxon against popularity, Holm-corrected over the rows; of best: "
-           "share of the best tastemap family. fit CPU-s: the `fit_model` job (valid, train and "
-           "full fits of the variant, loading and ranking included), mean per seed; for the "
+           "share of the best tastemap family. fit CPU-s: the `fit_model` job (train and full "
+           "fits of the variant, loading and ranking included), mean per seed; for the "
            "implicit rows the one train fit.", ""]
     for entity in entities:
         long, runs = family_rows(results, entity, seeds)

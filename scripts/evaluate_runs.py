@@ -1,6 +1,8 @@
 """Rule evaluate_runs: every model run of one entity and seed on the same split. Per-user
-metrics of every run (validation fits, then train fits on the test split), the leaderboards with
-bootstrap CIs, each model's variant chosen on validation, and the paired significance tests."""
+metrics of every run (the validation fits of models with several variants, then the train fits
+of every run on the test split), the leaderboards with bootstrap CIs, each model's variant
+chosen on validation (a model with one variant: that one), and the paired significance
+tests."""
 
 from pathlib import Path
 
@@ -12,24 +14,26 @@ from tastemap import evaluate, figures, logs
 def main(snakemake):
     logs.setup(snakemake.log[0])
     w, p, inp, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
-    seed, pairs, rmse = int(w.seed), [tuple(r) for r in p.runs], set(p.rmse_models)
+    seed, rmse = int(w.seed), set(p.rmse_models)
     opts = dict(ks=[int(k) for k in p.ks], entity=w.entity, seed=seed, primary=p.primary,
                 n_bootstrap=int(p.n_bootstrap), modules=dict(p.modules))
-    splits = {"test": (inp.recs, inp.models, inp.train, inp.test,
+    splits = {"test": (p.runs, inp.recs, inp.models, inp.train, inp.test,
                        (out.per_user, out.leaderboard, out.markdown))}
-    if inp.valid_recs:  # validation first: its fits are scored before the test fits
-        splits = {"valid": (inp.valid_recs, inp.valid_models, inp.valid_train[0],
+    if inp.valid_train:  # validation first: its fits are scored before the test fits
+        splits = {"valid": (p.valid_runs, inp.valid_recs, inp.valid_models, inp.valid_train[0],
                             inp.valid_test[0], (out.valid_per_user[0], out.valid_leaderboard[0],
                                                 out.valid_markdown[0]))} | splits
-    boards = {}
-    for name, (recs, models, train, test, paths) in splits.items():
-        runs = evaluate.make_runs(pairs, recs, models, rmse)
+    boards, empty = {}, []
+    for name, (pairs, recs, models, train, test, paths) in splits.items():
+        if not pairs:  # no model of this entity has several variants: nothing to choose
+            empty.append((name, paths))
+            continue
+        runs = evaluate.make_runs([tuple(r) for r in pairs], recs, models, rmse)
         per_user, boards[name] = evaluate.split_leaderboard(runs, train, test, **opts)
-        per_user.to_parquet(paths[0], index=False)
-        boards[name].to_csv(paths[1], index=False)
-        Path(paths[2]).write_text(
-            evaluate.leaderboard_markdown(boards[name], w.entity, seed, p.primary),
-            encoding="utf-8")
+        write_split(per_user, boards[name], paths, w.entity, seed, p.primary)
+    for name, paths in empty:  # the test split's columns, no rows
+        boards[name] = boards["test"].iloc[:0]
+        write_split(per_user.iloc[:0], boards[name], paths, w.entity, seed, p.primary)
     selected = None
     if "valid" in boards:
         selected = evaluate.select(boards["valid"], boards["test"], p.primary)
@@ -39,6 +43,16 @@ def main(snakemake):
     fig = figures.significance(table, order, w.entity, seed, p.primary, p.alpha, p.dpi)
     fig.savefig(out.figure)
     plt.close(fig)
+
+
+def write_split(per_user, board, paths, entity: str, seed: int, primary: str) -> None:
+    """One split's per-user table, leaderboard and its Markdown page."""
+    per_user.to_parquet(paths[0], index=False)
+    board.to_csv(paths[1], index=False)
+    text = (evaluate.leaderboard_markdown(board, entity, seed, primary) if len(board) else
+            f"# Leaderboard: {entity}, seed {seed}\n\nNo model of {entity} has several variants: "
+            "each model's one variant is its choice, and no validation fit was made.\n")
+    Path(paths[2]).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__" and "snakemake" in globals():

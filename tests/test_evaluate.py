@@ -76,11 +76,17 @@ def test_selection_significance_and_sweeps(tiny_run, entity):
     selected = pd.read_csv(ev / "selected.csv", dtype=STR)
     assert set(selected["model"]) == models and len(selected) == len(models)
     assert all((m, v) in runs for m, v in zip(selected["model"], selected["variant"]))
-    # the choice is the best validation score of each model
+    # the choice is the best validation score of each model with several variants (the tiny
+    # config sweeps mf only); the others have no validation fit and keep their one variant
     valid = pd.read_csv(ev / "valid" / "leaderboard.csv", dtype=STR)
+    swept = {m for m, _ in runs if sum(m == n for n, _ in runs) > 1}
+    assert set(valid["model"]) == swept
     vbest = valid[valid["metric"] == "ndcg@10"].sort_values("mean", ascending=False, kind="stable")
-    vbest = vbest.drop_duplicates("model").set_index("model")["variant"]
-    assert dict(zip(selected["model"], selected["variant"])) == vbest.to_dict()
+    vbest = vbest.drop_duplicates("model").set_index("model")["variant"].to_dict()
+    single = {m: v for m, v in runs if m not in swept}
+    assert dict(zip(selected["model"], selected["variant"])) == vbest | single
+    assert not results(tiny_run, L.MODEL, entity=entity, model="als", variant=single["als"],
+                       seed=0, fit="valid").exists()
 
     sig = pd.read_csv(ev / "significance.csv")
     assert len(sig) == len(models) * (len(models) - 1) // 2
@@ -96,10 +102,12 @@ def test_selection_significance_and_sweeps(tiny_run, entity):
 def test_new_sweep_value_reevaluates_only_what_depends_on_it(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--config", "models={als: {factors: [64, 8]}}")
     assert not {"simulate", "ingest", "prepare", "matrices", "split"} & set(jobs), jobs
-    # one new ALS variant per entity: one job fits it (full, train and valid fits) and the
-    # evaluation of each entity's seed scores its runs again (every run: well under a second
-    # each); no other fit reruns
+    # one new ALS variant per entity: one job fits it (full and train fits); ALS now has two
+    # variants, so both get a validation fit (fit_model_valid), and the evaluation of each
+    # entity's seed scores its runs again (every run: well under a second each); no other fit
+    # reruns
     assert jobs.get("fit_model") == len(ENTITIES), jobs
+    assert jobs.get("fit_model_valid") == 2 * len(ENTITIES), jobs
     assert jobs.get("evaluate_runs") == len(ENTITIES), jobs
     assert jobs.get("evaluate_across_seeds") == 1, jobs
     allowed = ("fit_model", "model_", "models_", "evaluate_", "report", "all")

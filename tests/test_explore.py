@@ -134,6 +134,25 @@ def test_umap_jaccard_on_sparse_rows(data):
     assert table.loc[0, "ari"] >= 0.8
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_fit_umap_on_precomputed_distances_keeps_the_neighbourhoods(metric):
+    """fit_umap hands a small map's exact distances to UMAP as ``precomputed``: the map keeps
+    the neighbourhoods umap-learn's own (slow) exact path keeps, to within 0.01 of
+    trustworthiness, and the same seed gives the same map."""
+    from sklearn.manifold import trustworthiness
+
+    from tastemap.numba_cache import import_umap
+
+    rng = np.random.default_rng(0)
+    X = (rng.normal(scale=3, size=(6, 12))[rng.integers(0, 6, 600)]
+         + rng.normal(size=(600, 12))).astype(np.float32)
+    ours = ex.fit_umap(X, metric=metric, random_state=0, n_jobs=1)
+    theirs = import_umap().UMAP(metric=metric, random_state=0, n_jobs=1).fit_transform(X)
+    t_ours, t_theirs = (trustworthiness(X, Y, n_neighbors=10, metric=metric) for Y in (ours, theirs))
+    assert t_ours >= t_theirs - 0.01, (t_ours, t_theirs)
+    np.testing.assert_array_equal(ours, ex.fit_umap(X, metric=metric, random_state=0, n_jobs=1))
+
+
 def test_umap_recovers_planted_genres(data, umap_users):
     """The acceptance check at unit size: the best clustering (chosen by silhouette) of a UMAP
     map agrees with the planted genres."""

@@ -120,8 +120,15 @@ def test_adding_a_factor_count_fits_only_the_new_variant(tiny_run, tmp_path):
                            fit=fit).relative_to(tiny_run))
                for m, v, e in runs for fit in ("full", "train")]
     jobs = dry_run_jobs(tiny_run, *targets, configfile=cfg)
-    # one fit_model job (full, train and valid fits) of f8 per entity; nothing else refits
+    # one fit_model job (full and train fits) of f8 per entity; nothing else refits
     assert jobs == {"fit_model": 2}, jobs
+    # ALS now has two variants to choose from: each gets its validation fit, in its own job,
+    # and the f64 fits that exist are kept
+    valid = [str(results(tiny_run, L.RECOMMENDATIONS, entity=e, model="als", variant=v, seed=0,
+                         fit="valid").relative_to(tiny_run))
+             for v in ("f64", "f8") for e in ("artist", "song")]
+    jobs = dry_run_jobs(tiny_run, *targets, *valid, configfile=cfg)
+    assert jobs == {"fit_model": 2, "fit_model_valid": 4}, jobs
 
 
 def test_a_new_family_is_one_module_and_one_config_section(tmp_path, monkeypatch):
@@ -140,7 +147,8 @@ def test_a_new_family_is_one_module_and_one_config_section(tmp_path, monkeypatch
     cfg = tmp_path / "toy.yaml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = dry_run_jobs(work, configfile=cfg)
-    assert jobs["fit_model"] == 2, jobs  # a0.5, a1: one job each makes its full, train, valid fits
+    # a0.5, a1: one job each makes its full and train fits, one more its validation fit
+    assert jobs["fit_model"] == 2 and jobs["fit_model_valid"] == 2, jobs
     assert not any(rule.startswith(("topics", "explore", "model_")) for rule in jobs), jobs
     run_snakemake(work, configfile=cfg)
     res = work / "results" / "tiny"

@@ -137,6 +137,25 @@ def test_select_variants_never_looks_at_test():
     assert sel["n_variants"].tolist() == [2, 1]
 
 
+def test_select_variants_keeps_the_one_variant_of_a_model_without_validation_fits():
+    """A model with one variant gets no validation fit: it keeps that variant (valid score NaN);
+    a model with several variants and no validation scores is an error, not a guess."""
+    def board(scores):
+        return pd.DataFrame([{"model": m, "variant": v, "metric": "ndcg@10", "mean": s,
+                              "ci_low": s - 0.01, "ci_high": s + 0.01} for (m, v), s in scores.items()])
+
+    valid = board({("als", "f8"): 0.30, ("als", "f16"): 0.25})
+    test = board({("als", "f8"): 0.20, ("als", "f16"): 0.40, ("pop", "default"): 0.12})
+    sel = stats.select_variants(valid, test, "ndcg@10")
+    assert sel[["model", "variant", "n_variants"]].values.tolist() == [["als", "f8", 2],
+                                                                       ["pop", "default", 1]]
+    assert np.isnan(sel["valid_ndcg@10"].iloc[1])
+    assert stats.select_variants(valid.iloc[:0], test.iloc[[2]], "ndcg@10")["variant"].tolist() \
+        == ["default"]
+    with pytest.raises(ValueError, match="als: 2 variants but no validation scores"):
+        stats.select_variants(valid.iloc[:0], test, "ndcg@10")
+
+
 def test_across_seeds_mean_sd():
     boards = pd.DataFrame({
         "seed": [0, 0, 1, 1], "model": ["als", "pop"] * 2, "variant": ["f8", "default"] * 2,

@@ -110,6 +110,33 @@ def test_heldout_protocol_on_planted_data():
     assert np.allclose(model.theta_, model.lda_.transform(Xtr))
 
 
+def test_heldout_with_max_users_scores_the_users_the_topics_were_fit_on(tmp_path):
+    """topics_run.heldout with max_users: the same topics as a fit on every row with that cap
+    (same seeded sample), scored on the sampled users only - no E-step over everyone."""
+    from tastemap.matrices import save_matrix
+    from tastemap.topics_run import heldout
+
+    X, _, _ = planted()
+    rng = np.random.default_rng(1)
+    coo = X.tocoo()
+    held = rng.random(coo.nnz) < 0.2
+    train = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=X.shape)
+    test = sp.csr_matrix((coo.data[held], (coo.row[held], coo.col[held])), shape=X.shape)
+    save_matrix(tmp_path / "train.npz", train)
+    save_matrix(tmp_path / "test.npz", test)
+    opts = {"counts": "log", "max_iter": 10, "n_init": 1, "doc_topic_prior": None,
+            "topic_word_prior": None, "max_users": 60}
+    rep = heldout(str(tmp_path / "train.npz"), str(tmp_path / "test.npz"), "artist", 4, 0, opts)
+    rows = sample_rows(X.shape[0], 60, 0)
+    full = LDA(k=4, random_state=0, **opts).fit(train)
+    sub = LDA(k=4, random_state=0, **opts).fit(train[rows])
+    np.testing.assert_allclose(full.phi_, sub.phi_)  # the same topics either way
+    expected = T.heldout_report(sub.theta_, sub.phi_, sub.transform(train[rows]),
+                                sub.transform(test[rows]))
+    assert rep["perplexity"] == pytest.approx(expected["perplexity"])
+    assert rep["n_test_users"] == expected["n_test_users"] <= 60
+
+
 # ---- purity, NMI, tables ----------------------------------------------------------------------
 
 

@@ -533,3 +533,63 @@ def test_tiny_run_torch_outputs(tiny_run):
             first = recs[recs["user_idx"] == recs["user_idx"].iloc[0]]
             ids, _ = model.recommend(first["user_idx"].to_numpy()[:1], k=len(first))
             assert ids[0].tolist() == first["item_idx"].tolist()  # the loaded model, same list
+
+
+
+def _batch_rows(seed: int = 0):
+    """A random binary users x items matrix and a batch of its (user, played item) pairs, some
+    users and items repeated: ``(B, users, positives, bag, lengths)``."""
+    from tastemap.models._train import _row_items
+
+    rng = np.random.default_rng(seed)
+    B = sp.csr_matrix((rng.random((40, 30)) < rng.uniform(0.05, 0.9, (40, 1))).astype(np.float32))
+    B.sort_indices()
+    users = rng.choice(np.flatnonzero(np.diff(B.indptr) >= 2), 25)
+    positives = np.array([rng.choice(B.indices[B.indptr[u]:B.indptr[u + 1]]) for u in users])
+    bag, _ = _row_items(B, users)
+    return B, users, positives, bag, np.diff(B.indptr)[users]
+
+
+def test_played_mask_is_the_dense_submatrix():
+    """The two-tower's negatives mask: ``mask[b, c]`` is whether ``users[b]`` played the item of
+    pair ``c`` (repeated items in the batch included), the same as indexing the dense matrix."""
+    from tastemap.models._train import played_mask
+
+    B, users, positives, bag, lengths = _batch_rows()
+    expected = B.toarray()[users][:, positives] > 0
+    np.testing.assert_array_equal(played_mask(bag, lengths, positives), expected)
+
+
+@pytest.mark.parametrize("cap", [None, 3, 100])
+def test_history_bags_leave_out_the_positive_and_keep_cap_items(cap):
+    """Each pair's bag holds only the user's other items: all of them, or ``cap`` draws (with
+    replacement) for users with more than ``cap``."""
+    from tastemap.models._train import history_bags
+
+    B, users, positives, bag, lengths = _batch_rows()
+    items, offsets = history_bags(bag, lengths, positives, cap, torch.Generator().manual_seed(0))
+    ends = np.append(offsets[1:], len(items))
+    for b, u in enumerate(users):
+        others = set(B.indices[B.indptr[u]:B.indptr[u + 1]]) - {positives[b]}
+        got = items[offsets[b]:ends[b]]
+        assert set(got) <= others
+        if cap is None or len(others) <= cap:
+            assert sorted(got) == sorted(others)
+        else:
+            assert len(got) == cap
+
+
+def test_history_bags_draw_every_other_item_alike():
+    """Over many batches the sampled history of a heavy user covers each of its other items
+    about equally often (uniform draws), and never the positive."""
+    from tastemap.models._train import history_bags
+
+    row = np.arange(0, 40, 2, dtype=np.int64)  # 20 items, the positive is item 10
+    gen = torch.Generator().manual_seed(0)
+    counts = np.zeros(40)
+    for _ in range(400):
+        got, _ = history_bags(row, np.array([20]), np.array([10]), 4, gen)
+        np.add.at(counts, got, 1)
+    others = counts[np.setdiff1d(row, [10])]
+    assert counts[10] == 0 and counts.sum() == 1600
+    assert others.min() > 0.6 * others.mean() and others.max() < 1.4 * others.mean()

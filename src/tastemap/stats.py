@@ -236,7 +236,9 @@ def select_variants(valid: pd.DataFrame, test: pd.DataFrame, primary: str) -> pd
     valid, test : leaderboards (``leaderboard`` output) of the validation fits (valid train vs
         valid test) and of the train fits (train vs test).
     primary : metric used to choose (highest validation mean wins; ties -> first in config
-        order, i.e. first in ``valid``'s run order).
+        order, i.e. first in ``valid``'s run order). A model of ``test`` without validation
+        scores (one variant: the workflow makes no validation fit for it) keeps that variant,
+        with ``valid_<primary>`` NaN.
 
     Returns
     -------
@@ -245,15 +247,24 @@ def select_variants(valid: pd.DataFrame, test: pd.DataFrame, primary: str) -> pd
     """
     v = valid[valid["metric"] == primary][RUN_KEYS + ["mean"]].reset_index(drop=True)
     t = test[test["metric"] == primary].set_index(RUN_KEYS)
-    rows = []
+    chosen = []
     for model, group in v.groupby("model", sort=False):
         best = group.loc[group["mean"].idxmax()]
-        key = (model, best["variant"])
+        chosen.append((model, best["variant"], len(group), best["mean"]))
+    for model, variants in t.reset_index().groupby("model", sort=False)["variant"]:
+        if model in set(v["model"]):
+            continue
+        if len(variants) > 1:
+            raise ValueError(f"model {model}: {len(variants)} variants but no validation scores")
+        chosen.append((model, variants.iloc[0], 1, float("nan")))
+    rows = []
+    for model, variant, n_variants, valid_mean in chosen:
+        key = (model, variant)
         if key not in t.index:
-            raise ValueError(f"model {model} variant {best['variant']}: no test score")
+            raise ValueError(f"model {model} variant {variant}: no test score")
         rows.append({
-            "model": model, "variant": best["variant"], "n_variants": len(group),
-            f"valid_{primary}": best["mean"], f"test_{primary}": t.loc[key, "mean"],
+            "model": model, "variant": variant, "n_variants": n_variants,
+            f"valid_{primary}": valid_mean, f"test_{primary}": t.loc[key, "mean"],
             "test_ci_low": t.loc[key, "ci_low"], "test_ci_high": t.loc[key, "ci_high"],
         })
     out = pd.DataFrame(rows)

@@ -258,9 +258,16 @@ def model_params(name, variant):
 
 
 def fit_kinds():
-    """The fits of every run: the full matrix, the split's train part, and with a validation
-    split its train part (``fit_model`` makes them all in one job)."""
-    return ["full", "train"] + (["valid"] if config["split"]["validation"] else [])
+    """The fits ``fit_model`` makes in one job for every run: the full matrix and the split's
+    train part. The validation fit is its own job (``fit_model_valid``), for validated models."""
+    return ["full", "train"]
+
+
+def validated(model):
+    """Whether ``model``'s variant is chosen on the validation split: with a validation split,
+    for a model with more than one variant. A single variant has nothing to choose from, so its
+    validation fit would only cost time (a quarter of the default run's fit time)."""
+    return bool(config["split"]["validation"]) and len(model_variants(model)) > 1
 
 
 def fit_matrix(entity, seed, fit):

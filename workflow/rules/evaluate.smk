@@ -5,10 +5,16 @@
 # second at the default size (10 s at Last.fm-360K size), less than starting a job for it.
 
 
+def _runs(w, fit):
+    """(model, variant) of the runs with a ``fit`` fit: every run, or for "valid" the runs of
+    models whose variant is chosen on validation (``validated``)."""
+    return [(m, v) for _, m, v in model_runs(w.entity) if fit != "valid" or validated(m)]
+
+
 def _runs_files(w, template, fit):
     return [
         R(template, entity=w.entity, model=m, variant=v, seed=w.seed, fit=fit)
-        for _, m, v in model_runs(w.entity)
+        for m, v in _runs(w, fit)
     ]
 
 
@@ -16,7 +22,7 @@ def _rmse_models(w, fit):
     """Fitted models the RMSE needs (families that predict ratings), in model_runs order."""
     return [
         R(L.MODEL, entity=w.entity, model=m, variant=v, seed=w.seed, fit=fit)
-        for _, m, v in model_runs(w.entity)
+        for m, v in _runs(w, fit)
         if m in RMSE_MODELS
     ]
 
@@ -79,7 +85,8 @@ rule evaluate_runs:
             )
         ),
     params:
-        runs=lambda w: [(m, v) for _, m, v in model_runs(w.entity)],
+        runs=lambda w: _runs(w, "train"),
+        valid_runs=lambda w: _runs(w, "valid") if cfg("split", "validation") else [],
         rmse_models=sorted(RMSE_MODELS),
         modules=lambda w: {
             m: model_module(m) for _, m, _ in model_runs(w.entity) if model_module(m)

@@ -29,12 +29,8 @@ rule fit_model:
         module=lambda w: model_module(w.model),
         fits=fit_kinds(),
         # recommendations per user: top_n for what people read (full fits), max(evaluate.ks)
-        # for the fits the evaluation scores (train, valid)
-        n={
-            "full": cfg("models", "top_n"),
-            "train": max(cfg("evaluate", "ks")),
-            "valid": max(cfg("evaluate", "ks")),
-        },
+        # for the fits the evaluation scores (train; valid in fit_model_valid)
+        n={"full": cfg("models", "top_n"), "train": max(cfg("evaluate", "ks"))},
         similar_n=cfg("models", "similar_n"),
     log:
         LOG(f"{L.MODEL_RUN}/fit"),
@@ -45,6 +41,33 @@ rule fit_model:
         # measured: 2.0-4.0 GiB for ALS, item-kNN and popularity on the MSD-shaped matrices
         # (688 MB of input), 1.2-1.8 GiB at Last.fm-360K size; twice on a retry (a dense model
         # such as EASE needs n_items^2 x 24 bytes more: raise it with --set-resources)
+        mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
+        runtime=lambda w, input: max(30, int(input.size_mb / 10)),
+    script:
+        "../../scripts/fit_model.py"
+
+
+rule fit_model_valid:
+    input:
+        matrices=lambda w: [fit_matrix(w.entity, w.seed, "valid")],
+        users=R(L.USERS),
+        catalogue=R(L.ITEMS),
+    output:
+        valid_model=R(L.MODEL, fit="valid"),
+        valid_recommendations=R(L.RECOMMENDATIONS, fit="valid"),
+        valid_history=R(L.HISTORY, fit="valid"),
+    params:
+        model=lambda w: model_params(w.model, w.variant),
+        module=lambda w: model_module(w.model),
+        fits=["valid"],
+        n={"valid": max(cfg("evaluate", "ks"))},
+        similar_n=cfg("models", "similar_n"),
+    log:
+        LOG(f"{L.MODEL_RUN}/fit_valid"),
+    benchmark:
+        BENCH(f"{L.MODEL_RUN}/fit_valid")
+    threads: threads_for(2)
+    resources:
         mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
         runtime=lambda w, input: max(30, int(input.size_mb / 10)),
     script:
