@@ -15,8 +15,11 @@ def explore_names(w):
     return R(L.USERS) if w.side == "users" else R(L.ITEMS, entity=w.entity)
 
 
-def explore_mem(factor, base=2000):
-    return lambda w, input: max(base, int(factor * input.size_mb))
+def explore_mem(factor, base=2500):
+    """mem_mb of an explore job: maps work on at most explore.max_points rows, so the input
+    matrix sets the memory only up to a small factor. Measured at MSD size (550 MB of input):
+    0.9-1.6 GiB; Last.fm-1K t-SNE of 20,000 items: 1.8 GiB. Twice on a retry."""
+    return lambda w, input, attempt: attempt * max(base, int(factor * input.size_mb) + 500)
 
 
 MAP_LABELS = {"entity": "{entity}", "side": "{side}", "method": "{method}", "seed": "{seed}"}
@@ -69,7 +72,7 @@ rule explore_svd:
     # a busy machine (docs/explore.md, "Speed"): a second core would sit idle
     threads: 1
     resources:
-        mem_mb=explore_mem(60),
+        mem_mb=explore_mem(3),
         runtime=60,
     script:
         "../../scripts/explore_svd.py"
@@ -109,7 +112,7 @@ rule explore_project:
     # openTSNE's second thread cost 7x the CPU for no gain on the 2-core machine (docs/explore.md)
     threads: 1
     resources:
-        mem_mb=explore_mem(80),
+        mem_mb=explore_mem(3),
         runtime=120,
     script:
         "../../scripts/explore_project.py"
@@ -253,7 +256,7 @@ rule place_users:
         LOG(f"{L.path(L.MAP_DIR, side='users')}/place_users"),
     threads: 1
     resources:
-        mem_mb=explore_mem(40),
+        mem_mb=explore_mem(3),
         runtime=20,
     script:
         "../../scripts/explore_place.py"
