@@ -1,5 +1,6 @@
-"""Rule fit_model: fit one registered recommender on the full matrix, the split's train part and
-(with a validation split) the validation train part, one after the other; for each fit write
+"""Rules fit_model and fit_model_valid: fit one registered recommender on each matrix its rule
+lists (fit_model: the full matrix and the split's train part; fit_model_valid: the validation
+split's train part, for a model with several variants), one after the other; for each fit write
 the model, recommendations for every user and the training curve, and for the full fit similar
 items for every item."""
 import pandas as pd

@@ -100,6 +100,7 @@ rule evaluate_runs:
         LOG(f"{L.EVAL_DIR}/evaluate"),
     benchmark:
         BENCH(f"{L.EVAL_DIR}/evaluate")
+    priority: 1
     threads: 1
     resources:
         # measured (docs/benchmarks.md, MSD section): 4.9-5.0 GiB for 1M users' three runs

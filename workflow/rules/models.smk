@@ -36,6 +36,8 @@ rule fit_model:
         LOG(f"{L.MODEL_RUN}/fit"),
     benchmark:
         BENCH(f"{L.MODEL_RUN}/fit")
+    # fits -> evaluation is the longest chain of a run: start it before the maps fill the cores
+    priority: 1
     threads: threads_for(2)
     resources:
         # measured: 2.0-4.0 GiB for ALS, item-kNN and popularity on the MSD-shaped matrices
@@ -66,6 +68,7 @@ rule fit_model_valid:
         LOG(f"{L.MODEL_RUN}/fit_valid"),
     benchmark:
         BENCH(f"{L.MODEL_RUN}/fit_valid")
+    priority: 1
     threads: threads_for(2)
     resources:
         mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
