@@ -4,8 +4,6 @@ of every run on the test split), the leaderboards with bootstrap CIs, each model
 chosen on validation (a model with one variant: that one), and the paired significance
 tests."""
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 
 from tastemap import evaluate, figures, logs
@@ -30,10 +28,10 @@ def main(snakemake):
             continue
         runs = evaluate.make_runs([tuple(r) for r in pairs], recs, models, rmse)
         per_user, boards[name] = evaluate.split_leaderboard(runs, train, test, **opts)
-        write_split(per_user, boards[name], paths, w.entity, seed, p.primary)
+        evaluate.write_split(per_user, boards[name], paths, w.entity, seed, p.primary)
     for name, paths in empty:  # the test split's columns, no rows
         boards[name] = boards["test"].iloc[:0]
-        write_split(per_user.iloc[:0], boards[name], paths, w.entity, seed, p.primary)
+        evaluate.write_split(per_user.iloc[:0], boards[name], paths, w.entity, seed, p.primary)
     selected = None
     if "valid" in boards:
         selected = evaluate.select(boards["valid"], boards["test"], p.primary)
@@ -43,16 +41,6 @@ def main(snakemake):
     fig = figures.significance(table, order, w.entity, seed, p.primary, p.alpha, p.dpi)
     fig.savefig(out.figure)
     plt.close(fig)
-
-
-def write_split(per_user, board, paths, entity: str, seed: int, primary: str) -> None:
-    """One split's per-user table, leaderboard and its Markdown page."""
-    per_user.to_parquet(paths[0], index=False)
-    board.to_csv(paths[1], index=False)
-    text = (evaluate.leaderboard_markdown(board, entity, seed, primary) if len(board) else
-            f"# Leaderboard: {entity}, seed {seed}\n\nNo model of {entity} has several variants: "
-            "each model's one variant is its choice, and no validation fit was made.\n")
-    Path(paths[2]).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
@@ -119,6 +120,18 @@ def leaderboard_markdown(board: pd.DataFrame, entity: str, seed: int, primary: s
     return (f"# Leaderboard: {entity}, seed {seed}\n\nRanked by {primary}; cells are mean "
             f"[95% bootstrap CI] over {int(board['n_users'].max())} evaluated users.\n\n"
             + stats.markdown_table(board, spread="ci"))
+
+
+def write_split(per_user: pd.DataFrame, board: pd.DataFrame, paths: Sequence[str], entity: str,
+                seed: int, primary: str) -> None:
+    """One split's per-user table, leaderboard and its Markdown page (``paths``, in that order);
+    an empty board (no model with several variants to validate) gets a page that says so."""
+    per_user.to_parquet(paths[0], index=False)
+    board.to_csv(paths[1], index=False)
+    text = (leaderboard_markdown(board, entity, seed, primary) if len(board) else
+            f"# Leaderboard: {entity}, seed {seed}\n\nNo model of {entity} has several variants: "
+            "each model's one variant is its choice, and no validation fit was made.\n")
+    Path(paths[2]).write_text(text, encoding="utf-8")
 
 
 def select(valid_board: pd.DataFrame, test_board: pd.DataFrame, primary: str) -> pd.DataFrame:
