@@ -89,15 +89,20 @@ def test_heldout_perplexity_exact():
         T.heldout_perplexity(theta, phi, sp.csr_matrix((2, 3)))
 
 
+def planted_heldout():
+    """The planted matrix and a seeded 80/20 split of its entries: ``(X, train, test)``."""
+    X, _, _ = planted()
+    coo = X.tocoo()
+    held = np.random.default_rng(1).random(coo.nnz) < 0.2
+    train = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=X.shape)
+    test = sp.csr_matrix((coo.data[held], (coo.row[held], coo.col[held])), shape=X.shape)
+    return X, train, test
+
+
 def test_heldout_protocol_on_planted_data():
     """Fit on train only, infer each user's mixture from train, score the held-out items:
     topics must beat the popularity unigram, and the number is exactly the formula."""
-    X, _, _ = planted()
-    rng = np.random.default_rng(1)
-    coo = X.tocoo()
-    held = rng.random(coo.nnz) < 0.2
-    train = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=X.shape)
-    test = sp.csr_matrix((coo.data[held], (coo.row[held], coo.col[held])), shape=X.shape)
+    X, train, test = planted_heldout()
     model = LDA(k=4, random_state=0).fit(train)
     Xtr, Xte = model.transform(train), model.transform(test)
     rep = T.heldout_report(model.theta_, model.phi_, Xtr, Xte)
@@ -116,12 +121,7 @@ def test_heldout_with_max_users_scores_the_users_the_topics_were_fit_on(tmp_path
     from tastemap.matrices import save_matrix
     from tastemap.topics_run import heldout
 
-    X, _, _ = planted()
-    rng = np.random.default_rng(1)
-    coo = X.tocoo()
-    held = rng.random(coo.nnz) < 0.2
-    train = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=X.shape)
-    test = sp.csr_matrix((coo.data[held], (coo.row[held], coo.col[held])), shape=X.shape)
+    X, train, test = planted_heldout()
     save_matrix(tmp_path / "train.npz", train)
     save_matrix(tmp_path / "test.npz", test)
     opts = {"counts": "log", "max_iter": 10, "n_init": 1, "doc_topic_prior": None,
