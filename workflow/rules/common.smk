@@ -263,6 +263,18 @@ def fit_kinds():
     return ["full", "train"]
 
 
+def mem_by_input(factor, base=2000, extra=1000):
+    """``mem_mb`` of a job from its input size: ``factor`` MB per input MB plus ``extra``, at least
+    ``base``; twice on a retry (the SLURM profile's ``retries: 1``). Factors come from the
+    benchmark files of the MSD-sized run (docs/cluster.md)."""
+    return lambda w, input, attempt: attempt * max(base, int(factor * input.size_mb) + extra)
+
+
+def runtime_by_input(w, input):
+    """``runtime`` (minutes) of a job from its input size: a generous limit, not an estimate."""
+    return max(30, int(input.size_mb / 10))
+
+
 def validated(model):
     """Whether ``model``'s variant is chosen on the validation split: with a validation split,
     for a model with more than one variant. A single variant has nothing to choose from, so its

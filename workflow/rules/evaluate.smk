@@ -86,7 +86,7 @@ rule evaluate_runs:
         ),
     params:
         runs=lambda w: _runs(w, "train"),
-        valid_runs=lambda w: _runs(w, "valid") if cfg("split", "validation") else [],
+        valid_runs=lambda w: _runs(w, "valid"),
         rmse_models=sorted(RMSE_MODELS),
         modules=lambda w: {
             m: model_module(m) for _, m, _ in model_runs(w.entity) if model_module(m)
@@ -105,8 +105,8 @@ rule evaluate_runs:
     resources:
         # measured (docs/benchmarks.md, MSD section): 4.9-5.0 GiB for 1M users' three runs
         # (832 MB of input), 1.4 GiB at Last.fm-360K size; twice on a retry
-        mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
-        runtime=lambda w, input: max(30, int(input.size_mb / 10)),
+        mem_mb=mem_by_input(6),
+        runtime=runtime_by_input,
     script:
         "../../scripts/evaluate_runs.py"
 

@@ -15,13 +15,6 @@ def explore_names(w):
     return R(L.USERS) if w.side == "users" else R(L.ITEMS, entity=w.entity)
 
 
-def explore_mem(factor, base=2500):
-    """mem_mb of an explore job: maps work on at most explore.max_points rows, so the input
-    matrix sets the memory only up to a small factor. Measured at MSD size (550 MB of input):
-    0.9-1.6 GiB; Last.fm-1K t-SNE of 20,000 items: 1.8 GiB. Twice on a retry."""
-    return lambda w, input, attempt: attempt * max(base, int(factor * input.size_mb) + 500)
-
-
 MAP_LABELS = {"entity": "{entity}", "side": "{side}", "method": "{method}", "seed": "{seed}"}
 
 
@@ -72,7 +65,9 @@ rule explore_svd:
     # a busy machine (docs/explore.md, "Speed"): a second core would sit idle
     threads: 1
     resources:
-        mem_mb=explore_mem(3),
+        # maps work on at most explore.max_points rows: 0.9-1.6 GiB at MSD size (550 MB of
+        # input), 1.8 GiB for a Last.fm-1K t-SNE of 20,000 items
+        mem_mb=mem_by_input(3, base=2500, extra=500),
         runtime=60,
     script:
         "../../scripts/explore_svd.py"
@@ -112,7 +107,9 @@ rule explore_project:
     # openTSNE's second thread cost 7x the CPU for no gain on the 2-core machine (docs/explore.md)
     threads: 1
     resources:
-        mem_mb=explore_mem(3),
+        # maps work on at most explore.max_points rows: 0.9-1.6 GiB at MSD size (550 MB of
+        # input), 1.8 GiB for a Last.fm-1K t-SNE of 20,000 items
+        mem_mb=mem_by_input(3, base=2500, extra=500),
         runtime=120,
     script:
         "../../scripts/explore_project.py"
@@ -256,7 +253,9 @@ rule place_users:
         LOG(f"{L.path(L.MAP_DIR, side='users')}/place_users"),
     threads: 1
     resources:
-        mem_mb=explore_mem(3),
+        # maps work on at most explore.max_points rows: 0.9-1.6 GiB at MSD size (550 MB of
+        # input), 1.8 GiB for a Last.fm-1K t-SNE of 20,000 items
+        mem_mb=mem_by_input(3, base=2500, extra=500),
         runtime=20,
     script:
         "../../scripts/explore_place.py"

@@ -43,8 +43,8 @@ rule fit_model:
         # measured: 2.0-4.0 GiB for ALS, item-kNN and popularity on the MSD-shaped matrices
         # (688 MB of input), 1.2-1.8 GiB at Last.fm-360K size; twice on a retry (a dense model
         # such as EASE needs n_items^2 x 24 bytes more: raise it with --set-resources)
-        mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
-        runtime=lambda w, input: max(30, int(input.size_mb / 10)),
+        mem_mb=mem_by_input(6),
+        runtime=runtime_by_input,
     script:
         "../../scripts/fit_model.py"
 
@@ -71,8 +71,8 @@ rule fit_model_valid:
     priority: 1
     threads: threads_for(2)
     resources:
-        mem_mb=lambda w, input, attempt: attempt * max(2000, int(6 * input.size_mb) + 1000),
-        runtime=lambda w, input: max(30, int(input.size_mb / 10)),
+        mem_mb=mem_by_input(6),
+        runtime=runtime_by_input,
     script:
         "../../scripts/fit_model.py"
 

@@ -82,7 +82,7 @@ rule topics_lda:
     resources:
         # measured: 3.65 GiB for the MSD-shaped user x song (1M users, 46M entries; 763 MB of
         # input), 1.3-1.7 GiB at Last.fm-360K size; twice on a retry
-        mem_mb=lambda w, input, attempt: attempt * max(2000, int(5 * input.size_mb) + 1000),
+        mem_mb=mem_by_input(5),
         runtime=240,
     script:
         "../../scripts/topics_lda.py"

@@ -317,12 +317,12 @@ def history_bags(bag: np.ndarray, lengths: np.ndarray, positives: np.ndarray, ca
     starts = np.cumsum(lengths) - lengths
     seg = np.repeat(np.arange(len(lengths)), lengths)
     other = bag != positives[seg]
-    big = np.zeros(len(lengths), dtype=bool) if cap is None else lengths - 1 > int(cap)
-    kept = np.where(big, 0 if cap is None else int(cap), lengths - 1)
+    limit = int(lengths.max(initial=0)) if cap is None else int(cap)
+    kept = np.minimum(lengths - 1, limit)
+    big = lengths - 1 > limit
     pick = np.flatnonzero(other & ~big[seg])
     if big.any():
-        users = np.flatnonzero(big)
-        each = np.repeat(users, int(cap))
+        each = np.repeat(np.flatnonzero(big), limit)
         draw = torch.rand(len(each), generator=gen, dtype=torch.float64).numpy()
         r = np.minimum((draw * (lengths[each] - 1)).astype(np.int64), lengths[each] - 2)
         positive_at = (np.flatnonzero(~other) - starts)[each]  # the positive's place in its row
