@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,12 +108,48 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
+def tiny_run_lock(tiny_run: Path) -> FileLock:
+    """The lock held while snakemake runs in the shared tiny run's directory.
+
+    Any xdist worker may read the tiny run's outputs at any time (the run is complete once the
+    ``tiny_run`` fixture returns), but only one at a time may run snakemake in it: a ``--report``
+    or an extra target writes there, and a dry run must not see another process's half-written
+    job. (``--dist loadgroup`` could keep those tests on one worker, but with pytest 9.2 it
+    silently stops grouping: pytest-xdist issue #1386. A lock also leaves the other tiny-run
+    tests free to run on any worker.)
+    """
+    return FileLock(str(tiny_run.parent / "tiny_run.snakemake.lock"))
+
+
+@pytest.fixture()
+def tiny_run_to_myself(tiny_run) -> Path:
+    """``tiny_run``, held with :func:`tiny_run_lock` for the test: for tests that run snakemake
+    in it (``@pytest.mark.usefixtures("tiny_run_to_myself")``)."""
+    with tiny_run_lock(tiny_run):
+        yield tiny_run
+
+
+def pytest_configure(config):
+    """Warn once when SLURM is installed but its controller is down.
+
+    Every snakemake command then waits about 9 s before it starts: the SLURM executor plugin asks
+    ``scontrol show config`` at import, and scontrol retries a dead controller. Over the suite's
+    few dozen snakemake commands that took it from 4.7 to 7.4 minutes (docs/benchmarks.md).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") or shutil.which("scontrol") is None:
+        return
+    if subprocess.run(["scontrol", "ping"], capture_output=True, timeout=60).returncode != 0:
+        config.issue_config_time_warning(pytest.PytestWarning(
+            "SLURM is installed but slurmctld is down: every snakemake command of the tests waits "
+            "~9 s in the SLURM plugin's `scontrol show config`. Start the test cluster with "
+            ".ci/slurm-setup.sh (stop it with `.ci/slurm-setup.sh stop`)."), stacklevel=2)
+
+
 def pytest_collection_modifyitems(items):
-    """Tests of the shared ``tiny_run`` go to one xdist worker (``--dist loadgroup``): several
-    run snakemake in its directory, which two workers must not do at the same time."""
-    for item in items:
-        if "tiny_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("tiny_run"))
+    """The SLURM tests first. They mostly wait on the cluster's scheduler, so they should overlap
+    the CPU-bound tests, not trail after them: pytest-xdist deals the tests out in collection
+    order, and test_slurm.py comes late in the alphabet."""
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is None)  # stable
 
 
 @pytest.fixture()

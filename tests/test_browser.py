@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import results, run_snakemake
+from conftest import results, run_snakemake, tiny_run_lock
 
 from tastemap import layout as L
 
@@ -325,7 +325,8 @@ def test_report_shows_markup_names_as_text(browser, evil_run, shots):
 def tiny_report(tiny_run, tmp_path_factory) -> Path:
     """The one-page HTML report of the shared tiny run (written outside it)."""
     report = tmp_path_factory.mktemp("tiny_report") / "report.html"
-    run_snakemake(tiny_run, "--report", str(report))
+    with tiny_run_lock(tiny_run):
+        run_snakemake(tiny_run, "--report", str(report))
     return report
 
 

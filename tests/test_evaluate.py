@@ -99,6 +99,7 @@ def test_selection_significance_and_sweeps(tiny_run, entity):
     assert not (ev / "sweep_k.png").exists()
 
 
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_new_sweep_value_reevaluates_only_what_depends_on_it(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--config", "models={als: {factors: [64, 8]}}")
     assert not {"simulate", "ingest", "prepare", "matrices", "split"} & set(jobs), jobs

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import TINY_DATASET, dry_run_jobs, results, run_snakemake
+from conftest import TINY_DATASET, dry_run_jobs, results, run_snakemake, tiny_run_lock
 
 from tastemap import explore as ex
 from tastemap import layout as L
@@ -536,6 +536,7 @@ def test_tiny_run_artists_recover_planted_genres(tiny_run):
 
 
 @pytest.mark.workflow
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_place_users_rule_puts_a_genre_fan_next_to_its_genre(tiny_run, tmp_path):
     truth = pd.read_parquet(tiny_run / L.path(L.SIMULATED_TRUTH, dataset=TINY_DATASET))
     artists = pd.read_parquet(results(tiny_run, L.ARTISTS))
@@ -568,6 +569,7 @@ def test_place_users_rule_puts_a_genre_fan_next_to_its_genre(tiny_run, tmp_path)
 
 
 @pytest.mark.workflow
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_changing_umap_options_reruns_only_umap_jobs(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--config", "explore={umap: {n_neighbors: 7, min_dist: 0.2}}")
     n_maps = len(ENTITIES) * len(SIDES)
@@ -585,7 +587,8 @@ def test_max_points_maps_a_seeded_sample_of_the_points(tiny_run, tmp_path):
     import shutil
 
     work = tmp_path / "work"
-    shutil.copytree(tiny_run, work, symlinks=True)  # keeps mtimes and .snakemake metadata
+    with tiny_run_lock(tiny_run):  # a copy, not another test's half-done job
+        shutil.copytree(tiny_run, work, symlinks=True)  # keeps mtimes and .snakemake metadata
     items = dict(entity="artist", seed=0, side="items")
     targets = [_target(L.MAP_CLUSTERS, method="pca", **items), _target(L.SVD_CLUSTERS, **items)]
     run_snakemake(work, *targets, "--config", "explore={max_points: 50}")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, TINY_CONFIG, dry_run_jobs, results, run_snakemake
+from conftest import REPO, TINY_CONFIG, dry_run_jobs, results, run_snakemake, tiny_run_lock
 
 import tastemap
 from tastemap import layout as L
@@ -94,7 +94,8 @@ def test_new_listener_gets_their_genre(tiny_run, tmp_path):
     cfg = tmp_path / "tiny_new_users.yaml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))  # key order is part of dict params
     work = tmp_path / "run"
-    shutil.copytree(tiny_run, work, symlinks=True)
+    with tiny_run_lock(tiny_run):  # a copy, not another test's half-done job
+        shutil.copytree(tiny_run, work, symlinks=True)
     targets = [str(_fit(work, L.NEW_USERS, "artist", m).relative_to(work)) for m in ("als", "itemknn")]
     jobs = dry_run_jobs(work, *targets, configfile=cfg)
     assert set(jobs) == {"model_new_users"}, jobs  # only the new job, no refit
@@ -110,6 +111,7 @@ def test_new_listener_gets_their_genre(tiny_run, tmp_path):
             assert share >= 0.7, f"{target} {profile}: {share:.0%} in the genre"
 
 
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_adding_a_factor_count_fits_only_the_new_variant(tiny_run, tmp_path):
     config = yaml.safe_load(TINY_CONFIG.read_text())
     config.setdefault("models", {}).setdefault("als", {})["factors"] = [64, 8]

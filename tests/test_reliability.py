@@ -118,7 +118,7 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float) -> bool:
 FITS = (("als", "f64"), ("mf", "f8"), ("twotower", "f32"))
 
 
-def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
+def test_killed_run_resumes_to_the_same_outputs(request, tmp_path):
     workdir = tmp_path / "killed"
     workdir.mkdir()
     targets = [str(results(workdir, L.RECOMMENDATIONS, entity="artist", model=m, variant=v,
@@ -144,5 +144,7 @@ def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
         run_snakemake(workdir, *targets, "--rerun-incomplete")
     assert dry_run_jobs(workdir, *targets) == {}
 
+    # the uninterrupted reference, asked for only now: the kill and resume above run meanwhile
+    tiny_run = request.getfixturevalue("tiny_run")
     n = compare_outputs(tiny_run / "results" / "tiny", workdir / "results" / "tiny")
     assert n >= 30, f"only {n} files compared"

@@ -73,6 +73,7 @@ def _embedded_json(html: str, var: str) -> dict:
 
 
 @pytest.mark.workflow
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_report_zip_holds_every_marked_output(tiny_run, tmp_path):
     out = tmp_path / "report.zip"
     run_snakemake(tiny_run, "--report", str(out))

@@ -341,6 +341,7 @@ def test_tiny_topics_outputs(tiny_run):
 
 
 @pytest.mark.workflow
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_adding_a_topic_count_runs_only_its_jobs(tiny_run):
     cfg = _tiny()
     ks = list(cfg.get("topics", {}).get("k", [4, 8, 16]))

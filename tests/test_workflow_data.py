@@ -55,6 +55,7 @@ def test_data_outputs(tiny_run):
         assert (vtrain + vtest != train).nnz == 0
 
 
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_changing_seeds_schedules_nothing_upstream_of_split(tiny_run):
     jobs = dry_run_jobs(tiny_run, "--config", "seeds=[1,2]")
     assert jobs.get("split") == 2
@@ -62,10 +63,12 @@ def test_changing_seeds_schedules_nothing_upstream_of_split(tiny_run):
         assert upstream not in jobs, jobs
 
 
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_nothing_to_do_after_a_complete_run(tiny_run):
     assert dry_run_jobs(tiny_run) == {}
 
 
+@pytest.mark.usefixtures("tiny_run_to_myself")
 def test_a_config_with_its_keys_in_another_order_reruns_nothing(tiny_run, tmp_path):
     """Snakemake compares params by repr(), and a dict's repr follows its key order: the
     workflow sorts every mapping of the config (tastemap.config.resolve), so rewriting the
