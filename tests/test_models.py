@@ -183,6 +183,41 @@ def test_popularity_scores_listeners():
     assert make("popularity", by="plays", random_state=0).fit(X).popularity_.tolist() == [3, 1, 14, 0]
 
 
+@pytest.mark.parametrize("horizon", [0, 3, 1024])
+def test_first_unplayed_is_the_ranking_minus_each_users_items(horizon):
+    """The popularity fast path against a per-user loop, on heavy users who played most of the
+    top items (a horizon of 0 or 3 sends them through the second, whole-ranking pass)."""
+    from tastemap.models.popularity import first_unplayed
+
+    rng = np.random.default_rng(0)
+    n, m, k = 300, 40, 7
+    dense = rng.random((n, m)) < rng.uniform(0.0, 0.98, size=(n, 1))
+    order = rng.permutation(m)
+    ids = first_unplayed(order, sp.csr_matrix(dense.astype(np.float32)), k, horizon=horizon)
+    for u in range(n):
+        want = [i for i in order if not dense[u, i]][:k]
+        assert ids[u].tolist() == want + [-1] * (k - len(want)), u
+
+
+def test_popularity_recommend_scores_as_the_generic_path(data):
+    """Popularity's own recommend gives the scores of the generic dot-product path (the
+    catalogue scored, played items excluded), never a played item, and ranks equal scores by
+    item index (the generic path leaves their order to torch.topk)."""
+    from tastemap.models.base import Recommender
+
+    X, _, _ = data
+    m = make("popularity", random_state=0).fit(X)
+    ids, scores = m.recommend(k=15)
+    np.testing.assert_array_equal(scores, Recommender.recommend(m, k=15)[1])
+    np.testing.assert_array_equal(scores, m.popularity_[ids])
+    assert not X[np.arange(X.shape[0])[:, None], ids].toarray().any()
+    tie = scores[:, 1:] == scores[:, :-1]
+    assert (ids[:, 1:][tie] > ids[:, :-1][tie]).all()
+    users = np.array([5, 0, 17])
+    np.testing.assert_array_equal(m.recommend(users, k=4, exclude_seen=False)[0],
+                                  np.tile(np.argsort(-m.popularity_, kind="stable")[:4], (3, 1)))
+
+
 def test_ease_closed_form_and_guard():
     X = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float32))
     m = make("ease", l2=0.5, random_state=0).fit(X)

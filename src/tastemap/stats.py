@@ -75,16 +75,17 @@ def bootstrap_ci(
         return (nan[0], nan[0], nan[0]) if one_d else (nan, nan, nan)
     rng = np.random.default_rng(seed)
     boot = np.empty((n_resamples, c))
-    offsets = None
+    counts = np.empty((min(chunk, n_resamples), n))
     for start in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - start)
         idx = rng.integers(0, n, size=(b, n))
-        if offsets is None or len(offsets) != b:
-            offsets = (np.arange(b, dtype=np.int64) * n)[:, None]
-        counts = np.bincount((idx + offsets).ravel(), minlength=b * n).reshape(b, n)
-        counts = counts.astype(np.float64)
+        # one bincount per resample: its n counters stay in cache, where one bincount over the
+        # chunk (b x n counters) scattered through memory: 10x slower at a million users
+        for i in range(b):
+            counts[i] = np.bincount(idx[i], minlength=n)
+        counts_b = counts[:b]
         with np.errstate(invalid="ignore", divide="ignore"):
-            boot[start : start + b] = (counts @ x0) / (counts @ v)
+            boot[start : start + b] = (counts_b @ x0) / (counts_b @ v)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.nanquantile(boot, [alpha, 1.0 - alpha], axis=0)
     if one_d:
