@@ -100,7 +100,8 @@ def first_unplayed(order: np.ndarray, seen: sp.csr_matrix, k: int, horizon: int 
         sub.sum_duplicates()
         r = rank[sub.indices]
         row_of = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(sub.indptr))
-        key = np.sort(row_of[r < top] * top + r[r < top])  # by row, then by rank
+        keep = r < top
+        key = np.sort(row_of[keep] * top + r[keep])  # by row, then by rank
         row_of, r = key // top, key % top
         before = r - (np.arange(len(key)) - np.searchsorted(row_of, row_of))  # p_j - j
         hit = before < k_eff
