@@ -15,6 +15,12 @@ def explore_names(w):
     return R(L.USERS) if w.side == "users" else R(L.ITEMS, entity=w.entity)
 
 
+# mem_mb of the explore jobs: maps work on at most explore.max_points rows, so the input matrix
+# sets the memory only up to a small factor: 0.9-1.6 GiB at MSD size (550 MB of input), 1.8 GiB
+# for a Last.fm-1K t-SNE of 20,000 items
+EXPLORE_MEM = mem_by_input(3, base=2500, extra=500)
+
+
 MAP_LABELS = {"entity": "{entity}", "side": "{side}", "method": "{method}", "seed": "{seed}"}
 
 
@@ -65,9 +71,7 @@ rule explore_svd:
     # a busy machine (docs/explore.md, "Speed"): a second core would sit idle
     threads: 1
     resources:
-        # maps work on at most explore.max_points rows: 0.9-1.6 GiB at MSD size (550 MB of
-        # input), 1.8 GiB for a Last.fm-1K t-SNE of 20,000 items
-        mem_mb=mem_by_input(3, base=2500, extra=500),
+        mem_mb=EXPLORE_MEM,
         runtime=60,
     script:
         "../../scripts/explore_svd.py"
@@ -107,9 +111,7 @@ rule explore_project:
     # openTSNE's second thread cost 7x the CPU for no gain on the 2-core machine (docs/explore.md)
     threads: 1
     resources:
-        # maps work on at most explore.max_points rows: 0.9-1.6 GiB at MSD size (550 MB of
-        # input), 1.8 GiB for a Last.fm-1K t-SNE of 20,000 items
-        mem_mb=mem_by_input(3, base=2500, extra=500),
+        mem_mb=EXPLORE_MEM,
         runtime=120,
     script:
         "../../scripts/explore_project.py"
@@ -253,9 +255,7 @@ rule place_users:
         LOG(f"{L.path(L.MAP_DIR, side='users')}/place_users"),
     threads: 1
     resources:
-        # maps work on at most explore.max_points rows: 0.9-1.6 GiB at MSD size (550 MB of
-        # input), 1.8 GiB for a Last.fm-1K t-SNE of 20,000 items
-        mem_mb=mem_by_input(3, base=2500, extra=500),
+        mem_mb=EXPLORE_MEM,
         runtime=20,
     script:
         "../../scripts/explore_place.py"

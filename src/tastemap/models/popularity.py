@@ -60,7 +60,8 @@ class Popularity(Recommender):
         return self._score(np.arange(user_items.shape[0]))
 
     def _dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        # score = 1 x popularity: recommend's top_k_dot stops after the first tile of popular items
+        # score = 1 x popularity: the generic recommend path (Popularity.recommend is
+        # first_unplayed; tests compare the two)
         return np.ones((self.n_users, 1), np.float32), self.popularity_[:, None]
 
     def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,6 +87,9 @@ def first_unplayed(order: np.ndarray, seen: sp.csr_matrix, k: int, horizon: int 
     [[2, 3, 4], [0, 1, 2], [4, -1, -1]]
     """
     seen = sp.csr_matrix(seen)
+    if not seen.has_canonical_format:  # duplicates would count as two played items
+        seen = seen.copy()
+        seen.sum_duplicates()
     n, m = seen.shape
     order = np.asarray(order)
     out = np.full((n, k), -1, np.int32)
@@ -96,8 +100,7 @@ def first_unplayed(order: np.ndarray, seen: sp.csr_matrix, k: int, horizon: int 
     rank[order] = np.arange(m)
     rows, top = np.arange(n), min(m, k_eff + horizon)
     while len(rows):
-        sub = seen[rows]
-        sub.sum_duplicates()
+        sub = seen if len(rows) == n else seen[rows]  # every row on the first pass: no copy
         r = rank[sub.indices]
         row_of = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(sub.indptr))
         keep = r < top
