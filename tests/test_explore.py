@@ -472,6 +472,10 @@ def test_scatter_map_labels_and_legend(tmp_path):
     assert legend == ["cluster 0", "cluster 1", "cluster 2", "noise", "placed"]
     assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("t", "x", "y")
     fig.savefig(tmp_path / "m.png")
+    # the legend is right of the map (it hides no point) and inside the saved figure
+    renderer = fig.canvas.get_renderer()
+    box, axes_box = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert axes_box.x1 < box.x0 and box.x1 <= fig.bbox.x1
     grid = methods_grid([{"title": m, "x": points[:, 0], "y": points[:, 1], "clusters": truth}
                          for m in ("pca", "umap", "tsne")], title="cmp", figsize=(6, 6), dpi=50)
     assert [a.get_title() for a in grid.axes] == ["pca", "umap", "tsne"]

@@ -16,7 +16,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tastemap import plots as draw
-from tastemap import stats
 from tastemap.explore import map_title
 
 logger = logging.getLogger(__name__)
@@ -101,6 +100,8 @@ def sweep(board: pd.DataFrame, grid: Mapping, param: str, entity: str, seed: int
     """Test metrics against the swept hyper-parameter ``param``, one line per model, from one
     seed's leaderboard ``board`` (one row per run and metric; ``grid``: model -> variant ->
     values, see :func:`tastemap.stats.sweep_table`); ``source`` names the board in errors."""
+    from tastemap import stats  # scipy.stats: 0.55 s to import, needed by this figure only
+
     table = stats.sweep_table(board, dict(grid), param)
     missing = [m for m in metrics if m not in set(table["metric"])]
     if missing:

@@ -91,7 +91,7 @@ def _group_renderers(fig, source, column: int, colouring: Colouring, size: float
                      visible: bool) -> list:
     """One scatter renderer per group of ``colouring`` (a view of the shared ``source``), each
     with its legend label; returns ``[(label, renderer), ...]``."""
-    from bokeh.models import CDSView, GroupFilter, InversionFilter, UnionFilter
+    from bokeh.models import CDSView, GroupFilter, InversionFilter, Scatter, UnionFilter
 
     own, rest = colouring.groups()
     field = f"c{column}"
@@ -105,8 +105,12 @@ def _group_renderers(fig, source, column: int, colouring: Colouring, size: float
         views.append((colouring.none, NOISE_COLOUR, GroupFilter(column_name=field, group=-1)))
     out = []
     for label, colour, flt in views:
-        r = fig.scatter("x", "y", source=source, view=CDSView(filter=flt), size=size,
-                        color=colour, alpha=0.75, line_width=0, visible=visible)
+        # one Scatter model per renderer: fig.scatter would add explicit nonselection and muted
+        # copies of it, which this map never shows (nothing is selected; legends hide, not
+        # mute), and a map holds hundreds of renderers (docs/benchmarks.md, "Maps")
+        glyph = Scatter(x="x", y="y", size=size, fill_color=colour, fill_alpha=0.75,
+                        line_color=colour, line_alpha=0.75, line_width=0)
+        r = fig.add_glyph(source, glyph, view=CDSView(filter=flt), visible=visible)
         out.append((label, r))
     return out
 

@@ -22,7 +22,9 @@ from matplotlib.figure import Figure  # noqa: E402
 #: machine (adjustText's own default is a 0.5 s time limit) and is what most of a map job costs:
 #: on 1,000 clustered points with 100 labels, 0 / 20 / 40 / 50 / 80 / 200 iterations leave 88 /
 #: 17 / 4 / 5 / 4 / 5 overlapping label pairs at 0 / 2.0 / 3.1 / 3.5 / 5.3 / 12.5 CPU-s (the
-#: 0.5 s limit: 56 pairs); ``benchmarks/map_labels.py``, docs/benchmarks.md ("Maps").
+#: 0.5 s limit: 56 pairs); ``benchmarks/map_labels.py``, docs/benchmarks.md ("Maps"). Those CPU
+#: times are adjustText as released; :func:`tastemap.labels.adjust_labels` places the labels
+#: the same way in 0.3-0.6 CPU-s at any of these budgets (3,000 points).
 LABEL_ITERATIONS = 50
 
 
@@ -48,11 +50,25 @@ def _category_colors(n: int) -> np.ndarray:
     return plt.get_cmap("turbo")(np.linspace(0.0, 1.0, n))
 
 
+#: a map's legend sits outside the axes, right of the map: it never hides points or labels, and
+#: matplotlib need not search for the emptiest corner (``loc="best"`` tests every candidate
+#: place against every point, label and connector: 0.7 of the 1.8 CPU-s of drawing and writing
+#: a 3,000-point topic map; docs/benchmarks.md, "Maps")
+LEGEND_OUTSIDE = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def _map_axes(figsize, dpi):
+    """Figure and axes of a scatter map. The constrained layout makes room for the legend
+    outside the axes; the legend and titles go in before the labels are placed, so the axes do
+    not move after adjustText has placed them."""
+    return plt.subplots(figsize=tuple(figsize), dpi=dpi, layout="constrained")
+
+
 def _label_points(
     ax, coords: np.ndarray, names, n_labels: int, seed: int, max_chars: int = 30
 ) -> None:
     """Label ``n_labels`` random points (seeded) and let adjustText move the labels apart."""
-    from adjustText import adjust_text
+    from .labels import adjust_labels
 
     n = len(coords)
     if n_labels <= 0 or n == 0:
@@ -66,8 +82,7 @@ def _label_points(
     # only the labelled points as obstacles: adjustText's overlap test is quadratic in memory in
     # the points it avoids (28 GiB for a 20K-point map)
     pick = np.sort(pick)
-    adjust_text(texts, x=coords[pick, 0], y=coords[pick, 1], ax=ax, iter_lim=LABEL_ITERATIONS,
-                arrowprops=dict(arrowstyle="-", color="0.4", lw=0.5))
+    adjust_labels(texts, coords[pick, 0], coords[pick, 1], ax, LABEL_ITERATIONS)
 
 
 def topic_map(
@@ -81,7 +96,7 @@ def topic_map(
     points; ``topic_labels`` (k,) legend text of each topic (e.g. its top artists).
     """
     colors = _category_colors(k)
-    fig, ax = plt.subplots(figsize=tuple(figsize), dpi=dpi)
+    fig, ax = _map_axes(figsize, dpi)
     topic = np.asarray(topic)
     for t in range(k):
         sel = topic == t
@@ -90,12 +105,12 @@ def topic_map(
         label = f"topic {t}" + (f": {topic_labels[t]}" if topic_labels is not None else "")
         ax.scatter(coords[sel, 0], coords[sel, 1], s=8, color=colors[t], alpha=0.7,
                    label=plain(label[:60]), linewidths=0)
-    _label_points(ax, coords, names, n_labels, seed)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(title="dominant topic", fontsize=7, title_fontsize=8, loc="best", markerscale=2)
-    fig.tight_layout()
+    ax.legend(title="dominant topic", fontsize=7, title_fontsize=8, markerscale=2,
+              **LEGEND_OUTSIDE)
+    _label_points(ax, coords, names, n_labels, seed)
     return fig
 
 
@@ -209,10 +224,10 @@ def scatter_map(
     extra : optional overlay ``{"x", "y", "names", "label"}`` (e.g. newly placed users), drawn
         as black stars and always labelled.
     """
-    from adjustText import adjust_text
+    from .labels import adjust_labels
 
     x, y, clusters = np.asarray(x), np.asarray(y), np.asarray(clusters)
-    fig, ax = plt.subplots(figsize=tuple(figsize), dpi=dpi)
+    fig, ax = _map_axes(figsize, dpi)
     handles = _draw_clusters(ax, x, y, clusters)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x), size=min(n_labels, len(x)), replace=False) if n_labels else []
@@ -225,13 +240,12 @@ def scatter_map(
                   for a, b, t in zip(extra["x"], extra["y"], extra["names"])]
         lx += list(extra["x"])
         ly += list(extra["y"])
-    if texts:
-        adjust_text(texts, x=lx, y=ly, ax=ax, iter_lim=label_iterations,
-                    arrowprops=dict(arrowstyle="-", color="0.4", lw=0.5))
-    ax.legend(handles=handles, title="cluster", loc="best", fontsize="small")
+    ax.legend(handles=handles, title="cluster", fontsize="small", **LEGEND_OUTSIDE)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if texts:
+        adjust_labels(texts, lx, ly, ax, label_iterations)
     return fig
 
 
@@ -282,7 +296,7 @@ def embedding_map(
     colour.
     """
     coords = np.asarray(coords)
-    fig, ax = plt.subplots(figsize=tuple(figsize), dpi=dpi)
+    fig, ax = _map_axes(figsize, dpi)
     size = float(np.clip(20000 / max(len(coords), 1), 1.0, 20.0))
     if groups is None:
         ax.scatter(coords[:, 0], coords[:, 1], s=size, color="tab:blue", alpha=0.6, linewidths=0,
@@ -295,12 +309,11 @@ def embedding_map(
             sel = groups == g
             ax.scatter(coords[sel, 0], coords[sel, 1], s=size, color=color, alpha=0.7,
                        linewidths=0, label=f"{group_name} {g}", rasterized=True)
-        ax.legend(fontsize=7, markerscale=2, loc="best")
-    _label_points(ax, coords, names, n_labels, seed)
+        ax.legend(fontsize=7, markerscale=2, **LEGEND_OUTSIDE)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    fig.tight_layout()
+    _label_points(ax, coords, names, n_labels, seed)
     return fig
 
 

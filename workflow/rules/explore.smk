@@ -67,6 +67,10 @@ rule explore_svd:
         LOG(f"{L.SVD_DIR}/svd"),
     benchmark:
         BENCH(f"{L.SVD_DIR}/svd")
+    # explore_html waits for every projection and topic run of its entity: with these started
+    # beside the fits, the small jobs (model maps, figures, sweeps) fill the end of a run
+    # instead of explore_html running alone (docs/benchmarks.md)
+    priority: 1
     # BLAS is single-threaded in every job (common.smk) and k-means' OpenMP threads spin-wait on
     # a busy machine (docs/explore.md, "Speed"): a second core would sit idle
     threads: 1
@@ -107,6 +111,8 @@ rule explore_project:
         LOG(f"{L.MAP_DIR}/project"),
     benchmark:
         BENCH(f"{L.MAP_DIR}/project")
+    # before the small jobs, as explore_svd
+    priority: 1
     # UMAP with random_state=seed runs single-threaded (reproducible); PCA is one BLAS call;
     # openTSNE's second thread cost 7x the CPU for no gain on the 2-core machine (docs/explore.md)
     threads: 1

@@ -172,6 +172,9 @@ rule model_map:
         LOG(f"{L.MODEL_RUN}/map"),
     benchmark:
         BENCH(f"{L.MODEL_RUN}/map")
+    # a 10-s job: with the maps of explore.smk and topics.smk, before the 1-s jobs, so that
+    # these fill the end of a run (docs/benchmarks.md)
+    priority: 1
     threads: 1
     resources:
         mem_mb=4000,

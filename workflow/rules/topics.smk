@@ -78,6 +78,8 @@ rule topics_lda:
         LOG(f"{L.TOPICS_DIR}/lda"),
     benchmark:
         BENCH(f"{L.TOPICS_DIR}/lda")
+    # explore_html reads every topic run of its entity: before the small jobs (explore.smk)
+    priority: 1
     threads: 1
     resources:
         # measured: 3.65 GiB for the MSD-shaped user x song (1M users, 46M entries; 763 MB of
