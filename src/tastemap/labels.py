@@ -1,4 +1,4 @@
-"""Label placement on the scatter maps: adjustText, with two of its inner steps made fast.
+"""Label placement on the scatter maps: adjustText, with its three slowest steps made fast.
 
 adjustText 1.4.0 (the pinned version) spends most of an ``adjust_text`` call on a map of 100
 labels in two steps whose results are simple to state, and matplotlib most of the drawing of its
@@ -164,7 +164,8 @@ def adjust_labels(texts, x, y, ax, iterations: int) -> None:
     ``iterations`` iterations, lines joining moved labels to their points.
 
     adjustText looks its inner functions up in its module when it runs, so they are swapped in
-    for the call and restored after it (also on error)."""
+    for the call and restored after it (also on error); two threads placing labels at once
+    would see each other's swap (tastemap draws its maps in one thread per process)."""
     import adjustText
 
     replaced = {}

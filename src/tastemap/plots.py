@@ -79,8 +79,9 @@ def _label_points(
         name = str(names[i])
         name = name if len(name) <= max_chars else name[: max_chars - 1] + "…"
         texts.append(ax.text(coords[i, 0], coords[i, 1], plain(name), fontsize=7))
-    # only the labelled points as obstacles: adjustText's overlap test is quadratic in memory in
-    # the points it avoids (28 GiB for a 20K-point map)
+    # only the labelled points as obstacles: adjustText 1.4.0's own overlap test is quadratic in
+    # memory in the points it avoids (28 GiB for a 20K-point map); tastemap.labels' bulk test is
+    # not, but how the maps look with every point as an obstacle has not been tried
     pick = np.sort(pick)
     adjust_labels(texts, coords[pick, 0], coords[pick, 1], ax, LABEL_ITERATIONS)
 
