@@ -100,7 +100,8 @@ rule evaluate_runs:
         LOG(f"{L.EVAL_DIR}/evaluate"),
     benchmark:
         BENCH(f"{L.EVAL_DIR}/evaluate")
-    priority: 1
+    # the end of the fits -> evaluation chain, as fit_model
+    priority: 2
     threads: 1
     resources:
         # measured (docs/benchmarks.md, MSD section): up to 6.4 GiB for 1M users' three runs

@@ -68,8 +68,8 @@ rule explore_svd:
     benchmark:
         BENCH(f"{L.SVD_DIR}/svd")
     # explore_html waits for every projection and topic run of its entity: with these started
-    # beside the fits, the small jobs (model maps, figures, sweeps) fill the end of a run
-    # instead of explore_html running alone (docs/benchmarks.md)
+    # after the fits (priority 2) but before the 1-s jobs (figures, sweeps, explanations), those
+    # fill the end of a run instead of explore_html running alone (docs/benchmarks.md)
     priority: 1
     # BLAS is single-threaded in every job (common.smk) and k-means' OpenMP threads spin-wait on
     # a busy machine (docs/explore.md, "Speed"): a second core would sit idle

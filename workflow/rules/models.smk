@@ -36,8 +36,9 @@ rule fit_model:
         LOG(f"{L.MODEL_RUN}/fit"),
     benchmark:
         BENCH(f"{L.MODEL_RUN}/fit")
-    # fits -> evaluation is the longest chain of a run: start it before the maps fill the cores
-    priority: 1
+    # fits -> evaluation is the longest chain of a run: start it before the maps (priority 1)
+    # fill the cores, and the maps before the 1-s jobs (priority 0)
+    priority: 2
     threads: threads_for(2)
     resources:
         # measured: 2.0-4.0 GiB for ALS, item-kNN and popularity on the MSD-shaped matrices
@@ -68,7 +69,7 @@ rule fit_model_valid:
         LOG(f"{L.MODEL_RUN}/fit_valid"),
     benchmark:
         BENCH(f"{L.MODEL_RUN}/fit_valid")
-    priority: 1
+    priority: 2
     threads: threads_for(2)
     resources:
         mem_mb=mem_by_input(6),
