@@ -252,7 +252,7 @@ def _umap_map(rows: sp.csr_matrix, seed: int, svd: Pipeline | None, params: dict
                       low_memory=bool(params.get("low_memory", True)), random_state=seed,
                       transform_seed=seed, n_jobs=1, verbose=verbose)
     logger.info("UMAP on %s (%s, %s, %s epochs)", "SVD" if reduce else "sparse rows", metric,
-                rows.shape, n_epochs or "default")
+                rows.shape, n_epochs)
     place = NeighbourPlacement(n_neighbors=n_neighbors, metric=metric).fit(points, coords)
     return coords, Pipeline(steps + [("place", place)])
 

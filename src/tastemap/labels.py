@@ -27,7 +27,11 @@ adjustText version the library runs as it is.
 """
 from __future__ import annotations
 
+import adjustText
 import numpy as np
+from adjustText.arrops import overlap_intervals
+from matplotlib.patches import FancyArrowPatch
+from matplotlib.text import Text
 
 #: the adjustText version whose internals :func:`adjust_labels` replaces (pinned in pyproject.toml)
 PATCHED_VERSION = "1.4.0"
@@ -56,8 +60,6 @@ def rows_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _overlap_pairs(coords: np.ndarray, other: np.ndarray, same: bool) -> np.ndarray:
     """(i, j) pairs of boxes ``coords[i]`` and ``other[j]`` (rows ``x0, x1, y0, y1``) that
     overlap in x and in y, in adjustText's order (that of its y-overlap pairs)."""
-    from adjustText.arrops import overlap_intervals
-
     xoverlaps = overlap_intervals(coords[:, 0], coords[:, 1], other[:, 0], other[:, 1])
     yoverlaps = overlap_intervals(coords[:, 2], coords[:, 3], other[:, 2], other[:, 3])
     if same:
@@ -140,8 +142,6 @@ class TextBox:
         self._box = None
 
     def contains(self, event) -> tuple[bool, dict]:
-        from matplotlib.text import Text
-
         t = self.text
         key = (t.get_transform().get_matrix().tobytes(), tuple(t.get_position()),
                t.figure.dpi)
@@ -154,8 +154,6 @@ class TextBox:
 def patched() -> bool:
     """Whether :func:`adjust_labels` replaces adjustText's inner steps (its version is the
     pinned :data:`PATCHED_VERSION`)."""
-    import adjustText
-
     return adjustText.__version__ == PATCHED_VERSION
 
 
@@ -166,8 +164,6 @@ def adjust_labels(texts, x, y, ax, iterations: int) -> None:
     adjustText looks its inner functions up in its module when it runs, so they are swapped in
     for the call and restored after it (also on error); two threads placing labels at once
     would see each other's swap (tastemap draws its maps in one thread per process)."""
-    import adjustText
-
     replaced = {}
     if patched():
         replaced = {name: getattr(adjustText, name) for name in
@@ -181,9 +177,6 @@ def adjust_labels(texts, x, y, ax, iterations: int) -> None:
         for name, original in replaced.items():
             setattr(adjustText, name, original)
     if replaced:
-        from matplotlib.patches import FancyArrowPatch
-        from matplotlib.text import Text
-
         for arrow in arrows:
             if isinstance(arrow, FancyArrowPatch) and isinstance(arrow.patchA, Text):
                 arrow.set_patchA(TextBox(arrow.patchA))
