@@ -54,7 +54,8 @@ class LDA(Recommender):
         probability under each topic (cosine)
     components_, exp_dirichlet_component_ : (k, n_items) scikit-learn's fitted arrays;
     doc_topic_prior_, topic_word_prior_, n_iter_, bound_ : its fitted scalars
-    lda_ : sklearn.decomposition.LatentDirichletAllocation rebuilt from those (a property)
+    lda_ : the fitted scikit-learn estimator (:class:`tastemap.lda_estep.CompiledLDA`, a
+        ``LatentDirichletAllocation``) rebuilt from those (a property)
     """
 
     sweep_prefixes = {"k": "k", "counts": "c", "max_iter": "i"}
@@ -113,14 +114,14 @@ class LDA(Recommender):
 
     @property
     def lda_(self):
-        """The fitted ``sklearn.decomposition.LatentDirichletAllocation`` (rebuilt from the saved
-        arrays after ``load``; ``transform`` gives the same mixtures as the original)."""
+        """The fitted ``sklearn.decomposition.LatentDirichletAllocation`` (a
+        :class:`~tastemap.lda_estep.CompiledLDA`, rebuilt from the saved arrays after ``load``;
+        ``transform`` gives the same mixtures as the original)."""
         if self._lda is None:
-            from sklearn.decomposition import LatentDirichletAllocation
-
+            from tastemap.lda_estep import CompiledLDA
             from tastemap.topics import fit_lda
 
-            lda = LatentDirichletAllocation(
+            lda = CompiledLDA(
                 n_components=int(self.k), doc_topic_prior=self.doc_topic_prior,
                 topic_word_prior=self.topic_word_prior, learning_method="batch",
                 max_iter=int(self.max_iter), n_jobs=1,

@@ -1,0 +1,168 @@
+"""scikit-learn's variational LDA with its E-step compiled by numba.
+
+scikit-learn's ``LatentDirichletAllocation`` updates each document's topic mixture in a Python
+loop (``sklearn.decomposition._lda._update_doc_distribution``): a handful of NumPy calls on
+``k``-long vectors per document and inner iteration. On the default simulation (1,000 users x
+3,000 artists, 72K entries, k = 16) an E-step is ~31K such inner iterations, ~5.8 us each,
+nearly all of it interpreter overhead: 2.0 s of the 2.0 s a 10-pass fit takes. No maintained
+library offers that same algorithm compiled (gensim's ``LdaModel`` loops over documents in
+Python too; tomotopy and ``lda`` are Gibbs samplers, a different estimator), so
+:class:`CompiledLDA` keeps scikit-learn's estimator - its initialisation, M-step, bound,
+parameters and fitted attributes - and swaps only the E-step for :func:`_doc_updates`, the same
+update written as a numba loop (``python benchmarks/lda_estep.py``: the fit above 2.0 -> 0.55 s).
+
+The loop is scikit-learn 1.9.1's, step for step: the same random start (``gamma(100, 0.01)``
+drawn from the estimator's ``random_state_``), the same ``psi`` approximation (Algorithm AS 103,
+as in ``sklearn/decomposition/_online_lda_fast.pyx``), the same per-document stopping rule (mean
+absolute change of the mixture below ``mean_change_tol``, at most ``max_doc_update_iter`` passes)
+and the same sufficient statistics. Only the order of floating-point additions inside a dot
+product differs (a plain loop instead of BLAS), so fitted components agree with scikit-learn's to
+~1e-12 relative (``tests/test_lda_estep.py`` compares both E-steps and whole fits).
+
+The E-step is a private method of scikit-learn; :data:`SKLEARN_VERSION` is the version it was
+written against (the one ``pyproject.toml`` pins). With any other scikit-learn, or ``n_jobs``
+other than 1, :class:`CompiledLDA` runs scikit-learn's own E-step unchanged. The compiled code is
+cached on disk (``cache=True``, in ``NUMBA_CACHE_DIR``), so only the first process compiles it.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.decomposition import LatentDirichletAllocation
+from sklearn.decomposition._online_lda_fast import _dirichlet_expectation_2d
+
+#: the scikit-learn whose ``LatentDirichletAllocation._e_step`` :class:`CompiledLDA` reproduces
+SKLEARN_VERSION = "1.9.1"
+
+_EULER = 0.577215664901532860606512090082402431
+
+
+@numba.njit(cache=True, nogil=True)
+def _psi(x):  # pragma: no cover - compiled
+    """Digamma for positive ``x`` as scikit-learn computes it (AS 103: recurrence up to 6, then
+    the asymptotic series)."""
+    if x <= 1e-6:
+        return -_EULER - 1.0 / x
+    result = 0.0
+    while x < 6:
+        result -= 1.0 / x
+        x += 1
+    r = 1.0 / x
+    result += np.log(x) - 0.5 * r
+    r = r * r
+    result -= r * ((1.0 / 12.0) - r * ((1.0 / 120.0) - r * (1.0 / 252.0)))
+    return result
+
+
+@numba.njit(cache=True, nogil=True)
+def _doc_updates(indptr, indices, data, exp_beta, prior, max_iter, tol, eps, gamma, exp_theta,
+                 cal_sstats, suff):  # pragma: no cover - compiled
+    """Variational E-step for every document (row) of a CSR matrix, in place.
+
+    ``exp_beta`` (k, n_words): ``exp(E[log beta])``; ``gamma`` / ``exp_theta`` (n_docs, k): the
+    start values in, the fitted mixture ``gamma`` out (``exp_theta`` is scratch); ``suff`` (k,
+    n_words): the documents' sufficient statistics are added to it when ``cal_sstats`` (before
+    the final multiplication by ``exp_beta``, which the caller does, as scikit-learn does).
+    """
+    k = exp_beta.shape[0]
+    last = np.empty(k, gamma.dtype)
+    new = np.empty(k, gamma.dtype)
+    for d in range(gamma.shape[0]):
+        lo, hi = indptr[d], indptr[d + 1]
+        nd = hi - lo
+        # the document's words' columns, in both layouts: each product below then runs along
+        # contiguous memory with independent sums (vectorised without reordering any sum)
+        beta_d = np.empty((nd, k), gamma.dtype)
+        beta_t = np.empty((k, nd), gamma.dtype)
+        for j in range(nd):
+            for t in range(k):
+                beta_d[j, t] = beta_t[t, j] = exp_beta[t, indices[lo + j]]
+        norm = np.empty(nd, gamma.dtype)
+        ratio = np.empty(nd, gamma.dtype)
+        et = exp_theta[d].copy()
+        for t in range(k):
+            last[t] = gamma[d, t]
+        for _ in range(max_iter):
+            # phi_dwk ~ exp(E[log theta_dk]) exp(E[log beta_kw]); norm_phi_w = sum_k of it
+            norm[:] = 0.0
+            for t in range(k):
+                for j in range(nd):
+                    norm[j] += et[t] * beta_t[t, j]
+            for j in range(nd):
+                ratio[j] = data[lo + j] / (norm[j] + eps)
+            for t in range(k):
+                new[t] = 0.0
+            for j in range(nd):
+                for t in range(k):
+                    new[t] += ratio[j] * beta_d[j, t]
+            total = 0.0
+            for t in range(k):
+                new[t] = et[t] * new[t] + prior
+                total += new[t]
+            psi_total = _psi(total)
+            change = 0.0
+            for t in range(k):
+                et[t] = np.exp(_psi(new[t]) - psi_total)
+                change += abs(last[t] - new[t])
+                last[t] = new[t]
+            if change / k < tol:
+                break
+        for t in range(k):
+            gamma[d, t] = last[t]
+        if cal_sstats:
+            for j in range(nd):
+                s = 0.0
+                for t in range(k):
+                    s += et[t] * beta_d[j, t]
+                r = data[lo + j] / (s + eps)
+                w = indices[lo + j]
+                for t in range(k):
+                    suff[t, w] += et[t] * r
+
+
+def update_doc_distribution(X, exp_topic_word_distr: np.ndarray, doc_topic_prior: float,
+                            max_doc_update_iter: int, mean_change_tol: float, cal_sstats: bool,
+                            random_state) -> tuple[np.ndarray, np.ndarray | None]:
+    """Drop-in for ``sklearn.decomposition._lda._update_doc_distribution`` (same arguments, same
+    results up to rounding): ``(doc_topic_distr, suff_stats or None)``."""
+    X = sp.csr_matrix(X)
+    n, m = X.shape
+    k = exp_topic_word_distr.shape[0]
+    if random_state:
+        gamma = random_state.gamma(100.0, 0.01, (n, k)).astype(X.dtype, copy=False)
+    else:
+        gamma = np.ones((n, k), dtype=X.dtype)
+    exp_theta = np.exp(_dirichlet_expectation_2d(gamma))
+    suff = np.zeros((k, m), dtype=X.dtype)
+    _doc_updates(X.indptr, X.indices, X.data,
+                 np.ascontiguousarray(exp_topic_word_distr, dtype=X.dtype),
+                 X.dtype.type(doc_topic_prior), int(max_doc_update_iter), float(mean_change_tol),
+                 float(np.finfo(X.dtype).eps), gamma, exp_theta, bool(cal_sstats), suff)
+    return gamma, (suff if cal_sstats else None)
+
+
+class CompiledLDA(LatentDirichletAllocation):
+    """``sklearn.decomposition.LatentDirichletAllocation`` whose E-step runs
+    :func:`update_doc_distribution` (see the module docstring); same parameters and attributes.
+
+    >>> X = sp.csr_matrix(np.array([[3.0, 1, 0, 0], [0, 0, 2, 4], [2, 2, 0, 1]]))
+    >>> ours = CompiledLDA(n_components=2, learning_method="batch", random_state=0).fit(X)
+    >>> theirs = LatentDirichletAllocation(n_components=2, learning_method="batch",
+    ...                                    random_state=0).fit(X)
+    >>> bool(np.allclose(ours.components_, theirs.components_, rtol=1e-9))
+    True
+    """
+
+    def _e_step(self, X, cal_sstats, random_init, parallel=None):
+        if sklearn.__version__ != SKLEARN_VERSION or self.n_jobs not in (None, 1):
+            return super()._e_step(X, cal_sstats, random_init, parallel)
+        doc_topic_distr, suff_stats = update_doc_distribution(
+            X, self.exp_dirichlet_component_, self.doc_topic_prior_, self.max_doc_update_iter,
+            self.mean_change_tol, cal_sstats, self.random_state_ if random_init else None,
+        )
+        if cal_sstats:
+            suff_stats = suff_stats.astype(self.components_.dtype, copy=False)
+            suff_stats *= self.exp_dirichlet_component_
+        return doc_topic_distr, suff_stats
