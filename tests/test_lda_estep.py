@@ -62,14 +62,33 @@ def test_fit_and_transform_equal_sklearns(monkeypatch):
     assert ours.get_params() == theirs.get_params()
 
 
+@pytest.mark.parametrize("sub_sampling", [False, True])
+def test_bound_equals_sklearns(sub_sampling):
+    """The variational bound (behind ``bound_``, ``perplexity`` and ``score``) on a fitted model,
+    for the training documents and for new ones."""
+    X, new = planted_counts(seed=0), planted_counts(n_docs=30, seed=5)
+    params = dict(n_components=4, learning_method="batch", max_iter=5, random_state=2)
+    ours = CompiledLDA(**params).fit(X)
+    theirs = LatentDirichletAllocation(**params).fit(X)
+    theirs.total_samples = ours.total_samples = 500  # what online learning sets
+    for docs in (X, new):
+        gamma = theirs._unnormalized_transform(docs)
+        assert ours._approx_bound(docs, gamma, sub_sampling) == pytest.approx(
+            theirs._approx_bound(docs, gamma, sub_sampling), rel=1e-12)
+    assert ours.perplexity(new) == pytest.approx(theirs.perplexity(new), rel=1e-9)
+
+
 @pytest.mark.parametrize("reason", ["another scikit-learn", "n_jobs=2"])
 def test_falls_back_to_sklearns_e_step(monkeypatch, reason):
-    """Another scikit-learn than the one the loop reproduces, or parallel jobs: scikit-learn's own
-    E-step runs, and the fit is bit for bit scikit-learn's."""
+    """Another scikit-learn than the one the loops reproduce, or parallel jobs: scikit-learn's own
+    E-step runs (and, for another scikit-learn, its own bound), and the fit is bit for bit
+    scikit-learn's."""
     def fail(*args):
-        raise AssertionError("the compiled E-step ran")
+        raise AssertionError("compiled code ran")
 
     monkeypatch.setattr(lda_estep, "update_doc_distribution", fail)
+    if reason == "another scikit-learn":
+        monkeypatch.setattr(lda_estep, "_expected_log_likelihood", fail)
     params = dict(n_components=3, learning_method="batch", max_iter=5, random_state=0)
     if reason == "n_jobs=2":
         params["n_jobs"] = 2
@@ -79,6 +98,8 @@ def test_falls_back_to_sklearns_e_step(monkeypatch, reason):
     ours = CompiledLDA(**params).fit(X)
     theirs = LatentDirichletAllocation(**params).fit(X)
     np.testing.assert_array_equal(ours.components_, theirs.components_)
+    if reason == "another scikit-learn":
+        assert ours.bound_ == theirs.bound_
 
 
 def test_pinned_sklearn_is_the_reproduced_one():

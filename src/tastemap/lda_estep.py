@@ -1,28 +1,32 @@
-"""scikit-learn's variational LDA with its E-step compiled by numba.
+"""scikit-learn's variational LDA with its E-step and bound compiled by numba.
 
 scikit-learn's ``LatentDirichletAllocation`` updates each document's topic mixture in a Python
 loop (``sklearn.decomposition._lda._update_doc_distribution``): a handful of NumPy calls on
 ``k``-long vectors per document and inner iteration. On the default simulation (1,000 users x
 3,000 artists, 72K entries, k = 16) an E-step is ~31K such inner iterations, ~5.8 us each,
-nearly all of it interpreter overhead: 2.0 s of the 2.0 s a 10-pass fit takes. No maintained
-library offers that same algorithm compiled (gensim's ``LdaModel`` loops over documents in
-Python too; tomotopy and ``lda`` are Gibbs samplers, a different estimator), so
-:class:`CompiledLDA` keeps scikit-learn's estimator - its initialisation, M-step, bound,
-parameters and fitted attributes - and swaps only the E-step for :func:`_doc_updates`, the same
-update written as a numba loop (``python benchmarks/lda_estep.py``: the fit above 2.0 -> 0.55 s).
+nearly all of it interpreter overhead; a 10-pass fit spends 1.8 of its 2.0 CPU-s there, and
+another 0.2 s in the variational bound (``_approx_bound``: one ``scipy.special.logsumexp`` call
+per document). No maintained library offers that same algorithm compiled (gensim's ``LdaModel``
+loops over documents in Python too; tomotopy and ``lda`` are Gibbs samplers, a different
+estimator), so :class:`CompiledLDA` keeps scikit-learn's estimator - its initialisation, M-step,
+parameters and fitted attributes - and swaps those two loops for the same arithmetic written as
+numba loops, :func:`_doc_updates` and :func:`_expected_log_likelihood`
+(``python benchmarks/lda_estep.py``: that fit 2.0 -> 0.5 CPU-s).
 
-The loop is scikit-learn 1.9.1's, step for step: the same random start (``gamma(100, 0.01)``
+The loops are scikit-learn 1.9.1's, step for step: the same random start (``gamma(100, 0.01)``
 drawn from the estimator's ``random_state_``), the same ``psi`` approximation (Algorithm AS 103,
 as in ``sklearn/decomposition/_online_lda_fast.pyx``), the same per-document stopping rule (mean
-absolute change of the mixture below ``mean_change_tol``, at most ``max_doc_update_iter`` passes)
-and the same sufficient statistics. Only the order of floating-point additions inside a dot
-product differs (a plain loop instead of BLAS), so fitted components agree with scikit-learn's to
-~1e-12 relative (``tests/test_lda_estep.py`` compares both E-steps and whole fits).
+absolute change of the mixture below ``mean_change_tol``, at most ``max_doc_update_iter`` passes),
+the same sufficient statistics and bound terms. Only the order of floating-point additions inside
+a dot product differs (a plain loop instead of BLAS), so fitted components agree with
+scikit-learn's to ~1e-11 relative (``tests/test_lda_estep.py`` compares E-steps, bounds and whole
+fits).
 
-The E-step is a private method of scikit-learn; :data:`SKLEARN_VERSION` is the version it was
-written against (the one ``pyproject.toml`` pins). With any other scikit-learn, or ``n_jobs``
-other than 1, :class:`CompiledLDA` runs scikit-learn's own E-step unchanged. The compiled code is
-cached on disk (``cache=True``, in ``NUMBA_CACHE_DIR``), so only the first process compiles it.
+Both are private methods of scikit-learn; :data:`SKLEARN_VERSION` is the version they were
+written against (the one ``pyproject.toml`` pins). With any other scikit-learn (or ``n_jobs``
+other than 1, for the E-step), :class:`CompiledLDA` runs scikit-learn's own code unchanged. The
+compiled code is cached on disk (``cache=True``, in ``NUMBA_CACHE_DIR``), so only the first
+process compiles it.
 """
 from __future__ import annotations
 
@@ -30,10 +34,11 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 import sklearn
+from scipy.special import gammaln
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.decomposition._online_lda_fast import _dirichlet_expectation_2d
 
-#: the scikit-learn whose ``LatentDirichletAllocation._e_step`` :class:`CompiledLDA` reproduces
+#: the scikit-learn whose E-step and bound :class:`CompiledLDA` reproduces
 SKLEARN_VERSION = "1.9.1"
 
 _EULER = 0.577215664901532860606512090082402431
@@ -122,6 +127,25 @@ def _doc_updates(indptr, indices, data, exp_beta, prior, max_iter, tol, eps, gam
                     suff[t, w] += et[t] * r
 
 
+@numba.njit(cache=True, nogil=True)
+def _expected_log_likelihood(indptr, indices, data, elog_theta, elog_beta):  # pragma: no cover
+    """``sum_d sum_w n_dw log sum_k exp(E[log theta_dk] + E[log beta_kw])``: the documents' term
+    of the variational bound, as scikit-learn's per-document ``logsumexp`` loop computes it."""
+    k = elog_beta.shape[0]
+    score = 0.0
+    for d in range(elog_theta.shape[0]):
+        for j in range(indptr[d], indptr[d + 1]):
+            w = indices[j]
+            top = -np.inf
+            for t in range(k):
+                top = max(top, elog_theta[d, t] + elog_beta[t, w])
+            s = 0.0
+            for t in range(k):
+                s += np.exp(elog_theta[d, t] + elog_beta[t, w] - top)
+            score += data[j] * (top + np.log(s))
+    return score
+
+
 def update_doc_distribution(X, exp_topic_word_distr: np.ndarray, doc_topic_prior: float,
                             max_doc_update_iter: int, mean_change_tol: float, cal_sstats: bool,
                             random_state) -> tuple[np.ndarray, np.ndarray | None]:
@@ -145,7 +169,9 @@ def update_doc_distribution(X, exp_topic_word_distr: np.ndarray, doc_topic_prior
 
 class CompiledLDA(LatentDirichletAllocation):
     """``sklearn.decomposition.LatentDirichletAllocation`` whose E-step runs
-    :func:`update_doc_distribution` (see the module docstring); same parameters and attributes.
+    :func:`update_doc_distribution` and whose variational bound (``bound_``, ``perplexity``,
+    ``score``) sums the documents' term in :func:`_expected_log_likelihood` instead of a Python
+    loop of ``logsumexp`` calls (see the module docstring); same parameters and attributes.
 
     >>> X = sp.csr_matrix(np.array([[3.0, 1, 0, 0], [0, 0, 2, 4], [2, 2, 0, 1]]))
     >>> ours = CompiledLDA(n_components=2, learning_method="batch", random_state=0).fit(X)
@@ -166,3 +192,28 @@ class CompiledLDA(LatentDirichletAllocation):
             suff_stats = suff_stats.astype(self.components_.dtype, copy=False)
             suff_stats *= self.exp_dirichlet_component_
         return doc_topic_distr, suff_stats
+
+    def _approx_bound(self, X, doc_topic_distr, sub_sampling):
+        if sklearn.__version__ != SKLEARN_VERSION:
+            return super()._approx_bound(X, doc_topic_distr, sub_sampling)
+        X = sp.csr_matrix(X)
+        n_samples = doc_topic_distr.shape[0]
+        elog_theta = _dirichlet_expectation_2d(doc_topic_distr)
+        elog_beta = _dirichlet_expectation_2d(self.components_)
+        # E[log p(docs | theta, beta)], then scikit-learn's own prior terms
+        score = _expected_log_likelihood(X.indptr, X.indices, X.data, elog_theta, elog_beta)
+        score += _dirichlet_log_likelihood(self.doc_topic_prior_, doc_topic_distr, elog_theta,
+                                           self.n_components)
+        if sub_sampling:
+            score *= float(self.total_samples) / n_samples
+        score += _dirichlet_log_likelihood(self.topic_word_prior_, self.components_, elog_beta,
+                                           self.components_.shape[1])
+        return score
+
+
+def _dirichlet_log_likelihood(prior, distr, dirichlet_distr, size) -> float:
+    """``E[log p(theta | prior) - log q(theta | distr)]`` (scikit-learn's ``_loglikelihood``)."""
+    score = np.sum((prior - distr) * dirichlet_distr)
+    score += np.sum(gammaln(distr) - gammaln(prior))
+    score += np.sum(gammaln(prior * size) - gammaln(np.sum(distr, 1)))
+    return score
