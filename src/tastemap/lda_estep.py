@@ -62,6 +62,45 @@ def _psi(x):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _doc_fixed_point(beta_d, beta_t, cnts, gamma_d, et, prior, max_iter, tol, eps
+                     ):  # pragma: no cover - compiled
+    """One document's mixture: iterate ``gamma_d`` (in: the start, out: the fit) and ``et``
+    (``exp(E[log theta_d])``, in and out) until the mean absolute change is below ``tol``.
+
+    ``beta_d`` (n_d, k) / ``beta_t`` (k, n_d): ``exp(E[log beta])`` of the document's words in
+    both layouts, so that each product below runs along contiguous memory with independent sums
+    (vectorised without reordering any sum); ``cnts``: the words' counts.
+    """
+    k, nd = beta_t.shape
+    new = np.empty(k, gamma_d.dtype)
+    norm = np.empty(nd, gamma_d.dtype)
+    for _ in range(max_iter):
+        # phi_dwk ~ exp(E[log theta_dk]) exp(E[log beta_kw]); norm_w = sum_k of it
+        norm[:] = 0.0
+        for t in range(k):
+            for j in range(nd):
+                norm[j] += et[t] * beta_t[t, j]
+        for j in range(nd):
+            norm[j] = cnts[j] / (norm[j] + eps)
+        new[:] = 0.0
+        for j in range(nd):
+            for t in range(k):
+                new[t] += norm[j] * beta_d[j, t]
+        total = 0.0
+        for t in range(k):
+            new[t] = et[t] * new[t] + prior
+            total += new[t]
+        psi_total = _psi(total)
+        change = 0.0
+        for t in range(k):
+            et[t] = np.exp(_psi(new[t]) - psi_total)
+            change += abs(gamma_d[t] - new[t])
+            gamma_d[t] = new[t]
+        if change / k < tol:
+            break
+
+
+@numba.njit(cache=True, nogil=True)
 def _doc_updates(indptr, indices, data, exp_beta, prior, max_iter, tol, eps, gamma, exp_theta,
                  cal_sstats, suff):  # pragma: no cover - compiled
     """Variational E-step for every document (row) of a CSR matrix, in place.
@@ -72,59 +111,24 @@ def _doc_updates(indptr, indices, data, exp_beta, prior, max_iter, tol, eps, gam
     the final multiplication by ``exp_beta``, which the caller does, as scikit-learn does).
     """
     k = exp_beta.shape[0]
-    last = np.empty(k, gamma.dtype)
-    new = np.empty(k, gamma.dtype)
     for d in range(gamma.shape[0]):
         lo, hi = indptr[d], indptr[d + 1]
-        nd = hi - lo
-        # the document's words' columns, in both layouts: each product below then runs along
-        # contiguous memory with independent sums (vectorised without reordering any sum)
-        beta_d = np.empty((nd, k), gamma.dtype)
-        beta_t = np.empty((k, nd), gamma.dtype)
-        for j in range(nd):
+        words = indices[lo:hi]
+        beta_d = np.empty((hi - lo, k), gamma.dtype)
+        beta_t = np.empty((k, hi - lo), gamma.dtype)
+        for j in range(hi - lo):
             for t in range(k):
-                beta_d[j, t] = beta_t[t, j] = exp_beta[t, indices[lo + j]]
-        norm = np.empty(nd, gamma.dtype)
-        ratio = np.empty(nd, gamma.dtype)
+                beta_d[j, t] = beta_t[t, j] = exp_beta[t, words[j]]
         et = exp_theta[d].copy()
-        for t in range(k):
-            last[t] = gamma[d, t]
-        for _ in range(max_iter):
-            # phi_dwk ~ exp(E[log theta_dk]) exp(E[log beta_kw]); norm_phi_w = sum_k of it
-            norm[:] = 0.0
-            for t in range(k):
-                for j in range(nd):
-                    norm[j] += et[t] * beta_t[t, j]
-            for j in range(nd):
-                ratio[j] = data[lo + j] / (norm[j] + eps)
-            for t in range(k):
-                new[t] = 0.0
-            for j in range(nd):
-                for t in range(k):
-                    new[t] += ratio[j] * beta_d[j, t]
-            total = 0.0
-            for t in range(k):
-                new[t] = et[t] * new[t] + prior
-                total += new[t]
-            psi_total = _psi(total)
-            change = 0.0
-            for t in range(k):
-                et[t] = np.exp(_psi(new[t]) - psi_total)
-                change += abs(last[t] - new[t])
-                last[t] = new[t]
-            if change / k < tol:
-                break
-        for t in range(k):
-            gamma[d, t] = last[t]
+        _doc_fixed_point(beta_d, beta_t, data[lo:hi], gamma[d], et, prior, max_iter, tol, eps)
         if cal_sstats:
-            for j in range(nd):
+            for j in range(hi - lo):
                 s = 0.0
                 for t in range(k):
                     s += et[t] * beta_d[j, t]
                 r = data[lo + j] / (s + eps)
-                w = indices[lo + j]
                 for t in range(k):
-                    suff[t, w] += et[t] * r
+                    suff[t, words[j]] += et[t] * r
 
 
 @numba.njit(cache=True, nogil=True)
