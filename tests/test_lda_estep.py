@@ -1,4 +1,4 @@
-"""The compiled LDA E-step against scikit-learn's own (tastemap.lda_estep)."""
+"""The compiled LDA E-step and bound against scikit-learn's own (tastemap.lda_estep)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -105,3 +105,19 @@ def test_falls_back_to_sklearns_e_step(monkeypatch, reason):
 def test_pinned_sklearn_is_the_reproduced_one():
     """The project pins the scikit-learn the loop reproduces (else the fast path never runs)."""
     assert sklearn.__version__ == lda_estep.SKLEARN_VERSION
+
+
+def test_topics_and_the_lda_recommender_fit_with_it(tmp_path):
+    """The topics stage's fits and the ``lda`` recommender (also after a save and load, for the
+    fold-in of new users) run the compiled estimator."""
+    from tastemap.models.lda import LDA
+    from tastemap.topics import fit_lda
+
+    X = planted_counts()
+    assert isinstance(fit_lda(X, 4, seed=0, max_iter=3), CompiledLDA)
+    model = LDA(k=4, max_iter=3).fit(X)
+    assert isinstance(model.lda_, CompiledLDA)
+    model.save(tmp_path / "model.npz")
+    loaded = LDA.load(tmp_path / "model.npz")
+    assert isinstance(loaded.lda_, CompiledLDA)
+    np.testing.assert_allclose(loaded.fold_in(X[:10]), model.fold_in(X[:10]), rtol=1e-12)

@@ -62,14 +62,14 @@ def _psi(x):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _doc_fixed_point(beta_d, beta_t, cnts, gamma_d, et, prior, max_iter, tol, eps
-                     ):  # pragma: no cover - compiled
+def _doc_fixed_point(beta_d, beta_t, cnts, gamma_d, et, prior, max_iter, tol,
+                     eps):  # pragma: no cover - compiled
     """One document's mixture: iterate ``gamma_d`` (in: the start, out: the fit) and ``et``
     (``exp(E[log theta_d])``, in and out) until the mean absolute change is below ``tol``.
 
     ``beta_d`` (n_d, k) / ``beta_t`` (k, n_d): ``exp(E[log beta])`` of the document's words in
     both layouts, so that each product below runs along contiguous memory with independent sums
-    (vectorised without reordering any sum); ``cnts``: the words' counts.
+    (which the compiler can vectorise without reordering a sum); ``cnts``: the words' counts.
     """
     k, nd = beta_t.shape
     new = np.empty(k, gamma_d.dtype)
@@ -80,7 +80,7 @@ def _doc_fixed_point(beta_d, beta_t, cnts, gamma_d, et, prior, max_iter, tol, ep
         for t in range(k):
             for j in range(nd):
                 norm[j] += et[t] * beta_t[t, j]
-        for j in range(nd):
+        for j in range(nd):  # now the weight n_dw / norm_w of each word
             norm[j] = cnts[j] / (norm[j] + eps)
         new[:] = 0.0
         for j in range(nd):
