@@ -17,6 +17,9 @@ dependency of tastemap: ``pip install gensim==4.4.0`` to run that row.
 
     python benchmarks/item2vec_ceiling.py --results DIR/results/ml-100k --seeds 0 --split valid test
 
+``--by-history`` adds, per split and seed, each scorer's mean nDCG@10 by quartile of the users'
+training-item counts: whether the rule falls further behind EASE for users with more items.
+
 Dense item x item matrices: for catalogues up to a few thousand items.
 """
 from __future__ import annotations
@@ -36,16 +39,28 @@ import zoo  # noqa: E402
 from tastemap import metrics  # noqa: E402
 
 
-def ndcg_of_scores(scores: np.ndarray, train: sp.csr_matrix, test: sp.csr_matrix) -> float:
-    """Mean nDCG@10 of dense users x items ``scores`` (played items excluded), by the
-    workflow's ``evaluate_recommendations``."""
+def per_user_ndcg(scores: np.ndarray, train: sp.csr_matrix, test: sp.csr_matrix) -> pd.DataFrame:
+    """Per-user nDCG@10 (``user_idx``, ``ndcg@10``) of dense users x items ``scores`` (played
+    items excluded), by the workflow's ``evaluate_recommendations``."""
     s = np.array(scores, dtype=np.float64)
     s[train.nonzero()] = -np.inf
     ids = np.argsort(-s, axis=1, kind="stable")[:, :10]
     recs = pd.DataFrame({"user_idx": np.repeat(np.arange(len(ids)), 10),
                          "rank": np.tile(np.arange(1, 11), len(ids)), "item_idx": ids.ravel()})
     per_user, _ = metrics.evaluate_recommendations(recs, train, test, (10,), source="ceiling")
-    return float(per_user["ndcg@10"].mean())
+    return per_user
+
+
+def by_history(per_user: dict[str, pd.DataFrame], train: sp.csr_matrix, bins: int = 4
+               ) -> pd.DataFrame:
+    """Mean nDCG@10 of each scorer by quantile bin of the users' training-item counts."""
+    n_u = pd.Series(np.diff(train.indptr), name="n_u")
+    table = pd.DataFrame({name: df.set_index("user_idx")["ndcg@10"] for name, df in per_user.items()})
+    table["n_u"] = n_u.reindex(table.index).to_numpy()
+    table["bin"] = pd.qcut(table["n_u"], bins)
+    out = table.groupby("bin", observed=True).agg(
+        users=("n_u", "size"), **{name: (name, "mean") for name in per_user})
+    return out
 
 
 def empirical_rule(B: sp.csr_matrix, weighting: str, eps: float = 1e-6) -> np.ndarray:
@@ -91,7 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--split", nargs="+", default=["valid", "test"], choices=["valid", "test"])
     ap.add_argument("--gensim", action="store_true")
+    ap.add_argument("--by-history", action="store_true",
+                    help="also each scorer by quartile of the users' training-item counts")
     args = ap.parse_args(argv)
+    tables = []
     print("| split | seed | scorer | ndcg@10 | of EASE |\n|---|---|---|---|---|")
     for split in args.split:
         for seed in args.seeds:
@@ -100,15 +118,30 @@ def main(argv: list[str] | None = None) -> None:
             B.eliminate_zeros()
             B.data[:] = 1.0
             ease, _ = zoo.fit_score("ease", zoo.layered("ease"), train, test, seed)
-            rows = {"EASE (schema defaults)": float(ease["ndcg@10"].mean())}
+            per_user = {"EASE (schema defaults)": ease}
             for w in ("count", "per_entry"):
-                rows[f"empirical p(j \\| i), {w}"] = ndcg_of_scores(empirical_rule(B, w), train, test)
+                per_user[f"empirical p(j \\| i), {w}"] = per_user_ndcg(empirical_rule(B, w), train,
+                                                                      test)
             if args.gensim:
                 scores, cpu = gensim_rule(B, seed)
-                rows[f"gensim Word2Vec sg=1 ({cpu:.0f} CPU-s)"] = ndcg_of_scores(scores, train, test)
-            best = rows["EASE (schema defaults)"]
-            for name, value in rows.items():
+                per_user[f"gensim Word2Vec sg=1 ({cpu:.0f} CPU-s)"] = per_user_ndcg(scores, train,
+                                                                                     test)
+            best = float(ease["ndcg@10"].mean())
+            for name, df in per_user.items():
+                value = float(df["ndcg@10"].mean())
                 print(f"| {split} | {seed} | {name} | {value:.4f} | {value / best:.0%} |", flush=True)
+            if args.by_history:
+                tables.append((split, seed, by_history(per_user, train)))
+    for split, seed, table in tables:
+        names = [c for c in table.columns if c != "users"]
+        print(f"\n{split} split, seed {seed}: mean nDCG@10 by the users' training-item count "
+              f"(quartiles), and each scorer's share of EASE's\n")
+        print("| training items | users | " + " | ".join(names) + " |")
+        print("|---|---:|" + "---:|" * len(names))
+        for interval, row in table.iterrows():
+            cells = [f"{row[n]:.4f} ({row[n] / row[names[0]]:.0%})" if n != names[0]
+                     else f"{row[n]:.4f}" for n in names]
+            print(f"| {interval} | {int(row['users'])} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
