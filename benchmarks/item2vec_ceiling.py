@@ -58,9 +58,8 @@ def by_history(per_user: dict[str, pd.DataFrame], train: sp.csr_matrix, bins: in
     table = pd.DataFrame({name: df.set_index("user_idx")["ndcg@10"] for name, df in per_user.items()})
     table["n_u"] = n_u.reindex(table.index).to_numpy()
     table["bin"] = pd.qcut(table["n_u"], bins)
-    out = table.groupby("bin", observed=True).agg(
+    return table.groupby("bin", observed=True).agg(
         users=("n_u", "size"), **{name: (name, "mean") for name in per_user})
-    return out
 
 
 def empirical_rule(B: sp.csr_matrix, weighting: str, eps: float = 1e-6) -> np.ndarray:

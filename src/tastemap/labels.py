@@ -68,6 +68,16 @@ def _overlap_pairs(coords: np.ndarray, other: np.ndarray, same: bool) -> np.ndar
     return yoverlaps[rows_in(yoverlaps, xoverlaps)]
 
 
+def _summed_shifts(label: np.ndarray, diff_x: np.ndarray, diff_y: np.ndarray, n: int):
+    """Per label of ``n``: the sum over its overlapping pairs of the shorter of the two ways
+    out in x (columns of ``diff_x``, one row per pair) and in y, as adjustText sums them."""
+    def shorter(d):
+        return np.where(np.abs(d[:, 0]) < np.abs(d[:, 1]), d[:, 0], d[:, 1])
+
+    return (np.bincount(label, shorter(diff_x), minlength=n),
+            np.bincount(label, shorter(diff_y), minlength=n))
+
+
 def get_shifts_texts(coords: np.ndarray):
     """adjustText 1.4.0's ``get_shifts_texts`` (how far each label is pushed by the labels it
     overlaps), with the overlapping pairs from :func:`_overlap_pairs`."""
@@ -76,10 +86,7 @@ def get_shifts_texts(coords: np.ndarray):
     if len(overlaps) == 0:
         return np.zeros(n), np.zeros(n)
     diff = coords[overlaps[:, 1]] - coords[overlaps[:, 0]]
-    xshifts = np.where(np.abs(diff[:, 0]) < np.abs(diff[:, 1]), diff[:, 0], diff[:, 1])
-    yshifts = np.where(np.abs(diff[:, 2]) < np.abs(diff[:, 3]), diff[:, 2], diff[:, 3])
-    return (np.bincount(overlaps[:, 0], xshifts, minlength=n),
-            np.bincount(overlaps[:, 0], yshifts, minlength=n))
+    return _summed_shifts(overlaps[:, 0], diff[:, :2], diff[:, 2:], n)
 
 
 def get_shifts_extra(coords: np.ndarray, extra_coords: np.ndarray):
@@ -91,10 +98,7 @@ def get_shifts_extra(coords: np.ndarray, extra_coords: np.ndarray):
         return np.zeros(n), np.zeros(n)
     diff_x = coords[overlaps[:, 0], :2] - extra_coords[overlaps[:, 1], -3::-1]
     diff_y = coords[overlaps[:, 0], 2:] - extra_coords[overlaps[:, 1], -1:-3:-1]
-    xshifts = np.where(np.abs(diff_x[:, 0]) < np.abs(diff_x[:, 1]), diff_x[:, 0], diff_x[:, 1])
-    yshifts = np.where(np.abs(diff_y[:, 0]) < np.abs(diff_y[:, 1]), diff_y[:, 0], diff_y[:, 1])
-    return (np.bincount(overlaps[:, 0], xshifts, minlength=n),
-            np.bincount(overlaps[:, 0], yshifts, minlength=n))
+    return _summed_shifts(overlaps[:, 0], diff_x, diff_y, n)
 
 
 def crossing_pairs(segments: np.ndarray) -> np.ndarray:
