@@ -142,7 +142,9 @@ def pytest_configure(config):
         config.issue_config_time_warning(pytest.PytestWarning(
             "SLURM is installed but slurmctld is down: every snakemake command of the tests waits "
             "~9 s in the SLURM plugin's `scontrol show config`. Start the test cluster with "
-            ".ci/slurm-setup.sh (stop it with `.ci/slurm-setup.sh stop`)."), stacklevel=2)
+            "`.ci/slurm-setup.sh`, or remove SLURM: `.ci/slurm-setup.sh teardown` (if it installed "
+            "it) or `apt-get purge slurm-client slurmctld slurmd munge` (docs/cluster.md)."),
+            stacklevel=2)
 
 
 def pytest_collection_modifyitems(items):

@@ -10,12 +10,14 @@ artist names are markup and mathtext (``<img src=x onerror=alert(1)>``, ``<b>bol
 ``&amp;``, ``$...$``): they must show as literal text in the PNG labels (the jobs draw them:
 mathtext would fail), the HTML maps and the report, and inject nothing.
 
-Skipped, with the reason, where Chromium or Playwright is missing (``.ci/run`` installs Debian's
-chromium the way ``.ci/slurm-setup.sh`` installs SLURM). Screenshots are kept under
-``$TASTEMAP_SCREENSHOTS`` when set (else pytest's temporary directory).
+Skipped, with one line saying how to enable them, where Chromium or Playwright is missing: the
+tests never install anything; ``.ci/browser-setup.sh`` (as root; ``.ci/run`` runs it, and
+``.ci/browser-setup.sh teardown`` afterwards) installs Debian's chromium. Screenshots are kept
+under ``$TASTEMAP_SCREENSHOTS`` when set (else pytest's temporary directory).
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
@@ -40,7 +42,23 @@ READY = """() => {
     return fig !== null && Bokeh.index.find_one(fig) !== null;
 }"""
 
-pytestmark = pytest.mark.workflow
+
+def _why_no_browser() -> str | None:
+    """Why the tests cannot run here (one line, saying how to enable them), or None."""
+    if not Path(CHROMIUM).exists():
+        return (f"browser tests need Chromium at {CHROMIUM}: run `.ci/browser-setup.sh` as root "
+                "(or `apt-get install chromium`; `.ci/browser-setup.sh teardown` removes it)")
+    if importlib.util.find_spec("playwright") is None:
+        return "browser tests need the playwright package: .venv/bin/pip install -e '.[test]'"
+    return None
+
+
+# A mark, not a skip in the browser fixture: a mark skips before any fixture is set up, and the
+# session's tiny run (a fixture of the last test, set up before the module-scoped browser)
+# would otherwise run the whole workflow only to skip.
+NO_BROWSER = _why_no_browser()
+pytestmark = [pytest.mark.workflow,
+              pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")]
 
 
 # ---- the browser ---------------------------------------------------------------------------
@@ -48,9 +66,8 @@ pytestmark = pytest.mark.workflow
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; .ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield b

@@ -1,9 +1,9 @@
 """The workflow on a real single-node SLURM cluster, through workflow/profiles/slurm.
 
 The cluster comes from tests/slurm/cluster.sh (munge + slurmctld + slurmd from Debian's
-packages). When it is not running, the module starts it (and stops it afterwards); that needs
-root and apt-get (or the packages already installed). Where they are unavailable the tests are
-skipped with the reason; any other failure to start the cluster fails the tests.
+packages), which `.ci/slurm-setup.sh` installs and starts, as root (`.ci/run` does, and removes it
+again with `.ci/slurm-setup.sh teardown`). The tests never install or start anything: without a
+running cluster the tests that need one skip with one line saying how to start it.
 
 The SLURM run covers the data stages and a two-seed split, submitted the three ways the plugin
 knows: a single job (simulate), a group job (ingest -> prepare -> matrices in one sbatch) and a
@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,6 +54,9 @@ SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+)")
 ARRAY = re.compile(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)")
 RUN_ID = re.compile(r"SLURM run ID: ([0-9a-f-]{36})")
 
+NO_CLUSTER = ("SLURM tests need a running test cluster: run `.ci/slurm-setup.sh` as root (installs "
+              "munge+slurm with apt-get and starts it; `.ci/slurm-setup.sh teardown` removes it)")
+
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 
@@ -65,25 +67,9 @@ def _cluster(cmd: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    """A running single-node cluster: the one already up (CI starts it with
-    .ci/slurm-setup.sh), or one started here and stopped after the module."""
-    started = False
+    """The running single-node test cluster, or a skip: nothing here installs or starts it."""
     if not (shutil.which("sinfo") and _cluster("status", timeout=60).returncode == 0):
-        if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
-            reason = "SLURM test skipped: apt-get is unavailable, cannot install munge/slurm"
-            warnings.warn(reason, stacklevel=1)
-            pytest.skip(reason)
-        proc = _cluster("start")
-        if proc.returncode == 3:  # cluster.sh: cannot run here (not root / no apt-get)
-            reason = "SLURM test skipped: " + proc.stderr.strip().splitlines()[-1]
-            warnings.warn(reason, stacklevel=1)
-            pytest.skip(reason)
-        if proc.returncode != 0:
-            pytest.fail(f"tests/slurm/cluster.sh start failed ({proc.returncode}):\n{proc.stderr}")
-        started = True
-    yield
-    if started:
-        _cluster("stop", timeout=120)
+        pytest.skip(NO_CLUSTER)
 
 
 def _squeue(*args: str) -> list[list[str]]:

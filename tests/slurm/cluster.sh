@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # A real single-node SLURM cluster on this (Debian) machine, for the SLURM integration test.
+# The tests never run this script: `.ci/slurm-setup.sh` (CI, or by hand as root) does.
 #
 #   tests/slurm/cluster.sh install   apt-get install munge slurmctld slurmd slurm-client
 #   tests/slurm/cluster.sh start     install if needed, write slurm.conf, start munged,
 #                                    slurmctld and slurmd, wait until `sinfo` shows the node idle
 #   tests/slurm/cluster.sh status    exit 0 when the node answers idle/mixed/allocated
 #   tests/slurm/cluster.sh stop      cancel jobs, stop the daemons this script started
+#   tests/slurm/cluster.sh teardown  stop, then undo what this script did: purge the packages
+#                                    its install added (only those, and only if it installed
+#                                    them), remove the files, directories and system users it
+#                                    or that install created; the machine is as it was found
 #
 # Needs root (apt-get, daemons). Exit codes: 0 ok; 1 failure (message says what);
 # 3 "cannot run here" (no apt-get or not root): callers skip with the printed reason.
@@ -19,6 +24,9 @@
 #
 # Files: /etc/slurm/slurm.conf (only written when absent or written by this script),
 # state in /var/lib/slurm, logs in /var/log/slurm, pid files in /run/slurm.
+# What to undo is recorded in /var/lib/tastemap-ci: slurm-installed (the packages the install
+# added, one a line; written only when this script installed them) and slurm-created (`path P`,
+# `user U`, `group G`: what did not exist before this script or its install made it).
 # Environment: SLURM_CPUS (default 2), SLURM_WAIT (seconds to wait for idle, default 60).
 set -euo pipefail
 
@@ -29,6 +37,14 @@ LOGDIR=/var/log/slurm
 CPUS=${SLURM_CPUS:-2}
 WAIT=${SLURM_WAIT:-60}
 PACKAGES=(munge slurmctld slurmd slurm-client)
+STATE=/var/lib/tastemap-ci
+INSTALLED=$STATE/slurm-installed
+CREATED=$STATE/slurm-created
+APTLOG=/tmp/tastemap-slurm-apt.log
+# what the packages and the daemons create (teardown removes those that were absent before)
+PATHS=(/etc/slurm /var/lib/slurm /var/log/slurm /run/slurm /var/spool/slurmd
+       /etc/munge /var/lib/munge /var/log/munge /run/munge)
+USERS=(slurm munge)
 
 say() { echo "slurm-cluster: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -43,28 +59,49 @@ installed() {
         && command -v sbatch >/dev/null && command -v munged >/dev/null
 }
 
+# Record what does not exist yet (paths, or `user NAME` / `group NAME`), for teardown.
+note_absent() {
+    mkdir -p "$STATE"
+    local p
+    for p in "$@"; do [[ -e $p ]] || echo "path $p" >>"$CREATED"; done
+}
+
+source "$(dirname "$0")/../../.ci/recorded-packages.sh"
+
+# Run apt-get with a policy-rc.d that denies: the packages' maintainer scripts must not start
+# or stop daemons on their own (only for the time of the call, and only if none exists).
+apt_quiet() {
+    local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && ours=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$APTLOG" 2>&1 || rc=$?
+    [[ $ours -eq 1 ]] && rm -f "$policy"
+    return $rc
+}
+
 do_install() {
     installed && return 0
     need_root
     command -v apt-get >/dev/null || cannot "apt-get not available: cannot install ${PACKAGES[*]}"
     say "installing ${PACKAGES[*]} with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep the packages' postinst scripts from starting daemons without a config: a
-    # policy-rc.d that denies, only for the time of the install (and only if none exists).
-    local policy=/usr/sbin/policy-rc.d ours=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && ours=1
-    fi
-    local rc=0
-    if ! apt-get install -y --no-install-recommends "${PACKAGES[@]}" >/tmp/tastemap-slurm-apt.log 2>&1; then
+    note_absent "${PATHS[@]}"
+    local u before rc=0
+    for u in "${USERS[@]}"; do
+        getent passwd "$u" >/dev/null || echo "user $u" >>"$CREATED"
+        getent group "$u" >/dev/null || echo "group $u" >>"$CREATED"
+    done
+    before=$(installed_packages)
+    : >"$APTLOG"
+    if ! apt_quiet install -y --no-install-recommends "${PACKAGES[@]}"; then
         say "apt-get install failed; running apt-get update and retrying"
-        apt-get update >>/tmp/tastemap-slurm-apt.log 2>&1 || true
-        apt-get install -y --no-install-recommends "${PACKAGES[@]}" >>/tmp/tastemap-slurm-apt.log 2>&1 || rc=$?
+        apt_quiet update || true
+        apt_quiet install -y --no-install-recommends "${PACKAGES[@]}" || rc=$?
     fi
-    [[ $ours -eq 1 ]] && rm -f "$policy"
+    record_added "$before" "$INSTALLED"
     if [[ $rc -ne 0 ]]; then
-        tail -n 20 /tmp/tastemap-slurm-apt.log >&2
-        die "apt-get install ${PACKAGES[*]} failed (rc $rc; full log /tmp/tastemap-slurm-apt.log)"
+        tail -n 20 "$APTLOG" >&2
+        die "apt-get install ${PACKAGES[*]} failed (rc $rc; full log $APTLOG)"
     fi
     installed || die "packages installed but slurmctld/slurmd/sbatch/munged not on PATH"
 }
@@ -78,6 +115,8 @@ write_conf() {
     # RealMemory as slurmd itself measures it: a larger value would drain the node.
     mem=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
     [[ -n $mem ]] || mem=$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
+    note_absent /etc/slurm "$CONF" "$RUN" "$LOGDIR" /var/lib/slurm /var/lib/slurm/slurmctld \
+        /var/lib/slurm/slurmd
     mkdir -p /etc/slurm "$RUN" "$LOGDIR" /var/lib/slurm/slurmctld /var/lib/slurm/slurmd
     chown slurm:slurm "$RUN" "$LOGDIR" /var/lib/slurm/slurmctld
     cat >"$CONF" <<EOF
@@ -125,6 +164,7 @@ start_munge() {
     if munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; then
         return 0
     fi
+    note_absent /etc/munge/munge.key /run/munge
     [[ -s /etc/munge/munge.key ]] || { mungekey --create --keyfile=/etc/munge/munge.key \
         && chown munge:munge /etc/munge/munge.key && chmod 600 /etc/munge/munge.key; }
     mkdir -p /run/munge && chown munge:munge /run/munge && chmod 755 /run/munge
@@ -192,10 +232,42 @@ do_stop() {
     stop_pidfile /run/munge/munged.pid munged
 }
 
+do_teardown() {
+    need_root
+    do_stop
+    purge_recorded "$INSTALLED" apt_quiet || { tail -n 20 "$APTLOG" >&2; die "teardown: purge failed"; }
+    if [[ -s $CREATED ]]; then
+        local kind name
+        # paths first (rm -rf of a directory takes what the daemons wrote in it), then users
+        while read -r kind name; do
+            if [[ $kind == path && -n $name ]]; then rm -rf -- "$name"; fi
+        done < <(sort -u "$CREATED")
+        while read -r kind name; do
+            if [[ $kind == user ]] && getent passwd "$name" >/dev/null; then
+                userdel "$name" || say "could not remove user $name"
+            fi
+        done < <(sort -u "$CREATED")
+        while read -r kind name; do
+            if [[ $kind == group ]] && getent group "$name" >/dev/null; then
+                groupdel "$name" || say "could not remove group $name"
+            fi
+        done < <(sort -u "$CREATED")
+    fi
+    # a slurm.conf of this script's, left by a run before it recorded what it created
+    if [[ -e $CONF ]] && grep -qF "$MARK" "$CONF"; then rm -f "$CONF"; fi
+    rm -f "$CREATED" "$APTLOG"
+    rmdir "$STATE" 2>/dev/null || true
+    if installed; then
+        say "SLURM stays installed (it was there before this script installed anything)"
+    fi
+    say "teardown done"
+}
+
 case ${1:-} in
     install) need_root; do_install ;;
     start) do_start ;;
     status) do_status ;;
     stop) do_stop ;;
-    *) echo "usage: $0 install|start|status|stop" >&2; exit 2 ;;
+    teardown) do_teardown ;;
+    *) echo "usage: $0 install|start|status|stop|teardown" >&2; exit 2 ;;
 esac
