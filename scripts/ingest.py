@@ -5,10 +5,9 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tastemap import logs
-from tastemap.formats import FormatError, ListensWriter, read_listens
+from tastemap.formats import FormatError, ListensWriter, RejectedWriter, read_listens
 
 
 def main(snakemake):
@@ -22,13 +21,16 @@ def main(snakemake):
              f" with names from {tracks}" if tracks else "")
     for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    try:  # kept rows go to listens.parquet block by block: the whole table is never in memory
-        with ListensWriter(snakemake.output.listens) as sink:
-            _, rejected, stats = read_listens(
+    out = snakemake.output
+    try:  # kept and rejected rows go to their files block by block: memory is one block
+        with ListensWriter(out.listens) as sink, RejectedWriter(out.rejected) as rejected_sink:
+            _, _, stats = read_listens(
                 fmt, snakemake.input.listens, tracks_path=tracks,
-                generic=dict(snakemake.params.generic or {}), sink=sink)
+                generic=dict(snakemake.params.generic or {}), sink=sink,
+                rejected_sink=rejected_sink)
     except FormatError as exc:
-        Path(snakemake.output.listens).unlink(missing_ok=True)
+        for path in (out.listens, out.rejected):
+            Path(path).unlink(missing_ok=True)
         log.error("ingest failed: %s", exc)
         sys.exit(1)
     log.info("%s: %d lines = %d kept + %d rejected (header lines: %d)", stats["file"], stats["lines"],
@@ -40,7 +42,6 @@ def main(snakemake):
             log.info("side file %s: %s", side, json.dumps(stats[side]))
     if "recovered_stray_tabs" in stats:
         log.info("lines recovered from stray tabs inside names: %d", stats["recovered_stray_tabs"])
-    pq.write_table(rejected, snakemake.output.rejected)
     with open(snakemake.output.stats, "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=2, ensure_ascii=False)
         f.write("\n")

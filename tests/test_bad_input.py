@@ -45,8 +45,26 @@ CASES = [
     ("lastfm-1k", "gzip.tsv", None, None, (4, 4, {}, [])),
     ("lastfm-1k", "utf16.tsv", None, None,
      ("error", ["utf16.tsv", "line 1", "UTF-16 (little-endian) text", "iconv"])),
+    ("lastfm-1k", "bomb.tsv.gz", None, None,
+     (9, 8, {"line too long (> 65536 bytes)": 1}, [5])),
+    ("lastfm-1k", "runaway_blank_lines.tsv.gz", None, None,
+     (1_001_008, 8, {"blank line": 1_001_000}, list(range(5, 1_001_005)))),
     ("lastfm-1k", "truncated.tsv.gz", None, None,
      ("error", ["truncated.tsv.gz", "gzip data is corrupt or truncated"])),
+    ("lastfm-1k", "truncated.tsv.bz2", None, None,
+     ("error", ["truncated.tsv.bz2: bzip2 data is corrupt or truncated", "EOFError"])),
+    ("lastfm-1k", "truncated.tsv.xz", None, None,
+     ("error", ["truncated.tsv.xz: xz data is corrupt or truncated", "EOFError"])),
+    ("lastfm-1k", "truncated.tsv.zst", None, None,
+     ("error", ["truncated.tsv.zst: zstd data is corrupt or truncated"])),
+    ("lastfm-1k", "lastfm-dataset-1K.tar.gz", None, None, (4, 4, {}, [])),
+    ("lastfm-1k", "truncated_lastfm-dataset-1K.tar.gz", None, None,
+     ("error", ["truncated_lastfm-dataset-1K.tar.gz: gzip data is corrupt or truncated"])),
+    ("lastfm-1k", "hostile_names.zip", None, None,
+     ("error", ["hostile_names.zip: cannot tell which file of the archive to read as lastfm-1k",
+                "['../../etc/passwd', '/abs/path.tsv', '<img src=x onerror=alert(1)>.tsv', 'long_x",
+                "x.tsv', 'new\\nline.tsv']"])),
+    ("lastfm-1k", "hostile_names.tar", None, None, (4, 4, {}, [])),
     ("lastfm-360k", "junk_date_users.tsv", None, None,
      (6, 4, {"user id is a date (junk row)": 2}, [5, 6])),
     ("lastfm-360k", "play_counts.tsv", None, None,
@@ -75,11 +93,17 @@ CASES = [
     ("msd-triplets", "hex_counts.txt", None, None, (4, 3, {"plays not an integer": 1}, [4])),
     ("msd-triplets", "train_triplets.7z", None, None,
      ("error", ["train_triplets.7z", "line 1", "7z data", "extract the file"])),
+    ("msd-triplets", "train_triplets.txt.zip", "unique_tracks.txt", None, (3, 3, {}, [])),
+    ("msd-triplets", "truncated_train_triplets.txt.zip", None, None,
+     ("error", ["truncated_train_triplets.txt.zip: cannot read the zip archive: it is corrupt or "
+                "truncated"])),
     ("hetrec-2k", "user_artists.dat", "artists.dat", None,
      (10, 6, {"artist id not in artists file": 1, "negative weight": 1, "weight not an integer": 1,
               "blank line": 1}, [7, 8, 9, 10])),
     ("hetrec-2k", "user_artists.dat", None, None,
      (10, 7, {"negative weight": 1, "weight not an integer": 1, "blank line": 1}, [8, 9, 10])),
+    ("hetrec-2k", "hetrec2011-lastfm-2k.zip", "hetrec2011-lastfm-2k.zip", None,
+     (4, 3, {"artist id not in artists file": 1}, [5])),
     ("hetrec-2k", "crlf.dat", "artists.dat", None, (2, 2, {}, [])),
     ("hetrec-2k", "header_only.dat", None, None, ("error", ["header_only.dat", "only a header line"])),
     ("hetrec-2k", "no_header.dat", None, None,
@@ -131,14 +155,56 @@ def test_corpus_is_complete_and_documented():
         assert f"`{fmt}/{name}`" in readme, name
 
 
-def test_corpus_files_match_generator():
-    """The committed files are exactly what make_corpus.py writes (nothing edited by hand)."""
+def make_corpus():
+    """The module tests/data/bad/make_corpus.py."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_corpus", BAD / "make_corpus.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for name, data in module.files().items():
+    return module
+
+
+def test_corpus_files_match_generator():
+    """The committed files are exactly what make_corpus.py writes (nothing edited by hand)."""
+    for name, data in make_corpus().files().items():
         if name.endswith(".parquet"):
             continue  # Parquet embeds the writer version; its content is checked by its case
         assert (BAD / name).read_bytes() == data, name
+
+
+def test_hostile_member_names_are_only_data(tmp_path, monkeypatch):
+    """Archives whose member names climb out of the folder, are absolute, carry markup, are very
+    long or hold a newline: the reader streams the members and never extracts, so nothing is
+    written anywhere; a name shows up only as data (the stats' member, an escaped repr in the
+    message)."""
+    import json
+    import shutil
+
+    corpus = make_corpus()
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    for name in ("hostile_names.zip", "hostile_names.tar"):
+        shutil.copy(BAD / "lastfm-1k" / name, deep / name)
+    monkeypatch.chdir(deep)  # ../../etc/passwd would land in tmp_path/a/etc
+    before = sorted(tmp_path.rglob("*"))
+    outside = [Path("/abs"), Path("/abs/path.tsv"), Path("/abs/README.txt")]
+    existed = [p.exists() for p in outside]
+
+    with pytest.raises(FormatError) as err:
+        read_listens("lastfm-1k", "hostile_names.zip")
+    message = str(err.value)
+    assert "\n" not in message  # the newline of a name is escaped: one line
+    assert message.startswith("hostile_names.zip: cannot tell which file of the archive")
+    assert str(corpus.HOSTILE_NAMES) in message  # every name, quoted as data
+
+    listens, rejected, stats = read_listens("lastfm-1k", "hostile_names.tar")
+    assert (stats["kept"], stats["compression"]) == (4, "tar")
+    assert stats["member"] == corpus.HOSTILE_MEMBER  # kept verbatim, newline and markup included
+    assert json.loads(json.dumps(stats))["member"] == corpus.HOSTILE_MEMBER
+    names = {str(v) for c in listens.columns for v in c.to_pylist()}
+    assert not any("onerror" in v or "../" in v for v in names)  # the name is not in the rows
+
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written in the folder or above it
+    assert [p.exists() for p in outside] == existed
+    assert not (tmp_path / "a" / "etc").exists() and not (tmp_path / "etc").exists()

@@ -484,3 +484,100 @@ def test_listens_written_block_by_block_equal_the_whole_table(tmp_path):
     with pytest.raises(FormatError, match="no line can be read as lastfm-360k"):
         read_listens("lastfm-360k", BAD / "lastfm-360k" / "is_lastfm1k.tsv", sink=got.append)
     assert got == []
+
+
+# ---- bounded memory on damaged files (blank-line runs, endless lines, invalid UTF-8) ---------
+
+DAMAGE = [b"user_1\tonly two\n", b"user_1\tyesterday\t\tA\t\tT\n", b"\t2009-05-04T23:08:57Z\t\tA\t\tT\n",
+          b"u\t2009-05-04T23:08:57Z\t\tMot\xf6rhead\t\tAce\n", b"  \t \n", b"x" * 70_000 + b"\n"]
+
+
+def _damaged_log(seed: int) -> bytes:
+    """Good lines, then runs of empty lines, damaged lines and good lines in random order."""
+    rng = np.random.default_rng(seed)
+    good = b"user_%06d\t2009-05-04T23:08:57Z\t\tArtist %d\t\tTrack\n"
+    parts = [good % (i, i) for i in range(1100)]
+    for _ in range(2000):
+        r = rng.random()
+        parts.append(b"\n" * int(rng.integers(0, 30)) if r < 0.6 else
+                     DAMAGE[int(rng.integers(len(DAMAGE)))] if r < 0.8 else good % (1, 2))
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pieces_and_empty_line_runs_do_not_matter(tmp_path, monkeypatch, seed):
+    """Reading without the empty lines (every piece) or with them (none), in pieces of a few
+    hundred lines or whole blocks, gives the same listens, rejected lines and counts."""
+    from tastemap.formats import blocks
+
+    path = write(tmp_path, "damaged.tsv", _damaged_log(seed))
+    monkeypatch.setattr(blocks, "EMPTY_SHARE", 2.0)  # never take empty lines out
+    whole = read_listens("lastfm-1k", path)
+    monkeypatch.setattr(blocks, "EMPTY_SHARE", 0.0)  # always
+    monkeypatch.setattr(blocks, "PIECE_LINES", 300)
+    for block_bytes in (20_000, 1 << 20):
+        cut = read_listens("lastfm-1k", path, block_bytes=block_bytes)
+        assert cut[0].equals(whole[0]) and cut[1].equals(whole[1]) and cut[2] == whole[2]
+    assert whole[2]["rejected_by_reason"]["blank line"] > 10_000
+
+
+def test_rejected_sink_gets_every_rejected_line_in_order(tmp_path):
+    """With a rejected sink, the rejected lines go there block by block, in line order, and
+    nothing is returned; with the Parquet writer the file equals the table read without it."""
+    path = write(tmp_path, "damaged.tsv", _damaged_log(2))
+    _, rejected, stats = read_listens("lastfm-1k", path)
+    pieces = []
+    listens, none, stats_sunk = read_listens("lastfm-1k", path, block_bytes=50_000,
+                                             rejected_sink=pieces.append)
+    assert none is None and stats_sunk == stats and len(pieces) > 3
+    assert pa.concat_tables(pieces).equals(rejected)
+    with F.RejectedWriter(tmp_path / "rejected.parquet", row_group_rows=1000) as sink:
+        read_listens("lastfm-1k", path, block_bytes=50_000, rejected_sink=sink)
+    assert pq.read_table(tmp_path / "rejected.parquet").equals(rejected)
+
+
+def test_an_endless_line_is_kept_to_its_head():
+    """A line without end (a decompression bomb) is read on, but only its first bytes are kept:
+    the blocks stay small, and the line is rejected as too long with its head as raw text."""
+    import io
+
+    from tastemap.formats.blocks import _raw_blocks
+
+    head = "é" * 40  # two-byte characters: the head ends on a whole character
+    stream = io.BytesIO(b"a\tb\n" + head.encode() * 1000 + b"\nc\n")
+    blocks = list(_raw_blocks(stream, block_bytes=64, max_line=100))
+    assert max(len(data) for data, _ in blocks) <= 64 + 104
+    text = b"".join(data[:end] for data, end in blocks).decode()
+    assert text.split("\n")[:2] == ["a\tb", "é" * 52] and text.endswith("\nc\n")  # 104 bytes
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bad_utf8_lines_match_pythons_decoder(seed):
+    """The bulk UTF-8 check marks exactly the lines Python's strict decoder refuses (random bytes
+    and every length of encoded characters, cut anywhere)."""
+    from tastemap.formats.blocks import _bad_utf8, _decode_in_python, _decode_slowly
+
+    rng = np.random.default_rng(seed)
+    chars = [0x41, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x20AC, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x1F600,
+             0x10FFFF]
+    lines = []
+    for _ in range(3000):
+        n = int(rng.integers(0, 8))
+        if rng.random() < 0.5:
+            line = bytes(rng.integers(0, 256, n, dtype=np.uint8)).replace(b"\n", b"x")
+        else:
+            line = "".join(chr(c) for c in rng.choice(chars, n)).encode()
+            line = line[: int(rng.integers(0, len(line) + 1))]
+        lines.append(line + b"\n")
+    expected = []
+    for line in lines:
+        try:
+            line.decode("utf-8")
+            expected.append(False)
+        except UnicodeDecodeError:
+            expected.append(True)
+    binary = pa.array(lines, pa.binary())
+    assert _bad_utf8(binary).tolist() == expected
+    text, bad = _decode_slowly(binary, block=256)
+    slow_text, slow_bad = _decode_in_python(binary)
+    assert text.equals(slow_text) and bad.tolist() == slow_bad.tolist() == expected

@@ -5,7 +5,8 @@ Every reader returns ``(listens, rejected, stats)``:
 - ``listens``: Arrow table with exactly :data:`LISTENS_SCHEMA` (``user, artist, track,
   timestamp, plays``), one row per kept line, in file order.
 - ``rejected``: Arrow table with :data:`REJECTED_SCHEMA` (``line`` = 1-based physical line
-  number in the raw file, ``raw`` = the line's text without its line end, ``reason``).
+  number in the raw file, ``raw`` = the line's text without its line end, cut to its first
+  65,536 bytes for a line too long, ``reason``).
 - ``stats``: ``{"file", "format", "lines", "kept", "rejected", "rejected_by_reason", ...,
   "compression", "member"}`` with ``lines == kept + rejected`` exactly.
 
@@ -73,7 +74,7 @@ __all__ = [
     "HETREC_HEADER", "INT32_MAX", "KNOWN_MEMBERS", "LISTENS_SCHEMA", "MAX_LINE_CHARS",
     "REJECTED_SCHEMA", "FormatError", "_Reasons", "_recover_lastfm1k", "iter_lines",
     "load_listens", "open_input", "parse_counts", "parse_iso_timestamps", "read_hetrec_artists",
-    "read_listens", "read_msd_tracks", "ListensWriter",
+    "read_listens", "read_msd_tracks", "ListensWriter", "ParquetSink", "RejectedWriter",
 ]
 
 
@@ -87,10 +88,11 @@ def load_listens(path: str | Path) -> pa.Table:
     return pq.read_table(path).select(LISTENS_SCHEMA.names).cast(LISTENS_SCHEMA)
 
 
-class ListensWriter:
-    """A ``sink`` for :func:`read_listens` that writes ``listens.parquet`` piece by piece, in row
-    groups of ``row_group_rows`` rows - the same file ``pq.write_table(listens, path)`` writes
-    from the whole table (whose default row group is 1,048,576 rows), without holding it.
+class ParquetSink:
+    """A ``sink`` that writes a Parquet file piece by piece, in row groups of ``row_group_rows``
+    rows - the same file ``pq.write_table(whole, path)`` writes from the whole table (whose
+    default row group is 1,048,576 rows), without holding it. ``writer_options`` go to
+    :class:`pyarrow.parquet.ParquetWriter`.
 
     >>> import tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "listens.parquet")
@@ -101,10 +103,11 @@ class ListensWriter:
     (3, 5)
     """
 
-    def __init__(self, path: str | Path, row_group_rows: int = 1 << 20):
+    def __init__(self, path: str | Path, schema: pa.Schema, row_group_rows: int = 1 << 20,
+                 **writer_options):
         self.path, self.rows = path, row_group_rows
         self.pending: list[pa.Table] = []
-        self.writer = pq.ParquetWriter(path, LISTENS_SCHEMA)
+        self.writer = pq.ParquetWriter(path, schema, **writer_options)
 
     def __call__(self, table: pa.Table) -> None:
         self.pending.append(table)
@@ -114,7 +117,7 @@ class ListensWriter:
             self.writer.write_table(whole.slice(0, full), row_group_size=self.rows)
             self.pending = [whole.slice(full)]
 
-    def __enter__(self) -> ListensWriter:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
@@ -122,6 +125,33 @@ class ListensWriter:
         if rest is not None and rest.num_rows:
             self.writer.write_table(rest, row_group_size=self.rows)
         self.writer.close()
+
+
+class ListensWriter(ParquetSink):
+    """``data/listens.parquet`` piece by piece (a ``sink`` for :func:`read_listens`)."""
+
+    def __init__(self, path: str | Path, row_group_rows: int = 1 << 20):
+        super().__init__(path, LISTENS_SCHEMA, row_group_rows)
+
+
+class RejectedWriter(ParquetSink):
+    """``data/rejected.parquet`` piece by piece (a ``rejected_sink`` for :func:`read_listens`).
+
+    Line numbers are stored delta-encoded: a run of rejected lines (a file of 300 million blank
+    lines) costs a few bytes per million lines instead of eight bytes a line.
+
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "rejected.parquet")
+    >>> with RejectedWriter(out) as sink:
+    ...     sink(pa.table({"line": [3, 4], "raw": ["", "x"], "reason": ["blank line", "bad"]},
+    ...                   schema=REJECTED_SCHEMA))
+    >>> pq.read_table(out).column("line").to_pylist()
+    [3, 4]
+    """
+
+    def __init__(self, path: str | Path, row_group_rows: int = 1 << 20):
+        super().__init__(path, REJECTED_SCHEMA, row_group_rows, use_dictionary=["raw", "reason"],
+                         column_encoding={"line": "DELTA_BINARY_PACKED"})
 
 
 def _rows(n: int) -> pa.Table:
@@ -134,7 +164,8 @@ def _rows(n: int) -> pa.Table:
 def read_listens(fmt: str, path: str | Path, tracks_path: str | Path | None = None,
                  generic: dict | None = None, block_bytes: int = BLOCK_BYTES,
                  sink: Callable[[pa.Table], None] | None = None,
-                 ) -> tuple[pa.Table | None, pa.Table, dict]:
+                 rejected_sink: Callable[[pa.Table], None] | None = None,
+                 ) -> tuple[pa.Table | None, pa.Table | None, dict]:
     """Read a raw listening log into canonical listens.
 
     Parameters
@@ -153,12 +184,16 @@ def read_listens(fmt: str, path: str | Path, tracks_path: str | Path | None = No
         Parquet writer); then the whole listens table is never in memory and ``listens`` is
         None. Pieces are handed over only after the first 1,000 lines passed the format check;
         a later whole-file error can still follow (the caller discards what it wrote).
+    rejected_sink : the same for the rejected lines, in line order (:class:`RejectedWriter`);
+        then ``rejected`` is None. With both sinks, memory is bounded by ``block_bytes``
+        whatever the file holds (but ``generic``, which reads the whole file at once).
 
     Returns
     -------
     listens : pa.Table with :data:`LISTENS_SCHEMA`, one row per kept line, in file order
         (None with a ``sink``).
-    rejected : pa.Table with :data:`REJECTED_SCHEMA`, one row per rejected line, by line.
+    rejected : pa.Table with :data:`REJECTED_SCHEMA`, one row per rejected line, by line (None
+        with a ``rejected_sink``).
     stats : dict with ``file, format, lines, kept, rejected, rejected_by_reason, header_lines,
         compression, member`` (``lines == kept + rejected``) plus format-specific counts.
 
@@ -167,18 +202,22 @@ def read_listens(fmt: str, path: str | Path, tracks_path: str | Path | None = No
     FormatError : a whole-file problem, with the file (and line) in the message.
     """
     path = Path(path)
+    sinks = {"sink": sink, "rejected_sink": rejected_sink}
     if fmt == "lastfm-1k":
-        return lastfm1k.read(path, block_bytes, sink)
+        return lastfm1k.read(path, block_bytes, **sinks)
     if fmt == "lastfm-360k":
-        return lastfm360k.read(path, block_bytes, sink)
+        return lastfm360k.read(path, block_bytes, **sinks)
     if fmt == "msd-triplets":
-        return msd.read(path, tracks_path, block_bytes, sink)
+        return msd.read(path, tracks_path, block_bytes, **sinks)
     if fmt == "hetrec-2k":
-        return hetrec.read(path, tracks_path, block_bytes, sink)
+        return hetrec.read(path, tracks_path, block_bytes, **sinks)
     if fmt == "generic":
         listens, rejected, stats = _generic.read(path, generic)
-        if sink is None:
-            return listens, rejected, stats
-        sink(listens)
-        return None, rejected, stats
+        if sink is not None:
+            sink(listens)
+            listens = None
+        if rejected_sink is not None:
+            rejected_sink(rejected)
+            rejected = None
+        return listens, rejected, stats
     raise FormatError(f"input.format: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -71,8 +71,7 @@ class _Reasons:
         return self.codes == 0
 
     def strings(self, idx: np.ndarray) -> pa.Array:
-        names = np.array(self.names, dtype=object)
-        return pa.array(names[self.codes[idx]], pa.string())
+        return pa.array(self.names, pa.string()).take(pa.array(self.codes[idx], pa.int16()))
 
 
 def _np_bool(mask) -> np.ndarray:

@@ -96,7 +96,8 @@ def _validate_hetrec(fields: list[pa.Array], artists: pa.Table | None):
 
 
 def read(path: Path, tracks_path: str | Path | None = None, block_bytes: int = BLOCK_BYTES,
-         sink=None) -> tuple[pa.Table, pa.Table, dict]:
+         sink=None,
+         rejected_sink=None) -> tuple[pa.Table, pa.Table, dict]:
     """Read HetRec ``user_artists.dat``, names from ``artists.dat`` when given (stats add
     ``artists``)."""
     artists, extra = None, {}
@@ -107,4 +108,5 @@ def read(path: Path, tracks_path: str | Path | None = None, block_bytes: int = B
         log.warning("%s: no HetRec artists.dat (input.tracks_path): artists are named by id", path)
     return run(path, "hetrec-2k", Layout(3, lambda f: _validate_hetrec(f, artists)),
                header=_hetrec_header(path), block_bytes=block_bytes, extra_stats=extra,
-               known=KNOWN_MEMBERS["hetrec-2k"], sink=sink)
+               known=KNOWN_MEMBERS["hetrec-2k"], sink=sink,
+               rejected_sink=rejected_sink)

@@ -75,7 +75,8 @@ def _validate_lastfm1k(fields: list[pa.Array]):
     return {"user": user, "artist": artist, "track": _null_if_empty(track), "timestamp": ts}, reasons
 
 
-def read(path: Path, block_bytes: int = BLOCK_BYTES, sink=None) -> tuple[pa.Table, pa.Table, dict]:
+def read(path: Path, block_bytes: int = BLOCK_BYTES, sink=None,
+         rejected_sink=None) -> tuple[pa.Table, pa.Table, dict]:
     """Read a Last.fm-1K file; stats add ``recovered_stray_tabs``."""
     recovered: list[int] = []
 
@@ -85,6 +86,7 @@ def read(path: Path, block_bytes: int = BLOCK_BYTES, sink=None) -> tuple[pa.Tabl
         return fields, pos, reasons
 
     listens, rejected, stats = run(path, "lastfm-1k", Layout(6, _validate_lastfm1k, odd),
-                                   block_bytes=block_bytes, known=KNOWN_MEMBERS["lastfm-1k"], sink=sink)
+                                   block_bytes=block_bytes, known=KNOWN_MEMBERS["lastfm-1k"],
+                                   sink=sink, rejected_sink=rejected_sink)
     stats["recovered_stray_tabs"] = int(sum(recovered))
     return listens, rejected, stats

@@ -31,7 +31,8 @@ def _validate_lastfm360k(fields: list[pa.Array]):
     return {"user": user, "artist": artist, "plays": pa.array(plays.astype(np.int32))}, reasons
 
 
-def read(path: Path, block_bytes: int = BLOCK_BYTES, sink=None) -> tuple[pa.Table, pa.Table, dict]:
+def read(path: Path, block_bytes: int = BLOCK_BYTES, sink=None,
+         rejected_sink=None) -> tuple[pa.Table, pa.Table, dict]:
     """Read a Last.fm-360K file."""
     return run(path, "lastfm-360k", Layout(4, _validate_lastfm360k), block_bytes=block_bytes,
-               known=KNOWN_MEMBERS["lastfm-360k"], sink=sink)
+               known=KNOWN_MEMBERS["lastfm-360k"], sink=sink, rejected_sink=rejected_sink)

@@ -85,7 +85,8 @@ def _validate_msd(fields: list[pa.Array], tracks: pa.Table | None):
 
 
 def read(path: Path, tracks_path: str | Path | None = None, block_bytes: int = BLOCK_BYTES,
-         sink=None) -> tuple[pa.Table, pa.Table, dict]:
+         sink=None,
+         rejected_sink=None) -> tuple[pa.Table, pa.Table, dict]:
     """Read MSD triplets, with names from ``tracks_path`` when given (stats add ``tracks``)."""
     tracks, extra = None, {}
     if tracks_path:
@@ -98,4 +99,5 @@ def read(path: Path, tracks_path: str | Path | None = None, block_bytes: int = B
                     "own artist, tracks are null (use entities: [artist])", path)
     return run(path, "msd-triplets", Layout(3, lambda f: _validate_msd(f, tracks)),
                block_bytes=block_bytes, extra_stats=extra, known=KNOWN_MEMBERS["msd-triplets"],
-               sink=sink)
+               sink=sink,
+               rejected_sink=rejected_sink)

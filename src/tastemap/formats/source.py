@@ -153,7 +153,10 @@ def _zip_member(raw: BinaryIO, path: Path, known: str | None, what: str):
         names = [i.filename for i in archive.infolist() if not i.is_dir()]
         member = _choose_member(path, names, known, what)
         return archive.open(member), member
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
+    except zipfile.BadZipFile as exc:  # a zip cut short lost its directory: "not a zip file"
+        raise FormatError(f"{path}: cannot read the zip archive: it is corrupt or truncated "
+                          f"({exc})") from None
+    except (zipfile.LargeZipFile, NotImplementedError) as exc:
         raise FormatError(f"{path}: cannot read the zip archive ({exc})") from None
 
 

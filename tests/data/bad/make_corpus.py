@@ -5,8 +5,10 @@ each case and README.md the table of cases -> outcomes.
 """
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import tarfile
 import zipfile
 from pathlib import Path
@@ -33,6 +35,12 @@ GOOD_1K = [k1(), k1(user="user_000002", ts="2009-05-03T10:00:00Z", artist="坂�
                    track="Composition 0919"),
            k1(user="user_000003", amb="", artist="Björk", tmb="", track="Jóga"),
            k1(user="user_000004", ts="2008-01-01T00:00:00Z", artist="Air", track="La Femme d'Argent")]
+#: Hostile archive member names: path traversal, an absolute path, markup, a very long name, a
+#: newline (all data files by name: hostile_names.zip lists them and reads none)
+HOSTILE_NAMES = ["../../etc/passwd", "/abs/path.tsv", "<img src=x onerror=alert(1)>.tsv",
+                 "long_" + "x" * 250 + ".tsv", "new\nline.tsv"]
+#: hostile_names.tar: its only data file (read), next to a README and a LICENSE out of the folder
+HOSTILE_MEMBER = "../../<img src=x onerror=alert(1)>\n" + "y" * 200 + ".tsv"
 GOOD_360K = [k360(), k360(user=U2, mbid="", artist="die Ärzte", plays="1099"),
              k360(user=U2, mbid=A2, artist='"Weird Al" Yankovic', plays="1"),
              k360(artist="Melanie C", plays="897")]
@@ -40,6 +48,32 @@ GOOD_360K = [k360(), k360(user=U2, mbid="", artist="die Ärzte", plays="1099"),
 
 def lines(*ls: str, end: str = "\n") -> bytes:
     return "".join(line + end for line in ls).encode("utf-8")
+
+
+def lastfm_1k_tar_gz(plays: bytes) -> bytes:
+    """``lastfm-dataset-1K.tar.gz`` as shipped: a folder with README, profiles and the plays."""
+    return _tar_gz({
+        "lastfm-dataset-1K/README.txt": b"Last.fm Dataset - 1K users\n",
+        "lastfm-dataset-1K/userid-profile.tsv": lines("#id\tgender\tage\tcountry\tregistered",
+                                                      "user_000001\tm\t\tJapan\tAug 13, 2006"),
+        "lastfm-dataset-1K/userid-timestamp-artid-artname-traid-traname.tsv": plays})
+
+
+def hetrec_zip(user_artists: bytes) -> bytes:
+    """``hetrec2011-lastfm-2k.zip`` as shipped: every .dat file and the readme at the zip root."""
+    return _zip({
+        "artists.dat": lines(
+            "id\tname\turl\tpictureURL",
+            "51\tDuran Duran\thttp://www.last.fm/music/Duran+Duran\thttp://x/51.jpg",
+            "52\tMorcheeba\thttp://www.last.fm/music/Morcheeba\thttp://x/52.jpg"),
+        "readme.txt": b"hetrec2011-lastfm-2k\r\n",
+        "tags.dat": "tagID\ttagValue\n1\tmetal\n2\tMot\xf6rhead\n".encode("latin-1"),
+        "user_artists.dat": user_artists,
+        "user_friends.dat": lines("userID\tfriendID", "2\t275"),
+        "user_taggedartists-timestamps.dat": lines("userID\tartistID\ttagID\ttimestamp",
+                                                   "2\t52\t13\t1238536800000"),
+        "user_taggedartists.dat": lines("userID\tartistID\ttagID\tday\tmonth\tyear",
+                                        "2\t52\t13\t01\t04\t2009")})
 
 
 def files() -> dict[str, bytes]:
@@ -72,6 +106,23 @@ def files() -> dict[str, bytes]:
     f["lastfm-1k/gzip.tsv"] = gzip.compress(lines(*GOOD_1K), mtime=0)
     f["lastfm-1k/utf16.tsv"] = "".join(line + "\n" for line in GOOD_1K).encode("utf-16")  # with a BOM
     f["lastfm-1k/truncated.tsv.gz"] = gzip.compress(lines(*GOOD_1K * 50), mtime=0)[:-30]
+    f["lastfm-1k/truncated.tsv.bz2"] = bz2.compress(lines(*GOOD_1K * 50))[:-30]
+    f["lastfm-1k/truncated.tsv.xz"] = lzma.compress(lines(*GOOD_1K * 50))[:-30]
+    f["lastfm-1k/truncated.tsv.zst"] = _zstd(lines(*GOOD_1K * 50))[:-30]
+    # a decompression bomb: 48 MiB of one line without a tab in 47 KB of gzip, between good lines
+    f["lastfm-1k/bomb.tsv.gz"] = gzip.compress(
+        lines(*GOOD_1K) + b"x" * (48 << 20) + b"\n" + lines(*GOOD_1K), compresslevel=9, mtime=0)
+    # a runaway writer: a million empty lines (and spaces-only ones) between good lines
+    f["lastfm-1k/runaway_blank_lines.tsv.gz"] = gzip.compress(
+        lines(*GOOD_1K) + b"\n" * 1_000_000 + b"  \n" * 1000 + lines(*GOOD_1K), compresslevel=9,
+        mtime=0)
+    f["lastfm-1k/lastfm-dataset-1K.tar.gz"] = lastfm_1k_tar_gz(lines(*GOOD_1K))
+    # a download cut short inside the plays file
+    f["lastfm-1k/truncated_lastfm-dataset-1K.tar.gz"] = lastfm_1k_tar_gz(lines(*GOOD_1K * 50))[:-30]
+    f["lastfm-1k/hostile_names.zip"] = _zip({name: lines(*GOOD_1K) for name in HOSTILE_NAMES})
+    f["lastfm-1k/hostile_names.tar"] = _tar({"/abs/README.txt": b"about the data\n",
+                                             "../../etc/LICENSE": b"public domain\n",
+                                             HOSTILE_MEMBER: lines(*GOOD_1K)})
     # ---- lastfm-360k ----
     f["lastfm-360k/junk_date_users.tsv"] = lines(
         *GOOD_360K, k360(user="sep 20, 2008"), k360(user="2008-09-20"))
@@ -114,6 +165,11 @@ def files() -> dict[str, bytes]:
         f"{U1}\tSOQMMHC12AB0180CB8\t1", f"{U1}\tSOVFVAK12A8C1350D9\t12", f"{U2}\tSOGTUKN12AB017F4F1\t5",
         f"{U2}\tSOBNYVR12A8C13558C\t0x10")  # Arrow's cast alone reads 0x10 as 16
     f["msd-triplets/train_triplets.7z"] = b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24)
+    shipped = [f"{U1}\tSOQMMHC12AB0180CB8\t1", f"{U1}\tSOVFVAK12A8C1350D9\t2",
+               f"{U2}\tSOGTUKN12AB017F4F1\t5"]
+    f["msd-triplets/train_triplets.txt.zip"] = _zip({"train_triplets.txt": lines(*shipped)})
+    f["msd-triplets/truncated_train_triplets.txt.zip"] = _zip(
+        {"train_triplets.txt": lines(*shipped * 50)})[:-30]
     # ---- hetrec-2k ----
     f["hetrec-2k/artists.dat"] = (
         lines("id\tname\turl\tpictureURL", "1\tMALICE MIZER\thttp://www.last.fm/music/MALICE+MIZER\thttp://x/1.jpg",
@@ -127,6 +183,8 @@ def files() -> dict[str, bytes]:
     f["hetrec-2k/header_only.dat"] = lines("userID\tartistID\tweight")
     f["hetrec-2k/no_header.dat"] = lines("2\t1\t13883", "2\t2\t11690")
     f["hetrec-2k/artists_as_listens.dat"] = lines("id\tname\turl\tpictureURL", "1\tMALICE MIZER\thttp://a\thttp://b")
+    f["hetrec-2k/hetrec2011-lastfm-2k.zip"] = hetrec_zip(lines(
+        "userID\tartistID\tweight", "2\t51\t13883", "2\t52\t11690", "3\t51\t228", "3\t99\t5"))
     f["hetrec-2k/crlf.dat"] = lines("userID\tartistID\tweight", "2\t1\t13883", "2\t2\t11690", end="\r\n")
     # ---- generic ----
     f["generic/listens.csv"] = lines(
@@ -154,14 +212,34 @@ def files() -> dict[str, bytes]:
     return f
 
 
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+def _write_tar(fileobj, members: dict[str, bytes]) -> None:
+    with tarfile.open(fileobj=fileobj, mode="w") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    _write_tar(out, members)
     return out.getvalue()
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+        _write_tar(gz, members)
+    return out.getvalue()
+
+
+def _zstd(data: bytes) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as out:
+        out.write(data)
+    return sink.getvalue().to_pybytes()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
