@@ -51,8 +51,10 @@ rule ingest:
         # measured (docs/benchmarks.md, "Data stages at MSD scale"): kept rows are written block
         # by block, so memory no longer grows with the file: 669 MiB peak (time -v) for the
         # 3.0 GB, 48.5M-line MSD-shaped triplets + 104 MB track list, 511 MiB at Last.fm-360K
-        # size. The 10 % of the text (compressed inputs estimated by
-        # tastemap.formats.source.text_size) is room for rejected lines.
+        # size. Rejected lines are streamed too (a 300-million-line damaged file: 413 MiB,
+        # docs/benchmarks.md "Ingest of a damaged file"). The 10 % of the text (compressed
+        # inputs estimated by tastemap.formats.source.text_size) is for the generic format,
+        # which reads its whole file at once.
         mem_mb=_ingest_mem_mb,
         runtime=60,
     script:

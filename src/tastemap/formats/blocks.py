@@ -500,6 +500,14 @@ class _Tally:
 EMPTY_SHARE = 0.25
 
 
+_SAMPLE = 1 << 19  # bytes looked at, at each end of a piece, before counting its empty lines
+
+
+def _mostly_empty(data: bytes, lo: int, hi: int) -> bool:
+    """At least about EMPTY_SHARE of the lines in ``data[lo:hi]`` are empty (a count in C)."""
+    return 2 * data.count(b"\n\n", lo, hi) >= EMPTY_SHARE * max(1, data.count(b"\n", lo, hi))
+
+
 def _without_empty(data: bytes, end: int) -> tuple[bytes, int, np.ndarray | None]:
     """``data[:end]`` without its empty lines, and which lines were empty (None: none taken out).
 
@@ -510,6 +518,8 @@ def _without_empty(data: bytes, end: int) -> tuple[bytes, int, np.ndarray | None
     >>> d[:e], empty.tolist()
     (b'a\\nb\\n', [False, True, True, True, False])
     """
+    if not any(_mostly_empty(data, lo, min(lo + _SAMPLE, end)) for lo in (0, max(0, end - _SAMPLE))):
+        return data, end, None  # no run of empty lines at either end: read as it is
     buf = np.frombuffer(data, dtype=np.uint8, count=end)
     ends = np.flatnonzero(buf == 10)
     empty = np.diff(ends, prepend=-1) == 1
