@@ -1,5 +1,6 @@
-"""Explanations (tastemap.explain and the ``explain`` methods of ALS, item-kNN and EASE): the
-contributions of the played items add up to the model's own score, for known and new users."""
+"""Explanations (tastemap.explain and the ``explain`` methods of ALS, item-kNN, EASE, P3alpha,
+RP3beta and SLIM): the contributions of the played items add up to the model's own score, for
+known and new users."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,10 @@ def plays() -> sp.csr_matrix:
 
 
 @pytest.mark.parametrize("name, params", [("itemknn", {"neighbours": 6}),
-                                          ("ease", {"l2": 20.0})])
+                                          ("ease", {"l2": 20.0}),
+                                          ("p3alpha", {"neighbours": 6}),
+                                          ("rp3beta", {"neighbours": 6}),
+                                          ("slim", {"neighbours": 6, "alpha": 0.1})])
 def test_linear_models_explain_their_scores_exactly(plays, name, params):
     model = make(name, **params).fit(plays)
     items = np.arange(plays.shape[1])
@@ -66,7 +70,8 @@ def test_explain_row_table(plays):
 
 
 def test_families_that_cannot_explain_say_which_can(plays):
-    assert explainers() == ["als", "ease", "itemknn"]
+    assert explainers() == ["als", "ease", "itemknn", "p3alpha", "rp3beta", "slim"]
     model = make("popularity").fit(plays)
-    with pytest.raises(CannotExplain, match="popularity cannot explain.*can: als, ease, itemknn"):
+    with pytest.raises(CannotExplain, match="popularity cannot explain.*can: als, ease, itemknn, "
+                                            "p3alpha, rp3beta, slim"):
         explain_row(model, plays[0], np.array([1]), np.array(["x"] * 25, dtype=object))

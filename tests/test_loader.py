@@ -257,7 +257,9 @@ EVERY = {"als": dict(factors=2, iterations=3), "bpr": dict(factors=2, iterations
          "itemknn": dict(neighbours=2), "userknn": dict(neighbours=2), "popularity": {},
          "ease": dict(l2=1.0), "lda": dict(k=2, max_iter=3), "mf": dict(factors=2, epochs=2),
          "item2vec": dict(factors=2, epochs=2), "sgns": dict(factors=2, epochs=2),
-         "twotower": dict(factors=2, hidden=4, epochs=2, batch_size=4)}
+         "twotower": dict(factors=2, hidden=4, epochs=2, batch_size=4),
+         "p3alpha": dict(neighbours=2), "rp3beta": dict(neighbours=2),
+         "slim": dict(neighbours=2, alpha=0.01), "puresvd": dict(factors=2)}
 
 
 def test_every_family_loads_through_tastemap_load(tmp_path):

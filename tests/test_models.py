@@ -1,4 +1,5 @@
-"""Unit tests of the classic recommenders (ALS, BPR, item/user-kNN, popularity, EASE) and their
+"""Unit tests of the classic recommenders (ALS, BPR, item/user-kNN, popularity, EASE), the
+baselines (P3alpha, RP3beta, SLIM, PureSVD; their definitions: tests/test_baselines.py) and their
 output tables, on small hand-made or planted-genre matrices."""
 from __future__ import annotations
 
@@ -22,10 +23,15 @@ from tastemap.models.tables import (
     recommendations_table,
 )
 
-CLASSIC = ["als", "bpr", "itemknn", "userknn", "popularity", "ease"]
+CLASSIC = ["als", "bpr", "itemknn", "userknn", "popularity", "ease", "p3alpha", "rp3beta", "slim",
+           "puresvd"]
 SMALL = {"als": dict(factors=8, iterations=5), "bpr": dict(factors=8, iterations=20),
          "itemknn": dict(neighbours=10), "userknn": dict(neighbours=10), "popularity": {},
-         "ease": dict(l2=10.0)}
+         "ease": dict(l2=10.0), "p3alpha": dict(neighbours=20), "rp3beta": dict(neighbours=20),
+         "slim": dict(neighbours=20, alpha=0.1), "puresvd": dict(factors=8)}
+#: the baselines at settings that find the planted genres
+BASELINES = [("p3alpha", dict(neighbours=20)), ("rp3beta", dict(neighbours=20)),
+             ("slim", dict(neighbours=20, alpha=0.1)), ("puresvd", dict(factors=4))]
 
 
 def planted(n_users=240, n_genres=4, per_genre=30, items_per_user=15, purity=0.9, seed=0):
@@ -145,7 +151,7 @@ def test_factor_models_depend_on_seed(data):
 
 @pytest.mark.parametrize("name,params", [
     ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
-    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)),
+    ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)), *BASELINES,
 ])
 def test_similar_items_share_the_planted_genre(name, params, data):
     X, _, item_genre = data
@@ -159,7 +165,7 @@ def test_similar_items_share_the_planted_genre(name, params, data):
 @pytest.mark.parametrize("name,params", [
     ("als", dict(factors=16, iterations=10)), ("itemknn", dict(neighbours=20)),
     ("userknn", dict(neighbours=20)), ("ease", dict(l2=20.0)),
-    ("bpr", dict(factors=16, iterations=60, learning_rate=0.05)),
+    ("bpr", dict(factors=16, iterations=60, learning_rate=0.05)), *BASELINES,
 ])
 def test_new_listener_of_one_genre_gets_that_genre(name, params, data):
     X, _, item_genre = data
@@ -346,7 +352,8 @@ def test_top_k_sparse_equals_dense_selection():
     np.testing.assert_allclose(dense[rows, ids[ids >= 0]], scores[ids >= 0])
 
 
-@pytest.mark.parametrize("name", ["als", "itemknn", "userknn", "popularity"])
+@pytest.mark.parametrize("name", ["als", "itemknn", "userknn", "popularity", "p3alpha", "slim",
+                                  "puresvd"])
 def test_fast_recommend_paths_match_dense_scores(name, data):
     """recommend's fast path (dot products / sparse scores) gives the lists dense scoring gives;
     kNN lists end where the neighbourhoods do (items without a score are not candidates)."""
@@ -354,7 +361,7 @@ def test_fast_recommend_paths_match_dense_scores(name, data):
     m = make(name, random_state=0, **SMALL[name]).fit(X)
     ids, scores = m.recommend(k=15)
     dense = np.asarray(m._score(np.arange(X.shape[0])), dtype=np.float32)
-    if name in ("itemknn", "userknn"):
+    if m.scoring == "sparse":
         dense[dense == 0] = -np.inf
     want_ids, want_scores = _dense_top_k(dense, X, 15)
     np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-6)
@@ -459,7 +466,7 @@ def test_registry_reads_every_declaration_without_heavy_imports():
             "('torch', 'implicit', 'sklearn', 'threadpoolctl', 'umap'))\n"
             "print(len(registry.specs()), heavy)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "11 []", out.stdout + out.stderr
+    assert out.stdout.strip() == "15 []", out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("name", sorted(registry.FAMILIES))

@@ -361,14 +361,15 @@ def parser() -> argparse.ArgumentParser:
                            "for --likes)")
     c.add_argument("--explain", action="store_true",
                    help="show the played (liked) items behind each recommendation (als, itemknn, "
-                        "ease)")
+                        "ease, p3alpha, rp3beta, slim)")
 
     c = command("explain", cmd_explain,
                 "why a model recommends an item: the played items that contributed most")
     _who(c)
     c.add_argument("--item", required=True,
                    help="the artist (or 'artist - track') to explain")
-    _model_options(c, "als", "model family that explains: als, itemknn or ease (default als)", n=5)
+    _model_options(c, "als", "model family that explains: als, itemknn, ease, p3alpha, rp3beta or "
+                          "slim (default als)", n=5)
 
     c = command("similar", cmd_similar, "the items most similar to an artist or song")
     which = c.add_mutually_exclusive_group(required=True)

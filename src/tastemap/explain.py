@@ -1,8 +1,8 @@
 """Why a user got a recommendation: the played items that contributed most, from any model
 whose class ``explains`` (ALS: implicit's ``explain``, Hu et al. 2008 section 5; item-kNN:
-neighbour weights; EASE: weights of B): for one play row (:func:`explain_row`, a known user or a
-new listener) or for a seeded sample of users (:func:`explanations_table`, the workflow's
-``explanations.parquet``)."""
+neighbour weights; EASE: weights of B; P3alpha, RP3beta, SLIM: weights of W): for one play row
+(:func:`explain_row`, a known user or a new listener) or for a seeded sample of users
+(:func:`explanations_table`, the workflow's ``explanations.parquet``)."""
 from __future__ import annotations
 
 import logging

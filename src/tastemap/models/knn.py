@@ -10,6 +10,10 @@ users^2 floats.
 
 Play counts are heavy-tailed, so both score with a damped weight of the plays (``weighting``:
 ``log`` = log(1 + r), ``binary``, or ``raw``).
+
+:class:`ItemWeights` is the scoring shared by the linear item-item families whose fitted state is
+one sparse items x items matrix ``W_`` (P3alpha, RP3beta, SLIM): scores, fold-in, similar items
+and explanations from ``W_``.
 """
 from __future__ import annotations
 
@@ -91,6 +95,38 @@ def linear_explanations(
         top = [(int(played[i]), float(contrib[i, col])) for i in order if contrib[i, col] != 0][:n]
         out.append((float(contrib[:, col].sum()), top))
     return out
+
+
+class ItemWeights(Recommender):
+    """Base of the linear item-item families with a sparse weight matrix ``W_`` (n_items x
+    n_items CSR, zero diagonal): score of user ``u`` for item ``j`` = ``sum_i w(r_ui) W[i, j]``,
+    ``w`` from the subclass's ``weighting`` (see :func:`weigh`; ``r_u`` from the training matrix,
+    not saved). Only items with a stored score are candidates (``scoring = "sparse"``); new users
+    score from their rows, similar items of ``i`` are the largest ``W[i, j]``, and ``explain``
+    gives each played item's ``w(r_ui) W[i, j]``. A subclass sets ``W_`` in ``fit``."""
+
+    folds_in = True
+    scoring = "sparse"
+    explains = True
+    weighting: str = "log"
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return self._score_sparse(user_idx).toarray()
+
+    def _score_sparse(self, user_idx: np.ndarray) -> sp.csr_matrix:
+        return (weigh(self.train[user_idx], self.weighting) @ self.W_).tocsr()
+
+    def _score_new(self, user_items: sp.csr_matrix) -> np.ndarray:
+        return (weigh(user_items, self.weighting) @ self.W_).toarray()
+
+    def _similar_items(self, item_idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` largest weights ``W[i, j]`` of each item's row (padded with -1 / -inf)."""
+        return top_k_sparse(self.W_[np.asarray(item_idx)], k)
+
+    def explain(self, user_row: sp.csr_matrix, item_idx: np.ndarray, n: int = 5):
+        """Which played items made the score of each item of ``item_idx`` (their weights in
+        ``W_``), for one play row (1 x n_items): see :func:`linear_explanations`."""
+        return linear_explanations(weigh(user_row, self.weighting), self.W_, item_idx, n)
 
 
 @register("itemknn")

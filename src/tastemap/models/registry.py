@@ -43,6 +43,11 @@ FAMILIES: dict[str, str] = {
     "userknn": "tastemap.models.knn:UserKNN",
     "popularity": "tastemap.models.popularity:Popularity",
     "ease": "tastemap.models.ease:EASE",
+    # strong simple baselines (Ferrari Dacrema et al. 2019)
+    "p3alpha": "tastemap.models.graph:P3Alpha",
+    "rp3beta": "tastemap.models.graph:RP3Beta",
+    "slim": "tastemap.models.slim:SLIM",
+    "puresvd": "tastemap.models.puresvd:PureSVD",
     # LDA as a recommender
     "lda": "tastemap.models.lda:LDA",
     # PyTorch families
