@@ -7,7 +7,15 @@ import scipy.sparse as sp
 
 from tastemap.matrices import build_matrix, build_times, cooccurrence, matrix_stats
 from tastemap.prepare import prepare
-from tastemap.split import holdout, leave_one_out, restrict, split, temporal
+from tastemap.split import (
+    NoTestUsers,
+    check_split,
+    holdout,
+    leave_one_out,
+    restrict,
+    split,
+    temporal,
+)
 
 SCHEMA = pa.schema([("user", pa.string()), ("artist", pa.string()), ("track", pa.string()),
                     ("timestamp", pa.timestamp("s", tz="UTC")), ("plays", pa.int32())])
@@ -153,6 +161,102 @@ def test_bad_split_options_name_the_key():
         split(m, "kfold", seed=0)
     with pytest.raises(ValueError, match="timestamps"):
         split(m, "temporal", seed=0)
+
+
+def one_item_each(n_users=4, n_items=6):
+    """Every user has exactly one item (user u played item u mod n_items)."""
+    rows = np.arange(n_users)
+    return sp.csr_matrix((np.full(n_users, 3, np.float32), (rows, rows % n_items)),
+                         shape=(n_users, n_items))
+
+
+@pytest.mark.parametrize("scheme", ["holdout", "loo", "temporal"])
+def test_a_split_without_test_users_stops_naming_the_keys(scheme):
+    m = one_item_each()
+    train, test = split(m, scheme, seed=0, first_listen=np.arange(m.nnz, dtype=float))
+    assert test.nnz == 0  # split itself holds out nothing: nobody has 2 items
+    with pytest.raises(NoTestUsers) as err:
+        check_split(m, train, test, "artist", 5)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg == ("artist test split: no user gets a test item: 0 of the 4 users have "
+                   "split.min_user_items=5 artists or more (the most any user has is 1, and one "
+                   "must stay in train); the log has too few artists per user for a per-user split")
+    assert isinstance(err.value, ValueError)
+    # a prepare filter that took items away from users is named, with its value
+    with pytest.raises(NoTestUsers, match=r"lower prepare\.min_artist_listeners \(now 3: it takes "
+                                          r"artists from users\)$"):
+        check_split(m, train, test, "artist", 5, prepare={"min_artist_listeners": 3,
+                                                          "min_track_listeners": 0})
+    with pytest.raises(NoTestUsers, match=r"^song test split: .* lower "
+                                          r"prepare\.min_track_listeners \(now 20: "):
+        check_split(m, train, test, "song", 5, prepare={"min_artist_listeners": 1,
+                                                        "min_track_listeners": 20})
+    # filters at the values that remove nothing are not blamed
+    with pytest.raises(NoTestUsers) as err:
+        check_split(m, train, test, "artist", 5, prepare={"min_artist_listeners": 1})
+    assert "prepare" not in str(err.value)
+
+
+def test_no_test_users_says_how_low_split_min_user_items_would_do():
+    m = random_matrix(n_users=30, n_items=3, density=0.6)  # at most 3 items a user
+    most = int(np.diff(m.indptr).max())
+    train, test = holdout(m, 0.2, 5, seed=0)
+    with pytest.raises(NoTestUsers, match=rf"\(the most any user has is {most}\); lower "
+                                          rf"split\.min_user_items to {most}$"):
+        check_split(m, train, test, "artist", 5)
+    train, test = holdout(m, 0.2, most, seed=0)
+    n_items = np.diff(m.indptr)
+    assert check_split(m, train, test, "artist", most) == (n_items >= most).sum() > 0
+
+
+def test_a_validation_split_without_test_users_stops_naming_the_keys():
+    m = sp.csr_matrix(np.ones((3, 5), np.float32))  # 5 items each: a test item, 4 left in train
+    train, test = split(m, "loo", seed=0)
+    assert check_split(m, train, test, "song", 5) == 3
+    vtrain, vtest = split(train, "loo", seed=1)
+    with pytest.raises(NoTestUsers) as err:
+        check_split(train, vtrain, vtest, "song", 5, "validation", {"min_track_listeners": 0})
+    assert str(err.value) == (
+        "song validation split: no user gets a test item: 0 of the 3 users have "
+        "split.min_user_items=5 songs or more left in train (the most any user has is 4); "
+        "lower split.min_user_items to 4, or set split.validation: false")
+
+
+def test_check_split_refuses_a_split_that_is_not_a_partition():
+    m = random_matrix()
+    train, test = holdout(m, 0.2, 5, seed=0)
+    assert check_split(m, train, test, "artist", 5) > 0
+    for bad in ((train, train), (m, test), (train[:-1], test[:-1])):
+        with pytest.raises(RuntimeError, match="artist test split: train \\+ test is not"):
+            check_split(m, *bad, "artist", 5)
+
+
+@pytest.mark.workflow
+def test_a_log_of_one_artist_per_user_stops_at_the_split_rule(tmp_path):
+    """Ingest, prepare and matrices succeed; the split rule stops with the one line."""
+    import yaml
+    from conftest import run_snakemake
+
+    raw = tmp_path / "one_each.tsv"
+    raw.write_text("".join(f"user_{u:06d}\t2009-05-04T23:08:{u:02d}Z\t\tArtist {u}\t\tTrack\n"
+                           for u in range(6)), encoding="utf-8")
+    cfg = tmp_path / "one_each.yaml"
+    cfg.write_text(yaml.safe_dump({"dataset": "one", "entities": ["artist"],
+                                   "input": {"format": "lastfm-1k", "path": str(raw)}}))
+    proc = run_snakemake(tmp_path, "data", "--configfile", str(cfg), configfile=None, check=False)
+    assert proc.returncode != 0
+    line = ("split failed: artist test split: no user gets a test item: 0 of the 6 users have "
+            "split.min_user_items=5 artists or more (the most any user has is 1, and one must stay "
+            "in train); the log has too few artists per user for a per-user split")
+    log = (tmp_path / "results/one/logs/split/seed0.log").read_text()
+    assert f"ERROR tastemap: {line}\n" in log and "Traceback" not in log
+    assert f"tastemap: {line}\n" in proc.stderr
+    assert "Error in rule split" in proc.stderr
+    assert (tmp_path / "results/one/matrices/user_artist.npz").exists()
+    for rule in ("ingest", "prepare", "matrices"):
+        assert f"Error in rule {rule}" not in proc.stderr
+    assert not list((tmp_path / "results/one").rglob("test_artist.npz"))
 
 
 def test_restrict_realigns_values():

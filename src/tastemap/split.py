@@ -4,6 +4,10 @@ Every split partitions the stored entries of the matrix: ``train + test == full`
 the full matrix's shape. Only users with at least ``min_items`` items get test items; the others
 stay whole in train. Everything is vectorised over the stored entries (one ``lexsort``), no loop
 per user, so a Last.fm-360K-sized matrix splits in seconds.
+
+:func:`check_split` is what the split rule runs on each split it writes: it raises
+:class:`NoTestUsers` (one line naming the config keys to change) when no user got a test item,
+so such a log stops at the split, not in an evaluation that scores nothing.
 """
 from __future__ import annotations
 
@@ -11,6 +15,13 @@ import numpy as np
 import scipy.sparse as sp
 
 SCHEMES = ("holdout", "loo", "temporal")
+#: Per entity, the prepare filter that takes items away from users, and its value that takes none.
+ITEM_FILTERS = {"artist": ("min_artist_listeners", 1), "song": ("min_track_listeners", 0)}
+
+
+class NoTestUsers(ValueError):
+    """A split in which no user got a test item: evaluating on it would score nothing. The
+    message is one line naming the entity and the config keys to change."""
 
 
 def _rows(m: sp.csr_matrix) -> np.ndarray:
@@ -127,6 +138,52 @@ def _checked(m: sp.spmatrix, fraction: float) -> sp.csr_matrix:
     m.sum_duplicates()
     m.sort_indices()
     return m
+
+
+def check_split(full: sp.csr_matrix, train: sp.csr_matrix, test: sp.csr_matrix, entity: str,
+                min_user_items: int, part: str = "test", prepare: dict | None = None) -> int:
+    """Check one split of ``full`` (``part``: ``"test"``, or ``"validation"`` for a split of train)
+    and return its number of test users.
+
+    Raises :class:`RuntimeError` unless ``train + test == full`` exactly (a bug, not bad data), and
+    :class:`NoTestUsers` when no user has a test item. ``prepare`` (the prepare config, optional)
+    lets the message name the prepare filter that took ``entity`` items away from users.
+
+    >>> one_each = sp.csr_matrix(np.eye(3, dtype=np.float32))
+    >>> check_split(one_each, *holdout(one_each), "artist", 5)
+    Traceback (most recent call last):
+    ...
+    tastemap.split.NoTestUsers: artist test split: no user gets a test item: 0 of the 3 users have \
+split.min_user_items=5 artists or more (the most any user has is 1, and one must stay in train); \
+the log has too few artists per user for a per-user split
+    """
+    if not (train.shape == test.shape == full.shape) or (train + test != full).nnz:
+        raise RuntimeError(f"{entity} {part} split: train + test is not the matrix split (a bug)")
+    n_test = int((np.diff(test.indptr) > 0).sum())
+    if n_test == 0:
+        raise NoTestUsers(_no_test_users(full, entity, min_user_items, part, prepare or {}))
+    return n_test
+
+
+def _no_test_users(m: sp.csr_matrix, entity: str, min_user_items: int, part: str,
+                   prepare: dict) -> str:
+    """The one-line message of :class:`NoTestUsers`: what is missing and which keys change it."""
+    n_items = np.diff(sp.csr_matrix(m).indptr)
+    users, most = int((n_items > 0).sum()), int(n_items.max(initial=0))
+    left = " left in train" if part == "validation" else ""
+    msg = (f"{entity} {part} split: no user gets a test item: 0 of the {users:,} users have "
+           f"split.min_user_items={min_user_items} {entity}s or more{left} "
+           f"(the most any user has is {most}"
+           + (", and one must stay in train)" if most < 2 else ")"))
+    fixes = [f"lower split.min_user_items to {most}"] if most >= 2 else []
+    if part == "validation":
+        fixes.append("set split.validation: false")
+    key, takes_none = ITEM_FILTERS.get(entity, (None, None))
+    if key in prepare and prepare[key] != takes_none:
+        fixes.append(f"lower prepare.{key} (now {prepare[key]}: it takes {entity}s from users)")
+    if not fixes:
+        return f"{msg}; the log has too few {entity}s per user for a per-user split"
+    return f"{msg}; " + ", or ".join(fixes)
 
 
 def restrict(full: sp.csr_matrix, values: np.ndarray, sub: sp.csr_matrix) -> np.ndarray:

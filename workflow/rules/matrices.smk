@@ -56,6 +56,8 @@ rule split:
         min_user_items=cfg("split", "min_user_items"),
         loo_top_n=cfg("split", "loo_top_n"),
         validation=cfg("split", "validation"),
+        # named (with their values) when a split gets no test user: they take items from users
+        prepare={k: cfg("prepare", k) for k in ("min_artist_listeners", "min_track_listeners")},
     log:
         LOG(L.SPLIT_DIR),
     benchmark:
