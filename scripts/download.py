@@ -3,6 +3,7 @@
 import sys
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.download import DownloadError, download
 
 
@@ -16,6 +17,7 @@ def main(snakemake):
         log.error("download failed: %s", exc)
         sys.exit(1)
     log.info("done: %s", stats)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -7,6 +7,7 @@ tests."""
 import matplotlib.pyplot as plt
 
 from tastemap import evaluate, figures, logs
+from tastemap._exit import finish
 
 
 def main(snakemake):
@@ -41,6 +42,7 @@ def main(snakemake):
     fig = figures.significance(table, order, w.entity, seed, p.primary, p.alpha, p.dpi)
     fig.savefig(out.figure)
     plt.close(fig)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

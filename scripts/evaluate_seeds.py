@@ -4,6 +4,7 @@ run's metric means (csv + md)."""
 from pathlib import Path
 
 from tastemap import evaluate, logs
+from tastemap._exit import finish
 
 
 def main(snakemake):
@@ -16,6 +17,7 @@ def main(snakemake):
         table.to_csv(out.leaderboards[i], index=False)
         Path(out.markdown[i]).write_text(
             evaluate.across_seeds_markdown(table, entity, seeds, p.primary), encoding="utf-8")
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

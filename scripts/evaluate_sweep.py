@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from tastemap import figures, logs
+from tastemap._exit import finish
 
 
 def main(snakemake):
@@ -18,6 +19,7 @@ def main(snakemake):
                             source=path)
         fig.savefig(figure)
         plt.close(fig)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

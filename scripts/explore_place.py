@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tastemap import figures, logs
+from tastemap._exit import finish
 from tastemap.explore import item_index, listens_to_rows, load_map, place_users, read_listens
 
 
@@ -29,6 +30,7 @@ def main(snakemake):
                                    int(w.seed), snakemake.params.plots)
     fig.savefig(out.png)
     plt.close(fig)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

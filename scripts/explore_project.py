@@ -12,6 +12,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from tastemap import figures, logs
+from tastemap._exit import finish
 from tastemap.explore import cluster_table, load_map, orient, point_table, project, save_map
 from tastemap.matrices import load_matrix
 
@@ -47,6 +48,7 @@ def main(snakemake):
     fig = figures.explore_map(clusters, w.entity, w.side, w.method, seed, p.plots)
     fig.savefig(out.png)
     plt.close(fig)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from tastemap import figures, logs
+from tastemap._exit import finish
 from tastemap.explore import chosen_runs
 
 
@@ -22,6 +23,7 @@ def main(snakemake):
     summary.to_csv(out.summary, index=False)
     log.info("%d chosen runs from %d tables\n%s", len(summary), len(inp.metrics),
              summary[summary["best"]].to_string())
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.explore import cluster_table, fit_svd, orient, point_table, save_map
 from tastemap.matrices import load_matrix, sample_rows
 
@@ -32,6 +33,7 @@ def main(snakemake):
                                       space="svd")
     clusters.to_parquet(out.clusters, index=False)
     metrics.to_csv(out.metrics, index=False)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -6,6 +6,7 @@ items for every item."""
 import pandas as pd
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.matrices import load_matrix
 from tastemap.models.run import Fit, fit_outputs
 from tastemap.models.tables import item_names, user_names
@@ -26,6 +27,7 @@ def main(snakemake):
                      similar=out[f"{fit}_similar"] if similar_n else None)
         log.info("wrote %s", out[f"{fit}_model"])
         del result
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

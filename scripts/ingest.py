@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.formats import FormatError, ListensWriter, RejectedWriter, read_listens
 
 
@@ -45,6 +46,7 @@ def main(snakemake):
     with open(snakemake.output.stats, "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=2, ensure_ascii=False)
         f.write("\n")
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

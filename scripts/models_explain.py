@@ -3,6 +3,7 @@ users (full fits of the families that declare `explains`)."""
 import pandas as pd
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.explain import explanations_table, sample_users
 from tastemap.matrices import load_matrix
 from tastemap.models.run import load_model
@@ -20,6 +21,7 @@ def main(snakemake):
     log.info("explaining the recommendations of %d users", len(users))
     table = explanations_table(model, plays, recs, users, items, n=int(p.n))
     table.to_parquet(snakemake.output[0], index=False)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

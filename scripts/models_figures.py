@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from tastemap import figures, logs
+from tastemap._exit import finish
 from tastemap.models.mf import last_epoch_metric
 
 
@@ -26,6 +27,7 @@ def main(snakemake):
         fig = figures.mf_factor_sweep(table, entity, seed, p.plots)
         fig.savefig(out.mf_figures[i])
         plt.close(fig)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from tastemap import interactive, logs
+from tastemap._exit import finish
 from tastemap.models.embed import umap_2d
 from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, user_names
@@ -44,6 +45,7 @@ def main(snakemake):
             title=title, xlabel="UMAP 1", ylabel="UMAP 2",
             kind="user" if kind == "users" else w.entity)
         log.info("%s: interactive map %.1f MB", kind, size / 1e6)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

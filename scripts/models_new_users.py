@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.matrices import load_matrix
 from tastemap.models.run import load_model
 from tastemap.models.tables import item_names, new_users_table, profiles_matrix
@@ -28,6 +29,7 @@ def main(snakemake):
     for name in names:
         top = table[table["profile"] == name]["item"].head(5).tolist()
         log.info("%s -> %s", name, ", ".join(top))
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -2,6 +2,7 @@
 import json
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.prepare import prepare
 
 
@@ -20,6 +21,7 @@ def main(snakemake):
         json.dump(result.stats, fh, indent=2)
     log.info("wrote %d interactions, %d users, %d artists, %d songs", len(result.interactions),
              len(result.users), len(result.artists), len(result.songs))
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -2,6 +2,7 @@
 import json
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.simulate import SimulationSpec, simulate_to_files
 
 
@@ -11,6 +12,7 @@ def main(snakemake):
     log.info("simulate: %s", spec)
     stats = simulate_to_files(snakemake.output.listens, snakemake.output.truth, spec)
     log.info("stats: %s", json.dumps(stats))
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -9,6 +9,7 @@ import zlib
 import pandas as pd
 
 from tastemap import logs
+from tastemap._exit import finish
 from tastemap.matrices import build_times, load_matrix, save_matrix
 from tastemap.split import NoTestUsers, check_split, restrict, split
 
@@ -45,6 +46,7 @@ def main(snakemake):
         log.error("split failed: %s", exc)
         print(f"tastemap: split failed: {exc}", file=sys.stderr)  # Snakemake's console too
         sys.exit(1)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

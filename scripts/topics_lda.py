@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from tastemap import logs, topics, topics_run
+from tastemap._exit import finish
 from tastemap.matrices import load_matrix
 from tastemap.models.lda import LDA
 
@@ -47,6 +48,7 @@ def main(snakemake):
     report = topics_run.heldout(inp.train, inp.test, w.entity, k, seed, p.lda)
     with open(out.heldout, "w") as fh:
         json.dump(report, fh, indent=2)
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from tastemap import figures, logs, topics
+from tastemap._exit import finish
 
 
 def main(snakemake):
@@ -24,6 +25,7 @@ def main(snakemake):
         fig.savefig(out.figures[i])
         plt.close(fig)
         log.info("wrote %s", out.figures[i])
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():
