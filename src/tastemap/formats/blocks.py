@@ -534,18 +534,15 @@ def _without_empty(data: bytes, end: int) -> tuple[bytes, int, np.ndarray | None
 def _with_empty(rej: pa.Table, empty: np.ndarray, first: int) -> pa.Table:
     """The rejected lines of a piece read without its empty lines, with those (blank lines) put
     back in line order. ``first`` is the line number of the piece's first line."""
-    n = len(empty)
     is_rej = empty.copy()
     is_rej[rej.column("line").to_numpy() - first] = True
     at = np.flatnonzero(is_rej)
     blank = empty[at]
     pick = pa.array(np.where(blank, rej.num_rows, np.cumsum(~blank) - 1), pa.int64())
-    return pa.table({
-        "line": pa.array(first + at, pa.int64()),
-        "raw": pa.concat_arrays([rej.column("raw").combine_chunks(), pa.array([""])]).take(pick),
-        "reason": pa.concat_arrays([rej.column("reason").combine_chunks(),
-                                    pa.array(["blank line"])]).take(pick),
-    }, schema=REJECTED_SCHEMA) if n else rej
+    blank_row = {"raw": "", "reason": "blank line"}
+    return pa.table({"line": pa.array(first + at, pa.int64()), **{
+        c: pa.concat_arrays([rej.column(c).combine_chunks(), pa.array([v])]).take(pick)
+        for c, v in blank_row.items()}}, schema=REJECTED_SCHEMA)
 
 
 #: Lines per piece of a block (see :func:`_pieces`): ~40 MB of per-line arrays at most. A block
