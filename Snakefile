@@ -18,6 +18,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/matrices.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/models_torch.smk"
+include: "workflow/rules/search.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/topics.smk"
 include: "workflow/rules/explore.smk"
@@ -31,6 +32,7 @@ localrules:
     explore_summary,
     evaluate_sweeps,
     evaluate_across_seeds,
+    search_summary,
     model_figures,
     topics_sweep,
 
@@ -61,7 +63,7 @@ rule evaluate:
     """The offline evaluation of every enabled recommender (fits what it needs)."""
     localrule: True
     input:
-        evaluate_targets(),
+        evaluate_targets() + search_targets(),
 
 
 rule explore:

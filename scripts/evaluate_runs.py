@@ -1,13 +1,15 @@
 """Rule evaluate_runs: every model run of one entity and seed on the same split. Per-user
 metrics of every run (the validation fits of models with several variants, then the train fits
 of every run on the test split), the leaderboards with bootstrap CIs, each model's variant
-chosen on validation (a model with one variant: that one), and the paired significance
-tests."""
+chosen on validation (a model with one variant: that one; a searched family: its ``tuned``
+run, with the values and budget of its search beside its leaderboard row), and the paired
+significance tests."""
 
 import matplotlib.pyplot as plt
 
 from tastemap import evaluate, figures, logs
 from tastemap._exit import finish
+from tastemap.search import read_chosen
 
 
 def main(snakemake):
@@ -22,6 +24,7 @@ def main(snakemake):
         splits = {"valid": (p.valid_runs, inp.valid_recs, inp.valid_models, inp.valid_train[0],
                             inp.valid_test[0], (out.valid_per_user[0], out.valid_leaderboard[0],
                                                 out.valid_markdown[0]))} | splits
+    searched = {m: read_chosen(f) for m, f in zip(p.searched, inp.chosen, strict=True)}
     boards, empty = {}, []
     for name, (pairs, recs, models, train, test, paths) in splits.items():
         if not pairs:  # no model of this entity has several variants: nothing to choose
@@ -29,6 +32,8 @@ def main(snakemake):
             continue
         runs = evaluate.make_runs([tuple(r) for r in pairs], recs, models, rmse)
         per_user, boards[name] = evaluate.split_leaderboard(runs, train, test, **opts)
+        if name == "test":  # beside each row: how its values were chosen
+            boards[name] = evaluate.attach_search(boards[name], searched, p.configured)
         evaluate.write_split(per_user, boards[name], paths, w.entity, seed, p.primary)
     for name, paths in empty:  # the test split's columns, no rows
         boards[name] = boards["test"].iloc[:0]

@@ -1,8 +1,9 @@
-"""Rules fit_model and fit_model_valid: fit one registered recommender on each matrix its rule
-lists (fit_model: the full matrix and the split's train part; fit_model_valid: the validation
-split's train part, for a model with several variants), one after the other; for each fit write
-the model, recommendations for every user and the training curve, and for the full fit similar
-items for every item."""
+"""Rules fit_model and fit_model_valid: fit one registered recommender (with the values its
+validation search chose, for a searched family) on each matrix its rule lists (fit_model: the
+full matrix and the split's train part; fit_model_valid: the validation split's train part, for
+a model with several variants), one after the other; for each fit write the model,
+recommendations for every user and the training curve, and for the full fit similar items for
+every item."""
 import pandas as pd
 
 from tastemap import logs
@@ -10,6 +11,7 @@ from tastemap._exit import finish
 from tastemap.matrices import load_matrix
 from tastemap.models.run import Fit, fit_outputs
 from tastemap.models.tables import item_names, user_names
+from tastemap.search import read_chosen
 
 
 def main(snakemake):
@@ -17,7 +19,11 @@ def main(snakemake):
     w, p, out = snakemake.wildcards, snakemake.params, snakemake.output
     users = user_names(pd.read_parquet(snakemake.input.users))
     items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)
-    spec = Fit(w.model, dict(p.model), int(w.seed), module=p.module, threads=snakemake.threads)
+    params = dict(p.model)
+    if snakemake.input.get("chosen"):  # a searched family: the values its search chose
+        params = read_chosen(snakemake.input.chosen[0])["params"]
+        log.info("chosen on validation (%s): %s", snakemake.input.chosen[0], params)
+    spec = Fit(w.model, params, int(w.seed), module=p.module, threads=snakemake.threads)
     for fit, matrix in zip(p.fits, snakemake.input.matrices):
         log.info("%s/%s/%s seed %s, fit %s: %s", w.entity, w.model, w.variant, w.seed, fit, matrix)
         similar_n = int(p.similar_n) if fit == "full" else 0  # similar items: full fits only

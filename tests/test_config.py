@@ -170,7 +170,7 @@ def test_resolve_raises_with_every_line():
         C.resolve(merged({"split": {"test_fraction": 2}, "colour": 1}))
     assert str(err.value).splitlines() == [
         "invalid config:", "  colour: unknown key (allowed: dataset, entities, evaluate, explore, "
-        "input, models, plots, prepare, seeds, simulate, split, topics)",
+        "input, models, plots, prepare, search, seeds, simulate, split, topics)",
         "  split.test_fraction: 2 is not below 1"]
 
 

@@ -7,6 +7,7 @@ examples:
     tastemap explain     --results results/<dataset> --user user_000001 --item "Portishead"
     tastemap similar     --results results/<dataset> --artist "Radiohead" [--model als]
     tastemap place-users --results results/<dataset> --listens new_users.tsv [--method umap]
+    tastemap search      --results results/<dataset> [--model ease]
 
 ``--results`` may be left out when ``./results`` holds exactly one dataset. Every command
 reads the files through :func:`tastemap.load`. Names are matched forgivingly (case, accents,
@@ -315,6 +316,29 @@ def cmd_info(args) -> None:
             print(f"  {row.model} {row.variant}: {row.mean:.4f}{sd}")
 
 
+# ---- search ----------------------------------------------------------------------------------
+
+
+def cmd_search(args) -> None:
+    run = _results(args.results)
+    table = run.search(args.entity, args.seed)
+    if args.model:
+        rows = table[table["model"] == args.model]
+        if rows.empty:
+            raise CliError(f"no search of {args.model!r} for {args.entity}, seed {args.seed} "
+                           f"(searched: {', '.join(table['model'].unique()) or 'none'})")
+        print(f"{args.model}: every trial (validation {run.primary_metric(args.entity)})")
+        for row in rows.itertuples():
+            mark = "  <- chosen" if row.chosen else ""
+            print(f"  {row.trial + 1:3d}  {row.score:.4f}  {row.values}{mark}")
+        return
+    print(f"validation search, {args.entity}, seed {args.seed}: chosen values")
+    for model, rows in table.groupby("model", sort=False):
+        best = rows[rows["chosen"]].iloc[0]
+        print(f"  {model}: {best['score']:.4f} at trial {int(best['trial']) + 1} of "
+              f"{len(rows)}: {best['values']}")
+
+
 # ---- entry point -----------------------------------------------------------------------------
 
 
@@ -384,6 +408,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--method", choices=("umap", "pca"), default="umap")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", help="also write the table (.csv, .tsv or .parquet)")
+
+    c = command("search", cmd_search,
+                "what each family's validation search tried and chose (search.enabled)")
+    c.add_argument("--entity", choices=("artist", "song"), default="artist")
+    c.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
+    c.add_argument("--model", help="show every trial of this family")
 
     c = command("info", cmd_info, "what the run holds: sizes, models, maps, topics, best models")
     c.add_argument("--top", type=int, default=3, help="best models shown per entity (default 3)")

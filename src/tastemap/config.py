@@ -168,7 +168,7 @@ def _unknown_key(err) -> list[tuple[KeyPath, str]]:
         close = difflib.get_close_matches(str(name), allowed, n=1)
         if close:
             hint = f" (did you mean {key_name((*err.absolute_path, close[0]))}?)"
-        elif allowed and len(allowed) <= 12:
+        elif allowed and len(allowed) <= 16:
             hint = f" (allowed: {', '.join(allowed)})"
         else:
             hint = ""
@@ -306,6 +306,36 @@ def evaluation_metrics(config: dict) -> list[tuple[KeyPath, str]]:
         out.append((("evaluate", "sweep_metrics"),
                     f"{', '.join(map(repr, wrong))} not computed with evaluate.ks {ev['ks']}; "
                     f"choose from {sorted(ranking + ['rmse'])}"))
+    return out
+
+
+@_rule("search", "split.validation", "models")
+def search_families(config: dict) -> list[tuple[KeyPath, str]]:
+    """``search.families`` names families and ranges that exist, and a search has a
+    validation split to score on.
+
+    >>> search_families({"search": {"enabled": True, "trials": 4, "families": {"nope": {}}},
+    ...                  "split": {"validation": True}, "models": {}})
+    [(('search', 'families', 'nope'), "no model family 'nope'")]
+    """
+    from tastemap.models import registry  # light: no torch, implicit or scikit-learn
+
+    search, out, planned = config["search"], [], False
+    sections = registry.config_models(config["models"])
+    for name in search["families"]:
+        if name not in sections and name not in registry.FAMILIES:
+            out.append((("search", "families", name), f"no model family {name!r}"))
+    for name, section in sections.items():
+        if not registry.enabled(section) or section.get("module"):
+            continue  # an outside family is checked when the workflow imports it
+        try:
+            planned |= registry.search_space(name, section, search) is not None
+        except ValueError as err:  # "search.families.<name>.space.<key>: why"
+            where, _, why = str(err).partition(": ")
+            out.append((tuple(where.split(".")), why))
+    if planned and not config["split"]["validation"]:
+        out.append((("search", "enabled"), "the search scores on the validation split: set "
+                                           "split.validation: true, or search.enabled: false"))
     return out
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import scipy.sparse as sp
@@ -97,6 +97,35 @@ def leaderboard(per_user: pd.DataFrame, catalogue: pd.DataFrame, entity: str, se
     return board
 
 
+def attach_search(board: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
+                  configured: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+                  ) -> pd.DataFrame:
+    """``board`` with two columns after ``variant``: ``search`` (how the run's values were
+    chosen: ``N trials`` of its validation search, or ``as configured``) and ``values`` (the
+    values the search chose, or the configured ones). ``records``: model -> its chosen.json
+    record (searched models); ``configured``: model -> variant -> values (the others)."""
+    from tastemap.models.registry import TUNED
+    from tastemap.search import format_values
+
+    board = board.copy()
+    tuned = board["variant"].astype(str) == TUNED
+    found = board["model"].astype(str).map(lambda m: records.get(m))
+    search = ["as configured"] * len(board)
+    values = [""] * len(board)
+    configured = configured or {}
+    for i, (is_tuned, record) in enumerate(zip(tuned, found, strict=True)):
+        if is_tuned and record is not None:
+            search[i] = f"{record['trials']} trials"
+            values[i] = format_values(record["searched"])
+        else:
+            model, variant = str(board["model"].iloc[i]), str(board["variant"].iloc[i])
+            values[i] = format_values(configured.get(model, {}).get(variant, {}))
+    at = board.columns.get_loc("variant") + 1
+    board.insert(at, "values", values)
+    board.insert(at, "search", search)
+    return board
+
+
 def make_runs(pairs: Sequence[tuple[str, str]], recommendations: Sequence[str],
               model_files: Sequence[str], rmse_models: Collection[str]) -> list[Run]:
     """The :class:`Run` of each (model, variant) in ``pairs``: ``recommendations`` has one file
@@ -117,9 +146,15 @@ def split_leaderboard(runs: Sequence[Run], train_path: str, test_path: str, *,
 
 def leaderboard_markdown(board: pd.DataFrame, entity: str, seed: int, primary: str) -> str:
     """The leaderboard of one (entity, seed) as a Markdown page (title, legend, table)."""
+    about = ""
+    if "search" in board.columns:
+        about = ("`search`: how each run's values were chosen - `N trials` of its validation "
+                 "search on this data (`values`: the chosen ones), or `as configured` (`values`: "
+                 "the config's; the schema's defaults were chosen on the validation splits of "
+                 "MovieLens 100K and the simulated default, docs/quality.md).\n\n")
     return (f"# Leaderboard: {entity}, seed {seed}\n\nRanked by {primary}; cells are mean "
             f"[95% bootstrap CI] over {int(board['n_users'].max())} evaluated users.\n\n"
-            + stats.markdown_table(board, spread="ci"))
+            + about + stats.markdown_table(board, spread="ci"))
 
 
 def write_split(per_user: pd.DataFrame, board: pd.DataFrame, paths: Sequence[str], entity: str,

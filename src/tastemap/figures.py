@@ -119,3 +119,14 @@ def topic_sweep(table: pd.DataFrame, entity: str, plots: Mapping) -> Figure:
     return draw.topic_sweep(table, title=f"Choosing the number of LDA topics (user x {entity})",
                             figsize=(width, width / 3), dpi=int(plots["dpi"]))
 
+
+
+def search(table: pd.DataFrame, entity: str, seed: int, metric: str, plots: Mapping) -> Figure:
+    """The validation searches of one entity and seed (``table``: the trials of every searched
+    family, :func:`tastemap.search.summary_table`)."""
+    width = plots["figsize"][0]
+    return draw.search_trials(
+        table, metric=metric, dpi=plots["dpi"],
+        figsize=(max(7.0, width * 0.7), max(4.5, width * 0.45)),
+        title=f"user x {entity}, seed {seed}: validation search (dots: trials; line: best so far; "
+              "circle: chosen)")

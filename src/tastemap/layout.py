@@ -95,6 +95,15 @@ ITEMS_EMBEDDING_MAP_HTML = f"{FIT_DIR}/map_items.html"
 MF_SWEEP = "models/{entity}/mf/seed{seed}/sweep_factors.csv"
 MF_SWEEP_FIGURE = "models/{entity}/mf/seed{seed}/sweep_factors.png"
 
+# ---- search/: each family's validation search (tastemap.search) ------------------------------
+SEARCH_DIR = "search/{entity}/{model}/seed{seed}"
+SEARCH_TRIALS = f"{SEARCH_DIR}/trials.parquet"
+SEARCH_CHOSEN = f"{SEARCH_DIR}/chosen.json"
+#: Optuna's journal of the trials (not a rule output: it survives a killed job, to resume)
+SEARCH_JOURNAL = f"{SEARCH_DIR}/journal.log"
+SEARCH_SUMMARY = "search/{entity}/seed{seed}/search.csv"
+SEARCH_FIGURE = "search/{entity}/seed{seed}/search.png"
+
 # ---- evaluate/: every model on the same split -----------------------------------------------
 EVAL_DIR = "evaluate/{entity}/seed{seed}"
 PER_USER = f"{EVAL_DIR}/per_user.parquet"

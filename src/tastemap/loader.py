@@ -569,6 +569,22 @@ class Results:
         return pd.read_csv(self._file(L.path(L.SELECTED, entity=entity, seed=seed),
                                       "split.validation"))
 
+    def search(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
+        """Every trial of the validation searches (search.csv): ``model, trial, score, best,
+        chosen, values, fit_s, rank_s``."""
+        _check_entity(entity)
+        return pd.read_csv(self._file(L.path(L.SEARCH_SUMMARY, entity=entity, seed=seed),
+                                      "search.enabled and a searched family"))
+
+    def chosen(self, entity: str = "artist", model: str = "als", seed: int = 0) -> dict:
+        """What ``model``'s validation search chose (chosen.json): ``params`` (every
+        hyper-parameter of the ``tuned`` fits), ``searched``, ``score``, ``trials``, ..."""
+        from tastemap.search import read_chosen
+
+        _check_entity(entity)
+        return read_chosen(self._file(L.path(L.SEARCH_CHOSEN, entity=entity, model=model,
+                                             seed=seed), f"a validation search of {model}"))
+
     def per_user(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
         """Per-user metrics of every run on the test split, long format:
         ``entity, seed, model, variant, user_idx, metric, value``."""

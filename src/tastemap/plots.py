@@ -494,3 +494,32 @@ def factor_sweep(table: pd.DataFrame, *, title: str, metric: str = "rmse", figsi
 
 
 # ==== end of torch models section ==========================================================
+
+
+# ==== search section =========================================================================
+
+
+def search_trials(table: pd.DataFrame, *, metric: str, title: str, figsize=(9, 5),
+                  dpi: int = 100) -> Figure:
+    """Validation score against trial, one colour per family: every trial a dot, the best so
+    far a line, the chosen trial circled.
+
+    ``table`` columns: ``model``, ``trial`` (0-based), ``score``, ``best`` (running best).
+    """
+    fig, ax = plt.subplots(figsize=tuple(figsize), dpi=dpi)
+    colors = _category_colors(max(1, table["model"].nunique()))
+    for color, (model, rows) in zip(colors, table.groupby("model", sort=False)):
+        rows = rows.sort_values("trial")
+        trial = rows["trial"].to_numpy() + 1
+        ax.scatter(trial, rows["score"], s=14, color=color, alpha=0.45)
+        ax.step(trial, rows["best"], where="post", color=color, label=plain(model))
+        chosen = rows.loc[rows["score"].idxmax()]
+        ax.scatter([chosen["trial"] + 1], [chosen["score"]], s=90, facecolors="none",
+                   edgecolors=[color], linewidths=1.5, zorder=3)
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{metric} on the validation split")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncols=2)
+    fig.tight_layout()
+    return fig

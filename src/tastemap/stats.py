@@ -311,10 +311,15 @@ def markdown_table(board: pd.DataFrame, spread: str = "ci", digits: int = 4) -> 
     wide = cells.pivot_table(index=["rank"] + RUN_KEYS, columns="metric", values="cell",
                              aggfunc="first", sort=False)
     wide = wide.reindex(columns=metrics).sort_index(level="rank")
-    header = ["rank", "model", "variant"] + metrics
+    # how each run's values were chosen (tastemap.evaluate.attach_search), when known
+    extra = [c for c in ("search", "values") if c in board.columns]
+    about = board.drop_duplicates(RUN_KEYS).set_index(RUN_KEYS)[extra] if extra else None
+    header = ["rank", "model", "variant"] + extra + metrics
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (rank, model, variant), row in wide.iterrows():
-        vals = [str(rank), str(model), str(variant)] + ["" if pd.isna(v) else str(v) for v in row]
+        known = [] if about is None else [str(v) for v in about.loc[(model, variant)]]
+        vals = ([str(rank), str(model), str(variant)] + known
+                + ["" if pd.isna(v) else str(v) for v in row])
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 

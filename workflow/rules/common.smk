@@ -10,6 +10,13 @@ from tastemap import layout as L
 # config stops here, before any job, with one line per key. The workflow then runs on the complete
 # config (--config strings converted, the schema's defaults filled in) with every mapping's keys
 # sorted: Snakemake compares params by repr(), so key order must not rerun jobs.
+# The model sections as the user wrote them (before the schema's defaults): a list there is an
+# explicit sweep or a pinned value, and that family is not searched (tastemap.search).
+_LISTED = {
+    name: dict(section)
+    for name, section in (config.get("models") or {}).items()
+    if isinstance(section, dict)
+}
 _full_config = resolve(
     config, load_schema(os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 )
@@ -175,6 +182,7 @@ def all_targets():
         + split_targets()
         + models_targets()
         + evaluate_targets()
+        + search_targets()
         + topics_targets()
         + explore_targets()
         + models_torch_targets()
@@ -193,22 +201,30 @@ from tastemap.models import registry as _registry
 
 
 def _model_tables():
-    """name -> class, name -> {variant: params} and name -> swept keys of the enabled models."""
-    classes, variants, sweeps = {}, {}, {}
+    """name -> class, name -> {variant: params}, name -> swept keys of the enabled models, and
+    name -> search plan (registry.search_plan) of the searched ones, whose one variant is
+    ``tuned`` (its params: the fixed values; the searched ones come from chosen.json)."""
+    classes, variants, sweeps, plans = {}, {}, {}, {}
     for name, section in _registry.config_models(config["models"]).items():
         if not _registry.enabled(section):
             continue
         try:
             classes[name] = _registry.get(name, section.get("module"))
-            variants[name] = _registry.variants(name, section)
-            sweeps[name] = _registry.swept_keys(name, section)
+            plan = _registry.search_plan(name, section, config["search"], _LISTED.get(name))
+            if plan is None:
+                variants[name] = _registry.variants(name, section)
+                sweeps[name] = _registry.swept_keys(name, section)
+            else:
+                plans[name] = plan
+                variants[name] = {_registry.TUNED: plan["base"]}
+                sweeps[name] = []
         except (ValueError, KeyError, ImportError) as err:
             raise ConfigError(str(err).strip("'\"")) from None
-    return classes, variants, sweeps
+    return classes, variants, sweeps, plans
 
 
 #: enabled model -> its class (declarations: folds_in, has_factors, has_loss_curve, ...)
-FAMILIES, MODEL_VARIANTS, MODEL_SWEEPS = _model_tables()
+FAMILIES, MODEL_VARIANTS, MODEL_SWEEPS, SEARCH_PLANS = _model_tables()
 #: models whose fits get new_users.parquet (models.new_users), loss.png, the evaluation's RMSE,
 #: explanations.parquet
 NEW_USER_MODELS = {n for n, c in FAMILIES.items() if c.folds_in}
@@ -245,6 +261,46 @@ def model_runs(entity=None):
             if e in ENTITIES and (entity is None or e == entity):
                 runs.extend((e, name, v) for v in model_variants(name))
     return runs
+
+
+def searched_models(entity):
+    """The searched families (search_plan) among the enabled runs of ``entity``, in run order."""
+    return list(dict.fromkeys(m for _, m, _ in model_runs(entity) if m in SEARCH_PLANS))
+
+
+def configured_values(entity):
+    """model -> variant -> the values of its searchable keys, for the runs of ``entity`` that are
+    not searched (shown beside their leaderboard rows)."""
+    out = {}
+    for _, m, v in model_runs(entity):
+        if m not in SEARCH_PLANS:
+            keys = list(FAMILIES[m].search_space) or list(FAMILIES[m].sweep_prefixes)
+            params = MODEL_VARIANTS[m][v]
+            out.setdefault(m, {})[v] = {k: params[k] for k in keys if k in params}
+    return canonical(out)
+
+
+def search_files(entity, seed, template):
+    """``template`` (SEARCH_TRIALS or SEARCH_CHOSEN) of every searched family of ``entity``."""
+    return [R(template, entity=entity, model=m, seed=seed) for m in searched_models(entity)]
+
+
+def chosen_input(w):
+    """The chosen values a fit of the ``tuned`` variant reads ([] for any other run)."""
+    if w.model in SEARCH_PLANS and w.variant == _registry.TUNED:
+        return [R(L.SEARCH_CHOSEN, entity=w.entity, model=w.model, seed=w.seed)]
+    return []
+
+
+def search_targets():
+    """Per entity and seed with a searched family: the trials table and figure of the search."""
+    return [
+        R(t, entity=e, seed=s)
+        for e in ENTITIES
+        if searched_models(e)
+        for s in SEEDS
+        for t in (L.SEARCH_SUMMARY, L.SEARCH_FIGURE)
+    ]
 
 
 def model_params(name, variant):
@@ -362,8 +418,9 @@ def models_targets():
 
 def mf_factor_variants():
     """(factors, variant) of the MF variants in the latent-size sweep: those that differ from
-    the first variant in `factors` only (other swept keys at their first value)."""
-    if "mf" not in FAMILIES:
+    the first variant in `factors` only (other swept keys at their first value). None when MF
+    is searched: its search figure shows what the factors do (search_summary)."""
+    if "mf" not in FAMILIES or "mf" in SEARCH_PLANS:
         return []
     variants = MODEL_VARIANTS["mf"]
     first = next(iter(variants.values()))
@@ -377,6 +434,9 @@ def curve_runs():
 
 
 def mf_entities():
+    """Entities with an MF latent-size sweep (mf_factor_variants)."""
+    if not mf_factor_variants():
+        return []
     return [e for e in ENTITIES if any(r[0] == e and r[1] == "mf" for r in model_runs())]
 
 

@@ -44,6 +44,8 @@ rule evaluate_runs:
         valid_models=lambda w: _validation(*_rmse_models(w, "valid")),
         valid_train=_validation(R(L.VALID_TRAIN)),
         valid_test=_validation(R(L.VALID_TEST)),
+        # the searched families' chosen values and budgets, shown beside their rows
+        chosen=lambda w: search_files(w.entity, w.seed, L.SEARCH_CHOSEN),
     output:
         per_user=R(L.PER_USER),
         leaderboard=report(
@@ -88,6 +90,8 @@ rule evaluate_runs:
         runs=lambda w: _runs(w, "train"),
         valid_runs=lambda w: _runs(w, "valid"),
         rmse_models=sorted(RMSE_MODELS),
+        searched=lambda w: searched_models(w.entity),
+        configured=lambda w: configured_values(w.entity),
         modules=lambda w: {
             m: model_module(m) for _, m, _ in model_runs(w.entity) if model_module(m)
         },

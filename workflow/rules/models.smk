@@ -20,6 +20,8 @@ def _fit_files():
 rule fit_model:
     input:
         matrices=lambda w: [fit_matrix(w.entity, w.seed, fit) for fit in fit_kinds()],
+        # a searched family's chosen values (tastemap.search); none for other runs
+        chosen=chosen_input,
         users=R(L.USERS),
         catalogue=R(L.ITEMS),
     output:

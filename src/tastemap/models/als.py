@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import ImplicitFactors, Recommender, register
+from tastemap.models.space import Choice, Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class ALS(ImplicitFactors, Recommender):
 
     sweep_prefixes = {"factors": "f", "regularization": "r", "alpha": "a", "iterations": "i",
                       "confidence": "c", "eps": "e"}
+    search_space = {"factors": Int(16, 256, log=True), "regularization": Float(0.1, 1000.0),
+                    "alpha": Float(0.1, 100.0), "confidence": Choice(("log", "bm25", "hu"))}
     folds_in = True
     has_factors = True
     has_loss_curve = True

@@ -46,6 +46,7 @@ import scipy.sparse as sp
 from tastemap.logs import Progress
 from tastemap.models import store
 from tastemap.models.registry import FAMILIES, MODELS, get, make, register  # noqa: F401
+from tastemap.models.space import Dimension
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +323,9 @@ class Recommender(ABC):
         Hyper-parameters a config grid may sweep (``models.<name>.<key>: [v1, v2]``) -> the
         prefix each contributes to a variant name, in name order (``{"factors": "f"}``:
         ``factors: [32, 64]`` -> variants ``f32``, ``f64``).
+    ``search_space``
+        Hyper-parameters the validation search (:mod:`tastemap.search`) chooses, each with its
+        range (:mod:`tastemap.models.space`); empty for a family with nothing to tune.
     ``folds_in``
         ``recommend_new`` scores users the model was not fit on, from their item rows.
     ``has_factors``
@@ -343,6 +347,7 @@ class Recommender(ABC):
 
     name: ClassVar[str] = "base"
     sweep_prefixes: ClassVar[dict[str, str]] = {}
+    search_space: ClassVar[dict[str, Dimension]] = {}
     folds_in: ClassVar[bool] = False
     has_factors: ClassVar[bool] = False
     has_loss_curve: ClassVar[bool] = False

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import ImplicitFactors, Recommender, register
 from tastemap.models.knn import weigh
+from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class BPR(ImplicitFactors, Recommender):
 
     sweep_prefixes = {"factors": "f", "learning_rate": "lr", "regularization": "r",
                       "iterations": "i"}
+    search_space = {"factors": Int(16, 256, log=True), "learning_rate": Float(0.001, 0.3),
+                    "regularization": Float(1e-5, 0.3), "iterations": Int(20, 300, log=True)}
     folds_in = True
     has_factors = True
     has_loss_curve = True

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register, top_k
 from tastemap.models.knn import linear_explanations, weigh
+from tastemap.models.space import Choice, Float
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class EASE(Recommender):
     """
 
     sweep_prefixes = {"l2": "l", "weighting": "w"}
+    search_space = {"l2": Float(1.0, 1e5), "weighting": Choice(("binary", "log"))}
     folds_in = True
     similar_by = "EASE weights B[i, j]"
     #: ``explain``: the played items ``i`` with the largest ``w(r_ui) * B[i, j]``

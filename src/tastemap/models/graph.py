@@ -53,6 +53,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import register
 from tastemap.models.knn import ItemWeights, weigh
+from tastemap.models.space import Choice, Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ class P3Alpha(_RandomWalk):
 
     sweep_prefixes = {"neighbours": "k", "alpha": "a", "normalize_similarity": "n",
                       "weighting": "w"}
+    search_space = {"neighbours": Int(5, 1000, log=True), "alpha": Float(0.0, 2.0, log=False),
+                    "normalize_similarity": Choice((False, True))}
     similar_by = "P3alpha walk weights W[i, j], top neighbours"
 
     def __init__(self, neighbours: int = 100, alpha: float = 1.0,
@@ -203,6 +206,8 @@ class RP3Beta(_RandomWalk):
 
     sweep_prefixes = {"neighbours": "k", "alpha": "a", "beta": "b", "normalize_similarity": "n",
                       "weighting": "w"}
+    search_space = {"neighbours": Int(5, 1000, log=True), "alpha": Float(0.0, 2.0, log=False),
+                    "beta": Float(0.0, 1.0, log=False), "normalize_similarity": Choice((False, True))}
     similar_by = "RP3beta walk weights W[i, j] (popularity-penalised), top neighbours"
 
     def __init__(self, neighbours: int = 100, alpha: float = 1.0, beta: float = 0.6,

@@ -54,6 +54,7 @@ from tastemap.models._torch import (
     torch_session,
 )
 from tastemap.models.base import Recommender, register
+from tastemap.models.space import Choice, Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,8 @@ class Item2Vec(_ContextScoring):
     """
 
     sweep_prefixes = {"factors": "f", "epochs": "e", "learning_rate": "lr", "cooccurrence": "co"}
+    search_space = {"factors": Int(8, 64, log=True), "learning_rate": Float(0.005, 0.1),
+                    "cooccurrence": Choice(("count", "per_entry"))}
 
     def __init__(self, factors: int = 32, epochs: int = 30, batch_size: int = 256,
                  learning_rate: float = 0.05, max_items: int = 5000, cooccurrence: str = "per_entry",
@@ -303,6 +306,8 @@ class SkipGramNS(_ContextScoring):
 
     sweep_prefixes = {"factors": "f", "contexts": "c", "negatives": "n", "epochs": "e",
                       "learning_rate": "lr", "ns_exponent": "ns"}
+    search_space = {"factors": Int(8, 64, log=True), "contexts": Int(2, 20),
+                    "learning_rate": Float(0.003, 0.1), "epochs": Int(1, 5)}
 
     def __init__(self, factors: int = 16, epochs: int = 3, contexts: int = 10, negatives: int = 5,
                  ns_exponent: float = 0.75, batch_size: int = 1024, learning_rate: float = 0.01,

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register, top_k, top_k_sparse
+from tastemap.models.space import Choice, Int
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,9 @@ class ItemKNN(Recommender):
 
     sweep_prefixes = {"neighbours": "k", "similarity": "s", "weighting": "w", "bm25_k1": "bk",
                       "bm25_b": "bb"}
+    search_space = {"neighbours": Int(5, 1000, log=True),
+                    "similarity": Choice(("cosine", "tfidf", "bm25")),
+                    "weighting": Choice(("log", "binary"))}
     folds_in = True
     similar_by = "item-item similarity (cosine, BM25 or TF-IDF), top neighbours"
     scoring = "sparse"
@@ -222,6 +226,7 @@ class UserKNN(Recommender):
     """
 
     sweep_prefixes = {"neighbours": "k", "weighting": "w"}
+    search_space = {"neighbours": Int(5, 1000, log=True), "weighting": Choice(("log", "binary"))}
     folds_in = True
     similar_by = "cosine of item columns, top neighbours"
     scoring = "sparse"

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register
+from tastemap.models.space import Choice, Int
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class LDA(Recommender):
     """
 
     sweep_prefixes = {"k": "k", "counts": "c", "max_iter": "i"}
+    search_space = {"k": Int(4, 64, log=True), "counts": Choice(("log", "binary"))}
     folds_in = True
     has_factors = True
     similar_by = "cosine of item topic probabilities"

@@ -42,6 +42,7 @@ from tastemap.models._torch import (
     torch_session,
 )
 from tastemap.models.base import Recommender, register
+from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class BiasedMF(Recommender):
 
     sweep_prefixes = {"factors": "f", "regularization": "r", "negatives": "n", "epochs": "e",
                       "learning_rate": "lr"}
+    search_space = {"factors": Int(16, 128, log=True), "regularization": Float(1e-4, 0.1),
+                    "negatives": Int(1, 8), "learning_rate": Float(0.01, 0.2)}
     folds_in = True
     has_factors = True
     has_loss_curve = True

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register
 from tastemap.models.knn import weigh
+from tastemap.models.space import Choice, Int
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class PureSVD(Recommender):
     """
 
     sweep_prefixes = {"factors": "f", "weighting": "w"}
+    search_space = {"factors": Int(4, 512, log=True), "weighting": Choice(("binary", "log"))}
     folds_in = True
     has_factors = True
     similar_by = "cosine of item factors"

@@ -57,6 +57,9 @@ FAMILIES: dict[str, str] = {
     "twotower": "tastemap.models.twotower:TwoTower",
 }
 
+#: the one variant of a family whose hyper-parameters the validation search chooses
+TUNED = "tuned"
+
 #: keys of a ``models.<name>`` config section that are not hyper-parameters
 BOOKKEEPING = ("enabled", "entities", "module")
 
@@ -238,6 +241,62 @@ def swept_keys(name: str, section: Mapping[str, Any]) -> list[str]:
             if isinstance(section.get(k), (list, tuple)) and len(section[k]) > 1]
 
 
+# ---- the validation search (tastemap.search) ------------------------------------------------
+
+
+def search_space(name: str, section: Mapping[str, Any], search: Mapping[str, Any],
+                 listed: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The space family ``name``'s validation search covers (its declared ``search_space``
+    narrowed by ``search.families.<name>.space``), or ``None`` when it is not searched (see
+    :func:`search_plan`)."""
+    from tastemap.models.space import narrowed, searched
+
+    if not search.get("enabled", True):
+        return None
+    cls = get(name, section.get("module"))
+    if any(isinstance(v, (list, tuple)) for k, v in (listed or {}).items()
+           if k in cls.sweep_prefixes):
+        return None
+    own = dict(search.get("families", {}).get(name, {}))
+    space = narrowed(cls.search_space, own.get("space", {}), name)
+    return space if searched(space) else None
+
+
+def search_plan(name: str, section: Mapping[str, Any], search: Mapping[str, Any],
+                listed: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """What family ``name``'s validation search covers: ``{"space": {key: dimension},
+    "trials": n, "base": fixed hyper-parameters}``, or ``None`` when the family is not searched:
+    ``search.enabled`` off, nothing left to choose, or a list in ``listed`` (the family's section
+    as the user wrote it, before the schema's defaults: an explicit sweep or a pinned value).
+    ``section``: the complete section (defaults filled in), the source of the fixed values.
+
+    >>> off = {"enabled": True, "trials": 20, "families": {}}
+    >>> plan = search_plan("ease", {"l2": [500], "weighting": "binary", "max_items": 9}, off)
+    >>> sorted(plan["space"]), plan["trials"], plan["base"]
+    (['l2', 'weighting'], 20, {'max_items': 9})
+    >>> search_plan("ease", {"l2": [500]}, off, listed={"l2": [100, 500]})
+    >>> search_plan("popularity", {}, off)
+    >>> search_plan("ease", {}, {"enabled": True, "trials": 20,
+    ...             "families": {"ease": {"trials": 5, "space": {"weighting": ["log"]}}}})["trials"]
+    5
+    """
+    space = search_space(name, section, search, listed)
+    if space is None:
+        return None
+    own = dict(search.get("families", {}).get(name, {}))
+    base = {}
+    for key, value in section.items():
+        if key in BOOKKEEPING or key in space:
+            continue
+        if isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                raise ValueError(f"models.{name}.{key}: {value!r} is a sweep of a key the search "
+                                 "does not choose; give one value")
+            value = value[0]
+        base[key] = value
+    return {"space": space, "trials": int(own.get("trials", search["trials"])), "base": base}
+
+
 # ---- the capability table (docs/models.md) ---------------------------------------------------
 
 
@@ -263,8 +322,20 @@ def capabilities_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def search_spaces_markdown() -> str:
+    """What each family's validation search chooses, and over which ranges, as Markdown
+    (docs/models.md holds this text; a test checks it)."""
+    lines = ["| family | searched hyper-parameters (range) |", "|---|---|"]
+    for name, cls in specs().items():
+        dims = "; ".join(f"{k}: {d.describe()}" for k, d in cls.search_space.items())
+        lines.append(f"| {name} | {dims or '- (nothing to tune)'} |")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":  # pragma: no cover
     # `python -m` runs a second copy of this module: ask the one the families register with
     from tastemap.models import registry
 
     print(registry.capabilities_markdown(), end="")
+    print()
+    print(registry.search_spaces_markdown(), end="")

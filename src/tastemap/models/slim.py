@@ -53,6 +53,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import register
 from tastemap.models.knn import ItemWeights, weigh
+from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class SLIM(ItemWeights):
     """
 
     sweep_prefixes = {"l1_ratio": "l1", "alpha": "a", "neighbours": "k", "weighting": "w"}
+    search_space = {"l1_ratio": Float(1e-5, 1.0), "alpha": Float(1e-3, 1.0),
+                    "neighbours": Int(5, 1000, log=True)}
     similar_by = "SLIM weights W[i, j] (item i in the regression of item j), top neighbours"
 
     def __init__(self, l1_ratio: float = 0.1, alpha: float = 0.1, neighbours: int = 100,

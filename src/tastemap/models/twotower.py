@@ -39,6 +39,7 @@ from tastemap.models._torch import (
     unit_rows,
 )
 from tastemap.models.base import Recommender, register
+from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class TwoTower(Recommender):
 
     sweep_prefixes = {"factors": "f", "hidden": "h", "temperature": "t", "epochs": "e",
                       "learning_rate": "lr"}
+    search_space = {"temperature": Float(0.02, 0.5), "epochs": Int(3, 20),
+                    "hidden": Int(32, 256, log=True)}
     folds_in = True
     has_factors = True
     has_loss_curve = True
