@@ -77,6 +77,56 @@ def test_a_search_killed_mid_trial_resumes_to_the_same_choice(split, tmp_path):
     assert states.count(optuna.trial.TrialState.COMPLETE) == 6
 
 
+KILLED_SEARCH = """
+import sys, numpy as np, scipy.sparse as sp
+from pathlib import Path
+from tastemap.models.space import Choice, Int
+from tastemap.search import Search, run_search
+train, test = sp.load_npz(sys.argv[1]), sp.load_npz(sys.argv[2])
+space = {"neighbours": Int(2, 60, log=True), "weighting": Choice(("log", "binary"))}
+run_search(Search("userknn", {}, space, trials=500, startup_trials=3), train, test, seed=0,
+           journal=Path(sys.argv[3]))
+"""
+
+
+def test_a_search_process_killed_with_sigkill_resumes_to_the_same_choice(split, tmp_path):
+    """A real kill: a process searching into a journal is SIGKILLed after a few trials; the
+    resumed search gives the same trials and choice as one never interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for name, m in zip(("train", "test"), split, strict=True):
+        sp.save_npz(tmp_path / f"{name}.npz", m)
+    journal = tmp_path / "killed.log"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_SEARCH, str(tmp_path / "train.npz"),
+                             str(tmp_path / "test.npz"), str(journal)])
+    def completed() -> int:
+        if not journal.exists():
+            return 0
+        storage = optuna.storages.journal.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(journal)))
+        return sum(len(s.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+                   for s in (optuna.load_study(study_name=n, storage=storage)
+                             for n in optuna.get_all_study_names(storage)))
+
+    try:
+        deadline = time.monotonic() + 120
+        while completed() < 4 and time.monotonic() < deadline:
+            assert proc.poll() is None, "the search ended before it was killed"
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    search = _search(trials=8)
+    resumed = run_search(search, *split, seed=0, journal=journal)
+    whole = run_search(search, *split, seed=0, journal=tmp_path / "whole.log")
+    pd.testing.assert_frame_equal(_values(resumed), _values(whole))
+    assert chosen(resumed, search) == chosen(whole, search)
+
+
 def test_a_smaller_budget_chooses_among_the_first_trials(split, tmp_path):
     journal = tmp_path / "j.log"
     six = run_search(_search(trials=6), *split, seed=0, journal=journal)
@@ -87,7 +137,9 @@ def test_a_smaller_budget_chooses_among_the_first_trials(split, tmp_path):
 def test_the_chosen_values_are_the_best_trial_and_beat_a_poor_fixed_value(split):
     table = run_search(_search(trials=8), *split, seed=0, journal=None)
     best = table.loc[table["score"].idxmax()]
-    assert chosen(table, _search())["neighbours"] == best["neighbours"]
+    values = chosen(table, _search())
+    assert values["neighbours"] == best["neighbours"]
+    assert type(values["neighbours"]) is int and type(values["weighting"]) is str  # constructors
     assert table["best"].is_monotonic_increasing and table["best"].iloc[-1] == best["score"]
     poor = run_search(_search(trials=1, space={"neighbours": Int(2, 2), "weighting": Choice(("log",))}),
                       *split, seed=0, journal=None)

@@ -58,7 +58,7 @@ import scipy.sparse as sp
 from tastemap import metrics
 from tastemap.models.registry import TUNED  # noqa: F401 (the searched variant's name)
 from tastemap.models.run import Fit, check_sizes
-from tastemap.models.space import Dimension, Int, describe_space, searched
+from tastemap.models.space import Dimension, Float, Int, describe_space, searched
 
 logger = logging.getLogger(__name__)
 
@@ -232,10 +232,20 @@ def trials_table(trials: Sequence[Any], keys: Sequence[str],
 def chosen(table: pd.DataFrame, search: Search) -> dict[str, Any]:
     """The chosen hyper-parameters: the base values with the best trial's values (the first of
     equal scores)."""
-    best = table.iloc[int(np.argmax(table["score"].to_numpy()))]
-    values = {k: _plain(best[k]) for k in table.columns
+    best = int(np.argmax(table["score"].to_numpy()))
+    values = {k: _typed(search.space.get(k), table[k].iloc[best]) for k in table.columns
               if k not in ("trial", "score", "fit_s", "rank_s", "best")}
     return {**dict(search.base), **values}
+
+
+def _typed(dim: Dimension | None, value: Any) -> Any:
+    """A table cell as its dimension's Python type (a row of mixed columns is all floats)."""
+    value = _plain(value)
+    if isinstance(dim, Int):
+        return int(value)
+    if isinstance(dim, Float):
+        return float(value)
+    return value
 
 
 def _plain(value: Any) -> Any:
