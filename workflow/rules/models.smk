@@ -45,7 +45,7 @@ rule fit_model:
     resources:
         # measured: 2.0-4.0 GiB for ALS, item-kNN and popularity on the MSD-shaped matrices
         # (688 MB of input), 1.2-1.8 GiB at Last.fm-360K size; twice on a retry (a dense model
-        # such as EASE needs n_items^2 x 24 bytes more: raise it with --set-resources)
+        # such as EASE needs about n_items^2 x 8 bytes more: raise it with --set-resources)
         mem_mb=mem_by_input(6),
         runtime=runtime_by_input,
     script:

@@ -23,6 +23,40 @@ class TooManyItems(ValueError):
     """The catalogue is too large for a dense items x items model."""
 
 
+def spd_inverse(G: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix (float32 or float64), computed in
+    ``G``'s memory (``G`` is overwritten) by a Cholesky factorisation: LAPACK ``potrf`` and
+    ``potri`` of the matrix's precision, through scipy's public ``scipy.linalg.lapack``.
+
+    ``np.linalg.inv`` (LU with pivoting, into a new matrix) costs about twice the arithmetic
+    and twice the memory (``benchmarks/ease_fit.py``, docs/benchmarks.md "EASE fit").
+    Raises ``np.linalg.LinAlgError`` when the factorisation finds the matrix not positive
+    definite.
+
+    >>> A = np.array([[4.0, 1.0], [1.0, 3.0]])
+    >>> bool(np.allclose(spd_inverse(A.copy()), np.linalg.inv(A)))
+    True
+    """
+    from scipy.linalg import get_lapack_funcs
+
+    n = G.shape[0]
+    if not G.flags.f_contiguous:  # a symmetric C-ordered matrix is its own Fortran transpose
+        G = G.T
+    potrf, potri = get_lapack_funcs(("potrf", "potri"), (G,))
+    c, info = potrf(G, lower=False, overwrite_a=True, clean=False)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"not positive definite (LAPACK potrf info {info})")
+    inv, info = potri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"inverting the Cholesky factor failed (info {info})")
+    for start in range(0, n, 1024):  # potri fills the upper triangle: mirror it, by blocks
+        stop = min(n, start + 1024)
+        inv[stop:, start:stop] = inv[start:stop, stop:].T
+        block = inv[start:stop, start:stop]
+        block[...] = np.triu(block) + np.triu(block, 1).T
+    return inv
+
+
 @register("ease")
 class EASE(Recommender):
     """Parameters
@@ -59,7 +93,7 @@ class EASE(Recommender):
         if n_items > self.max_items:
             raise TooManyItems(
                 f"EASE needs a dense {n_items} x {n_items} matrix "
-                f"(~{8 * n_items**2 / 1e9:.1f} GB); the catalogue has more than "
+                f"(~{4 * n_items**2 / 1e9:.1f} GB in float32); the catalogue has more than "
                 f"models.ease.max_items={self.max_items} items. Raise models.ease.max_items if "
                 "the memory is there, or disable EASE for this entity (models.ease.entities)."
             )
@@ -68,14 +102,24 @@ class EASE(Recommender):
         X = weigh(self._set_train(train), self.weighting)
         logger.info("EASE: Gram matrix of %d items, l2=%g", n_items, self.l2)
         with threadpool_limits(limits=max(1, int(self.num_threads)), user_api="blas"):
-            G = (X.T @ X).toarray().astype(np.float64)
-            G[np.diag_indices(n_items)] += self.l2
-            P = np.linalg.inv(G)
-        B = P / (-np.diag(P))[None, :]
-        B[np.diag_indices(n_items)] = 0.0
-        self.B_ = B.astype(np.float32)
+            gram = X.T @ X
+            try:  # float32, the precision B is kept in: half the memory and time of float64
+                P = self._inverse(gram, np.float32)
+            except np.linalg.LinAlgError:  # rounding made it indefinite: redo in float64
+                logger.info("EASE: float32 Cholesky failed; inverting in float64")
+                P = self._inverse(gram, np.float64)
+        diag = np.diag(P).copy()
+        P /= -diag[None, :]
+        P[np.diag_indices(n_items)] = 0.0
+        self.B_ = P.astype(np.float32, copy=False)
         self.history_ = []
         return self
+
+    def _inverse(self, gram: sp.spmatrix, dtype: type) -> np.ndarray:
+        """``(gram + l2 I)^-1`` as a dense ``dtype`` matrix (:func:`spd_inverse`)."""
+        G = gram.toarray().astype(dtype, copy=False)
+        G[np.diag_indices(G.shape[0])] += self.l2
+        return spd_inverse(G)
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return np.asarray(weigh(self.train[user_idx], self.weighting) @ self.B_)
