@@ -47,7 +47,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ from tastemap.models.run import Fit, check_sizes
 from tastemap.models.space import Dimension, Float, Int, describe_space, searched
 
 logger = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,6 @@ class Search:
     users: int = 0
     module: str | None = None
     threads: int = 1
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.trials < 1:
@@ -109,11 +107,14 @@ def fitted_to(space: Mapping[str, Dimension], shape: tuple[int, int]) -> dict[st
 
 def study_name(search: Search, seed: int, data: str) -> str:
     """The journal's study name: a hash of everything that defines the search except its budget
-    (so a resumed or enlarged search continues the same study), including the data."""
+    (so a resumed or enlarged search continues the same study), including the data and the
+    tastemap version (whose families' code the trials ran)."""
+    import tastemap
+
     what = {"family": search.family, "base": dict(search.base),
             "space": describe_space(search.space), "startup": search.startup_trials,
             "metric": search.metric, "ks": list(search.ks), "users": search.users,
-            "seed": seed, "data": data, **dict(search.extra)}
+            "seed": seed, "data": data, "tastemap": tastemap.__version__}
     digest = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
     return f"{search.family}-{digest[:16]}"
 
