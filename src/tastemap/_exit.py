@@ -110,7 +110,9 @@ def _flush_open_outputs() -> list[str]:
             name = getattr(obj, "name", None)
             if id(obj) not in expected and isinstance(name, str) and not name.startswith("<"):
                 found.add(name)
-        elif parquet_writer is not None and isinstance(obj, parquet_writer):
+        # type(), not isinstance(): isinstance reads obj.__class__, which a dead weakref.proxy
+        # answers with ReferenceError (met at Last.fm-360K size) and other objects may compute
+        elif parquet_writer is not None and issubclass(type(obj), parquet_writer):
             if getattr(obj, "is_open", False):
                 obj.close()
                 found.add(str(getattr(obj, "where", "a ParquetWriter")))
