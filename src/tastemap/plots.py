@@ -516,6 +516,9 @@ def search_trials(table: pd.DataFrame, *, metric: str, title: str, figsize=(9, 5
         chosen = rows.loc[rows["score"].idxmax()]
         ax.scatter([chosen["trial"] + 1], [chosen["score"]], s=90, facecolors="none",
                    edgecolors=[color], linewidths=1.5, zorder=3)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{metric} on the validation split")
     ax.set_title(title)
