@@ -230,12 +230,24 @@ def trials_table(trials: Sequence[Any], keys: Sequence[str],
     return table
 
 
+#: columns of a trials table that are not hyper-parameters
+_TRIAL_COLUMNS = ("trial", "score", "fit_s", "rank_s", "best")
+
+
+def value_columns(table: pd.DataFrame) -> list[str]:
+    """The searched hyper-parameters of a trials table (:func:`trials_table`), in order."""
+    return [k for k in table.columns if k not in _TRIAL_COLUMNS]
+
+
+def best_trial(table: pd.DataFrame) -> int:
+    """Row of the best trial (the first of equal scores)."""
+    return int(np.argmax(table["score"].to_numpy()))
+
+
 def chosen(table: pd.DataFrame, search: Search) -> dict[str, Any]:
-    """The chosen hyper-parameters: the base values with the best trial's values (the first of
-    equal scores)."""
-    best = int(np.argmax(table["score"].to_numpy()))
-    values = {k: _typed(search.space.get(k), table[k].iloc[best]) for k in table.columns
-              if k not in ("trial", "score", "fit_s", "rank_s", "best")}
+    """The chosen hyper-parameters: the base values with the best trial's values."""
+    best = best_trial(table)
+    values = {k: _typed(search.space.get(k), table[k].iloc[best]) for k in value_columns(table)}
     return {**dict(search.base), **values}
 
 
@@ -257,12 +269,9 @@ def _plain(value: Any) -> Any:
 def chosen_record(table: pd.DataFrame, search: Search, seed: int) -> dict[str, Any]:
     """What ``chosen.json`` holds: the family, every hyper-parameter of the chosen values, the
     searched ones, the best validation score, the budget and the space."""
-    params = chosen(table, search)
-    best = int(np.argmax(table["score"].to_numpy()))
-    searched_keys = [k for k in table.columns
-                     if k not in ("trial", "score", "fit_s", "rank_s", "best")]
+    params, best = chosen(table, search), best_trial(table)
     return {"family": search.family, "seed": int(seed), "params": params,
-            "searched": {k: params[k] for k in searched_keys},
+            "searched": {k: params[k] for k in value_columns(table)},
             "metric": search.metric, "score": float(table["score"].iloc[best]),
             "best_trial": best, "trials": int(len(table)), "users": int(search.users),
             "startup_trials": int(search.startup_trials),
@@ -304,7 +313,7 @@ def summary_table(trials: Mapping[str, pd.DataFrame], records: Mapping[str, Mapp
     """
     frames = []
     for model, table in trials.items():
-        keys = [k for k in table.columns if k not in ("trial", "score", "fit_s", "rank_s", "best")]
+        keys = value_columns(table)
         frames.append(pd.DataFrame({
             "model": model, "trial": table["trial"].astype(int), "score": table["score"],
             "best": table["best"], "chosen": table["trial"] == records[model]["best_trial"],
