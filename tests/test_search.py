@@ -276,3 +276,26 @@ def test_search_space_table_in_docs_matches_the_declarations():
     text = (REPO / "docs" / "models.md").read_text()
     assert registry.search_spaces_markdown() in text, (
         "docs/models.md: paste the output of `python -m tastemap.models.registry`")
+
+
+@pytest.mark.parametrize("name", ["hetrec-2k", "lastfm-1k", "lastfm-360k", "msd"])
+def test_every_ready_config_searches_when_run_from_the_checkout(name):
+    """`snakemake --configfile config/<name>.yaml` in the checkout layers the ready config on
+    config/config.yaml (the Snakefile's configfile), whose simulated default turns the search
+    off: each ready config must turn it on again, and every family it enables with something to
+    tune is then searched."""
+    from snakemake.utils import update_config
+
+    from tastemap.config import fill_defaults, load_schema
+
+    repo = L.__file__.rsplit("/src/", 1)[0]
+    merged = yaml.safe_load(open(f"{repo}/config/config.yaml"))
+    ready = yaml.safe_load(open(f"{repo}/config/{name}.yaml"))
+    update_config(merged, ready)
+    config = fill_defaults(merged, load_schema())
+    assert config["search"]["enabled"]
+    plans = {family: registry.search_plan(family, section, config["search"],
+                                          ready.get("models", {}).get(family))
+             for family, section in registry.config_models(config["models"]).items()
+             if registry.enabled(section) and registry.get(family).search_space}
+    assert plans and all(plan is not None for plan in plans.values()), plans
