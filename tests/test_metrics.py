@@ -155,3 +155,35 @@ def test_agrees_with_ranx_on_a_random_case():
             theirs = theirs * n_rel / np.minimum(k, n_rel)
         np.testing.assert_allclose(ours, theirs, atol=1e-9, rtol=0, err_msg=name)
     assert per_user["hitrate@10"].sum() > 0 and per_user["map@10"].std() > 0
+
+
+def _dacrema_recall(is_relevant, pos_items):
+    """``recall`` of Ferrari Dacrema et al.'s Base/Evaluation/metrics.py (commit f5618c6)."""
+    return np.sum(is_relevant, dtype=np.float32) / pos_items.shape[0]
+
+
+def _dacrema_average_precision(is_relevant, pos_items):
+    """``average_precision`` of the same file: MAP normalised by min(k, test items)."""
+    if len(is_relevant) == 0:
+        return 0.0
+    p_at_k = is_relevant * np.cumsum(is_relevant, dtype=np.float32) / (1 + np.arange(is_relevant.shape[0]))
+    return np.sum(p_at_k) / np.min([pos_items.shape[0], is_relevant.shape[0]])
+
+
+def test_recall_and_map_are_the_papers_rec_and_map():
+    """docs/reproductions.md compares tastemap's recall@k / map@k with Table 32's REC@k / MAP@k:
+    the same numbers as the authors' own metric functions, on random lists."""
+    rng = np.random.default_rng(5)
+    n_items, ks = 300, [20, 40, 60, 80, 100]
+    lists, tests = [], []
+    for _ in range(200):
+        tests.append(rng.choice(n_items, size=int(rng.integers(1, 150)), replace=False))
+        lists.append(rng.permutation(n_items)[:100])
+    hits = np.array([np.isin(lst, t) for lst, t in zip(lists, tests, strict=True)])
+    ours = metrics.ranking_metrics(hits, np.array([len(t) for t in tests]), ks)
+    for k in ks:
+        for u, (lst, t) in enumerate(zip(lists, tests, strict=True)):
+            is_relevant = np.isin(lst[:k], t)
+            assert ours[f"recall@{k}"][u] == pytest.approx(_dacrema_recall(is_relevant, t), abs=1e-6)
+            assert ours[f"map@{k}"][u] == pytest.approx(_dacrema_average_precision(is_relevant, t),
+                                                       abs=1e-6)

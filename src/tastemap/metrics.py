@@ -22,6 +22,12 @@ in ``T_u``; a padded slot is never relevant):
 - ``coverage@k`` (catalogue level, not per user) = distinct items in the evaluated users' top-k
   lists / number of items
 - ``rmse`` (rating models) = ``sqrt(mean_{i in T_u} (pred(u, i) - log(1 + plays(u, i)))^2)``
+
+Against the papers. ``recall@k`` (over *all* of the user's test items) and ``map@k`` (normalised
+by ``min(k, |T_u|)``) are the REC@k and MAP@k of Ferrari Dacrema et al. (TOIS 2021; the
+``recall`` and ``average_precision`` functions of their ``Base/Evaluation/metrics.py``), so
+their tables and tastemap's leaderboards use the same names for the same numbers (see
+:func:`ranking_metrics` for a hand-computed case, and ``docs/reproductions.md``).
 """
 from __future__ import annotations
 
@@ -147,6 +153,15 @@ def ranking_metrics(hits: np.ndarray, n_relevant: np.ndarray, ks: Sequence[int])
     >>> m = ranking_metrics(np.array([[False, True, True]]), np.array([4]), [3])
     >>> round(float(m["map@3"][0]), 6)  # (1/2 + 2/3) / min(3, 4)
     0.388889
+
+    A user with test items {1, 4, 7} and the list [4, 2, 7, 9, 5]: hits at ranks 1 and 3.
+    Dacrema et al.'s REC@5 = 2 / 3 (all test items), MAP@5 = (1/1 + 2/3) / min(5, 3); at k = 2,
+    REC@2 = 1 / 3 and MAP@2 = (1/1) / min(2, 3):
+
+    >>> hits = np.isin([[4, 2, 7, 9, 5]], [1, 4, 7])
+    >>> m = ranking_metrics(hits, np.array([3]), [2, 5])
+    >>> [round(float(m[name][0]), 6) for name in ("recall@2", "map@2", "recall@5", "map@5")]
+    [0.333333, 0.5, 0.666667, 0.555556]
     """
     hits = np.asarray(hits, dtype=bool)
     n_rel = np.asarray(n_relevant, dtype=np.float64)
