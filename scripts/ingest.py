@@ -5,10 +5,12 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tastemap import logs
 from tastemap._exit import finish
 from tastemap.formats import FormatError, ListensWriter, RejectedWriter, read_listens
+from tastemap.formats.given import read_given
 
 
 def main(snakemake):
@@ -23,16 +25,27 @@ def main(snakemake):
     for path in (snakemake.output.listens, snakemake.output.rejected, snakemake.output.stats):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     out = snakemake.output
+    generic = dict(snakemake.params.generic or {})
     try:  # kept and rejected rows go to their files block by block: memory is one block
         with ListensWriter(out.listens) as sink, RejectedWriter(out.rejected) as rejected_sink:
-            _, _, stats = read_listens(
-                fmt, snakemake.input.listens, tracks_path=tracks,
-                generic=dict(snakemake.params.generic or {}), sink=sink,
-                rejected_sink=rejected_sink)
+            if fmt == "given":  # split.scheme given: the split's files, each pair's part beside
+                given = snakemake.params.given
+                pairs, _, stats = read_given(given, given["shape"], generic, sink=sink,
+                                             rejected_sink=rejected_sink)
+                pq.write_table(pairs, out.given)
+                for what, found in stats["unknown"].items():
+                    if found["count"]:
+                        log.warning("%s: %d (in %d rows), e.g. %s - kept", what.replace("_", " "),
+                                    found["count"], found["rows"], ", ".join(found["first"]))
+            else:
+                _, _, stats = read_listens(fmt, snakemake.input.listens, tracks_path=tracks,
+                                           generic=generic, sink=sink,
+                                           rejected_sink=rejected_sink)
     except FormatError as exc:
-        for path in (out.listens, out.rejected):
+        for path in (out.listens, out.rejected, *([out.given] if fmt == "given" else [])):
             Path(path).unlink(missing_ok=True)
         log.error("ingest failed: %s", exc)
+        print(f"tastemap: ingest failed: {exc}", file=sys.stderr)  # Snakemake's console too
         sys.exit(1)
     log.info("%s: %d lines = %d kept + %d rejected (header lines: %d)", stats["file"], stats["lines"],
              stats["kept"], stats["rejected"], stats.get("header_lines", 0))

@@ -11,7 +11,15 @@ import pandas as pd
 from tastemap import logs
 from tastemap._exit import finish
 from tastemap.matrices import build_times, load_matrix, save_matrix
-from tastemap.split import NoTestUsers, check_split, restrict, split
+from tastemap.split import (
+    NoTestUsers,
+    check_split,
+    given,
+    given_ids,
+    given_splits,
+    restrict,
+    split,
+)
 
 
 def main(snakemake):
@@ -21,6 +29,28 @@ def main(snakemake):
     opts = dict(test_fraction=p.test_fraction, min_user_items=p.min_user_items, loo_top_n=p.loo_top_n)
     inter = pd.read_parquet(snakemake.input.interactions) if p.scheme == "temporal" else None
     try:
+        if p.scheme == "given":  # the files' parts on prepare's ids (entity artist only)
+            full = load_matrix(snakemake.input.matrices[0])
+            pairs_path, users_path, items_path = snakemake.input.given
+            pairs = pd.read_parquet(pairs_path)
+            rows, cols = given_ids(pairs, pd.read_parquet(users_path),
+                                   pd.read_parquet(items_path))
+            parts = given(full, rows, cols, pairs["part"].to_numpy())
+            out = given_splits(full, parts, p.validation, [seed, zlib.crc32(b"artist"), 1],
+                               p.test_fraction, p.min_user_items)
+            n_test = check_split(full, out["train"], out["test"], "artist", 1, "test")
+            log.info("artist: given split (%s), train nnz %d, test nnz %d, %d test users",
+                     ", ".join(parts), out["train"].nnz, out["test"].nnz, n_test)
+            for key in ("train", "test", "valid_train", "valid_test"):
+                if key in out:
+                    save_matrix(getattr(snakemake.output, key)[0], out[key])
+            if p.validation:
+                check_split(out["train"], out["valid_train"], out["valid_test"], "artist",
+                            p.min_user_items, "validation", p.prepare)
+                log.info("artist: validation train nnz %d, test nnz %d (%s)",
+                         out["valid_train"].nnz, out["valid_test"].nnz,
+                         "the validation file" if "validation" in parts else "holdout of train")
+            finish()
         for i, entity in enumerate(p.entities):
             full = load_matrix(snakemake.input.matrices[i])
             times = build_times(inter, entity, full) if inter is not None else None

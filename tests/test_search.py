@@ -200,7 +200,8 @@ SMALL = {
     "explore": {"enabled": False}, "topics": {"enabled": False},
     "search": {"trials": 4, "startup_trials": 2},
     "models": {**{m: {"enabled": False} for m in ("als", "bpr", "lda", "mf", "item2vec", "sgns",
-                                                   "twotower")},
+                                                   "twotower", "p3alpha", "rp3beta", "slim",
+                                                   "puresvd")},
                "userknn": {"neighbours": [50, 100]},  # an explicit sweep: not searched
                "maps": {"models": []}},
 }
@@ -278,7 +279,8 @@ def test_search_space_table_in_docs_matches_the_declarations():
         "docs/models.md: paste the output of `python -m tastemap.models.registry`")
 
 
-@pytest.mark.parametrize("name", ["hetrec-2k", "lastfm-1k", "lastfm-360k", "msd"])
+@pytest.mark.parametrize("name", ["hetrec-2k", "lastfm-1k", "lastfm-360k", "msd",
+                                  "repro-ml1m-spectralcf"])
 def test_every_ready_config_searches_when_run_from_the_checkout(name):
     """`snakemake --configfile config/<name>.yaml` in the checkout layers the ready config on
     config/config.yaml (the Snakefile's configfile), whose simulated default turns the search

@@ -231,18 +231,18 @@ def songs_need_tracks(config: dict) -> list[tuple[KeyPath, str]]:
                             "not have; set entities: [artist]")]
 
 
-@_rule("input.format", "input.path", "input.tracks_path", "input.download.url")
+@_rule("input.format", "input.path", "input.tracks_path", "input.download.url", "split.scheme")
 def input_files(config: dict) -> list[tuple[KeyPath, str]]:
     """Real data needs ``input.path``, existing unless a download URL makes it; the optional
     ``input.tracks_path`` must exist. Relative paths are relative to the working directory.
 
     >>> input_files({"input": {"format": "lastfm-1k", "path": None, "tracks_path": None,
-    ...                        "download": {"url": None}}})
+    ...                        "download": {"url": None}}, "split": {"scheme": "holdout"}})
     [(('input', 'path'), "required for input.format='lastfm-1k'")]
     """
     inp = config["input"]
-    if inp["format"] == "simulate":
-        return []
+    if inp["format"] == "simulate" or config["split"]["scheme"] == "given":
+        return []  # a given split's files are checked by given_split_files
     out = []
     if not inp["path"]:
         out.append((("input", "path"), f"required for input.format={inp['format']!r}"))
@@ -250,6 +250,45 @@ def input_files(config: dict) -> list[tuple[KeyPath, str]]:
         out.append((("input", "path"), f"file not found: {inp['path']}"))
     if inp["tracks_path"] and not os.path.exists(inp["tracks_path"]):
         out.append((("input", "tracks_path"), f"file not found: {inp['tracks_path']}"))
+    return out
+
+
+@_rule("split.scheme", "split.given", "input.format", "entities", "prepare")
+def given_split_files(config: dict) -> list[tuple[KeyPath, str]]:
+    """``split.scheme: given`` reads its files (which must exist) with ``input.format: generic``
+    settings, on artists only, and prepare must keep every pair of them.
+
+    >>> for path, msg in given_split_files({"split": {"scheme": "given", "given": {
+    ...         "train": None, "test": "nope.txt", "validation": None}},
+    ...         "input": {"format": "generic"}, "entities": ["artist"],
+    ...         "prepare": {"min_artist_listeners": 3, "min_user_items": 1,
+    ...                     "normalize_artist_names": False}}):
+    ...     print(".".join(path), "-", msg)
+    split.given.train - required with split.scheme: given
+    split.given.test - file not found: nope.txt
+    prepare.min_artist_listeners - must be 1 with split.scheme: given (it would drop pairs of the given files)
+    """
+    if config["split"]["scheme"] != "given":
+        return []
+    files, out = config["split"]["given"], []
+    for part in ("train", "test", "validation"):
+        if not files[part]:
+            if part != "validation":
+                out.append((("split", "given", part), "required with split.scheme: given"))
+        elif not os.path.exists(files[part]):
+            out.append((("split", "given", part), f"file not found: {files[part]}"))
+    if config["input"]["format"] != "generic":
+        out.append((("input", "format"), "must be generic with split.scheme: given (its "
+                                         "input.generic settings read the rows shape)"))
+    if list(config["entities"]) != ["artist"]:
+        out.append((("entities",), "a given split holds (user, item) pairs: set entities: [artist]"))
+    prepare = config["prepare"]
+    for key, keeps_all in (("min_artist_listeners", 1), ("min_user_items", 1),
+                           ("normalize_artist_names", False)):
+        if prepare[key] != keeps_all:
+            value = str(keeps_all).lower() if isinstance(keeps_all, bool) else keeps_all
+            out.append((("prepare", key), f"must be {value} with split.scheme: given (it would "
+                                          "drop pairs of the given files)"))
     return out
 
 
@@ -307,6 +346,31 @@ def evaluation_metrics(config: dict) -> list[tuple[KeyPath, str]]:
                     f"{', '.join(map(repr, wrong))} not computed with evaluate.ks {ev['ks']}; "
                     f"choose from {sorted(ranking + ['rmse'])}"))
     return out
+
+
+@_rule("evaluate.published", "evaluate.ks")
+def published_table(config: dict) -> list[tuple[KeyPath, str]]:
+    """A published table exists and names only metrics the evaluation computes.
+
+    >>> published_table({"evaluate": {"ks": [20], "published": {"table": "nope.csv"}}})
+    [(('evaluate', 'published', 'table'), 'file not found: nope.csv')]
+    """
+    path = config["evaluate"]["published"]["table"]
+    if not path:
+        return []
+    if not os.path.exists(path):
+        return [(("evaluate", "published", "table"), f"file not found: {path}")]
+    from tastemap.metrics import metric_names
+
+    with open(path, encoding="utf-8") as f:
+        header = [c.strip() for c in f.readline().strip().split(",")]
+    known = set(metric_names(config["evaluate"]["ks"]))
+    wrong = [c for c in header if c not in ("model", "label") and c not in known]
+    if wrong:
+        return [(("evaluate", "published", "table"),
+                 f"{path}: {', '.join(wrong)} not computed with evaluate.ks "
+                 f"{config['evaluate']['ks']}")]
+    return []
 
 
 @_rule("search", "split.validation", "models")

@@ -25,6 +25,8 @@ import re
 LISTENS = "data/listens.parquet"
 REJECTED = "data/rejected.parquet"
 INGEST_STATS = "data/ingest_stats.json"
+#: split.scheme given: the part (train, validation, test) of every (user, item) pair of its files
+GIVEN_SPLIT = "data/given_split.parquet"
 INTERACTIONS = "data/interactions.parquet"
 USERS = "data/users.parquet"
 ARTISTS = "data/artists.parquet"
@@ -118,6 +120,9 @@ SIGNIFICANCE_FIGURE = f"{EVAL_DIR}/significance.png"
 SWEEP_FIGURE = f"{EVAL_DIR}/sweep_{{param}}.png"
 SEEDS_LEADERBOARD = "evaluate/{entity}/leaderboard.csv"
 SEEDS_LEADERBOARD_MD = "evaluate/{entity}/leaderboard.md"
+#: evaluate.published: a published table beside the leaderboard across seeds
+PUBLISHED = "evaluate/{entity}/published.csv"
+PUBLISHED_MD = "evaluate/{entity}/published.md"
 
 # ---- logs/ and benchmarks/: one per job, named after what the job makes ----------------------
 LOGS = "logs"

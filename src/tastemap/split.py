@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 
 SCHEMES = ("holdout", "loo", "temporal")
+#: the parts of a split given as files, in the order of their rows
+GIVEN_PARTS = ("train", "validation", "test")
 #: Per entity, the prepare filter that takes items away from users, and its value that takes none.
 ITEM_FILTERS = {"artist": ("min_artist_listeners", 1), "song": ("min_track_listeners", 0)}
 
@@ -129,6 +131,83 @@ def split(
             raise ValueError("split.scheme=temporal needs timestamps, which this dataset does not have")
         return temporal(m, first_listen, test_fraction, min_user_items, seed)
     raise ValueError(f"split.scheme: unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+
+
+def given(full: sp.csr_matrix, users: np.ndarray, items: np.ndarray, parts: np.ndarray,
+          ) -> dict[str, sp.csr_matrix]:
+    """Partition ``full`` by the parts of a split given as files (``split.scheme: given``).
+
+    ``users``, ``items`` (row and column of each pair of the files) and ``parts`` (its part:
+    ``"train"``, ``"validation"`` or ``"test"``) come from ``data/given_split.parquet`` mapped
+    to ids. Returns ``{part: matrix}`` for the parts present, each with the shape of ``full``
+    and its values; together they are ``full`` exactly.
+
+    Raises :class:`RuntimeError` when an entry of ``full`` has no part or a pair of the files
+    is not in ``full`` (prepare dropped it).
+
+    >>> full = sp.csr_matrix(np.array([[1, 2, 0], [0, 3, 4]], dtype=np.float32))
+    >>> out = given(full, np.array([0, 0, 1, 1]), np.array([0, 1, 1, 2]),
+    ...             np.array(["train", "test", "train", "test"]))
+    >>> out["train"].toarray().tolist(), out["test"].toarray().tolist()
+    ([[1.0, 0.0, 0.0], [0.0, 3.0, 0.0]], [[0.0, 2.0, 0.0], [0.0, 0.0, 4.0]])
+    """
+    full = sp.csr_matrix(full)
+    full.sum_duplicates()
+    full.sort_indices()
+    n_cols = full.shape[1]
+    keys = _rows(full).astype(np.int64) * n_cols + full.indices
+    pair_keys = np.asarray(users, np.int64) * n_cols + np.asarray(items, np.int64)
+    pair_keys, first = np.unique(pair_keys, return_index=True)  # a pair repeated in its file
+    names = np.asarray(parts)[first]
+    pos = np.searchsorted(pair_keys, keys)
+    pos = np.minimum(pos, max(len(pair_keys) - 1, 0))
+    found = len(pair_keys) > 0 and pair_keys[pos] == keys
+    if not np.all(found):
+        raise RuntimeError(f"given split: {int((~np.asarray(found)).sum())} entries of the "
+                           "matrix are in no file (a bug)")
+    if len(pair_keys) != len(keys):
+        raise RuntimeError(
+            f"given split: {len(pair_keys) - len(keys):,} pairs of the files are not in the "
+            "matrix: prepare dropped them; with split.scheme given keep prepare's filters off "
+            "(prepare.min_artist_listeners and min_user_items 1, normalize_artist_names false)")
+    return {part: _partition(full, names[pos] == part)[1]
+            for part in GIVEN_PARTS if (names == part).any()}
+
+
+def given_ids(pairs, users, items) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column ids of the pairs of a given split's files (``data/given_split.parquet``:
+    ``user``, ``artist``) from prepare's tables (``users``: ``user_idx, user``; ``items``:
+    ``artist_idx, artist``). Raises :class:`RuntimeError` when prepare dropped a name."""
+    import pandas as pd
+
+    rows = pd.Index(users["user"]).get_indexer(pairs["user"])
+    cols = pd.Index(items["artist"]).get_indexer(pairs["artist"])
+    dropped = (rows < 0) | (cols < 0)
+    if dropped.any():
+        raise RuntimeError(
+            f"given split: {int(dropped.sum()):,} pairs of the files name users or items that "
+            "prepare dropped; with split.scheme given keep prepare's filters off "
+            "(prepare.min_artist_listeners and min_user_items 1)")
+    return (users["user_idx"].to_numpy()[rows].astype(np.int64),
+            items["artist_idx"].to_numpy()[cols].astype(np.int64))
+
+
+def given_splits(full: sp.csr_matrix, parts: dict[str, sp.csr_matrix], validation: bool,
+                 seed, test_fraction: float = 0.2, min_user_items: int = 5,
+                 ) -> dict[str, sp.csr_matrix]:
+    """The matrices a split job writes for a given split (``parts``: :func:`given`):
+    ``train`` = train (+ validation) and ``test`` = test, and with ``validation`` the validation
+    split: ``valid_train`` = train, ``valid_test`` = the validation file, or without one a
+    holdout of train drawn by ``seed`` (``test_fraction``, ``min_user_items``)."""
+    train, test = parts["train"], parts["test"]
+    if "validation" in parts:
+        train = train + parts["validation"]
+    out = {"train": train, "test": test}
+    if validation and "validation" in parts:
+        out.update(valid_train=parts["train"], valid_test=parts["validation"])
+    elif validation:
+        out["valid_train"], out["valid_test"] = holdout(train, test_fraction, min_user_items, seed)
+    return out
 
 
 def _checked(m: sp.spmatrix, fraction: float) -> sp.csr_matrix:

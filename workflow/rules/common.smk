@@ -77,6 +77,11 @@ def cfg(*keys):
 def raw_input_mb():
     """Size of the raw input in MB: the file, or for simulated data an estimate from the config
     (about 220 bytes a listening line). Known before any job runs, unlike input.size_mb."""
+    if config["split"]["scheme"] == "given":  # the split's files
+        given = config["split"]["given"]
+        paths = [given[k] for k in ("train", "validation", "test") if given[k]]
+        paths = [p for p in paths if os.path.exists(p)]
+        return sum(os.path.getsize(p) for p in paths) / 1e6 if paths else float("inf")
     if config["input"]["format"] == "simulate":
         return config["simulate"]["n_users"] * config["simulate"]["plays_per_user"] * 220 / 1e6
     path = config["input"]["path"]
@@ -90,14 +95,24 @@ def threads_for(big, above_mb=500):
     return big if raw_input_mb() > above_mb else 1
 
 
+def given_split():
+    """split.scheme given: ingest reads the split's files instead of input.path."""
+    return config["split"]["scheme"] == "given"
+
+
 def ingest_format():
     """The raw format ingest reads; simulate writes one of the Last.fm layouts."""
+    if given_split():
+        return "given"
     if config["input"]["format"] == "simulate":
         return config["simulate"]["layout"]
     return config["input"]["format"]
 
 
 def raw_input_path():
+    if given_split():
+        files = config["split"]["given"]
+        return [files[part] for part in ("train", "validation", "test") if files[part]]
     if config["input"]["format"] == "simulate":
         return SIM(L.SIMULATED_LISTENS)
     return config["input"]["path"]
@@ -217,6 +232,8 @@ def _model_tables():
             else:
                 plans[name] = plan
                 variants[name] = {_registry.TUNED: plan["base"]}
+                if config["search"]["keep_configured"]:  # the section's own values beside
+                    variants[name] = {**_registry.variants(name, section), **variants[name]}
                 sweeps[name] = []
         except (ValueError, KeyError, ImportError) as err:
             raise ConfigError(str(err).strip("'\"")) from None
@@ -270,10 +287,10 @@ def searched_models(entity):
 
 def configured_values(entity):
     """model -> variant -> the values of its searchable keys, for the runs of ``entity`` that are
-    not searched (shown beside their leaderboard rows)."""
+    not the search's (shown beside their leaderboard rows)."""
     out = {}
     for _, m, v in model_runs(entity):
-        if m not in SEARCH_PLANS:
+        if v != _registry.TUNED:
             keys = list(FAMILIES[m].search_space) or list(FAMILIES[m].sweep_prefixes)
             params = MODEL_VARIANTS[m][v]
             out.setdefault(m, {})[v] = {k: params[k] for k in keys if k in params}
@@ -382,6 +399,8 @@ def evaluate_targets():
             R(L.SWEEP_FIGURE, entity=e, seed=s, param=p) for s in SEEDS for p in sweep_params(e)
         ]
         out += [R(L.SEEDS_LEADERBOARD, entity=e), R(L.SEEDS_LEADERBOARD_MD, entity=e)]
+        if cfg("evaluate", "published", "table"):
+            out += [R(L.PUBLISHED, entity=e), R(L.PUBLISHED_MD, entity=e)]
     return out
 
 

@@ -33,6 +33,7 @@ rule ingest:
     output:
         listens=R(L.LISTENS),
         rejected=R(L.REJECTED),
+        given=R(L.GIVEN_SPLIT) if given_split() else [],
         stats=report(
             R(L.INGEST_STATS),
             caption="../report/data_ingest.rst",
@@ -42,6 +43,7 @@ rule ingest:
     params:
         format=ingest_format(),
         generic=cfg("input", "generic"),
+        given=cfg("split", "given"),
     log:
         LOG("ingest"),
     benchmark:

@@ -183,3 +183,27 @@ if evaluated_entities():
             runtime=10,
         script:
             "../../scripts/evaluate_seeds.py"
+
+
+rule evaluate_published:
+    input:
+        leaderboard=R(L.SEEDS_LEADERBOARD),
+        table=cfg("evaluate", "published", "table") or [],
+    output:
+        table=report(
+            R(L.PUBLISHED),
+            caption="../report/evaluate_published.rst",
+            category="Evaluation",
+            labels={"entity": "{entity}", "seed": "all", "table": "published"},
+        ),
+        markdown=R(L.PUBLISHED_MD),
+    params:
+        source=cfg("evaluate", "published", "source"),
+    log:
+        LOG("evaluate/{entity}/published"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/evaluate_published.py"

@@ -44,6 +44,8 @@ rule split:
         matrices=[R(L.MATRIX, entity=e) for e in ENTITIES],
         # first-listen times, only for the temporal scheme
         interactions=R(L.INTERACTIONS) if cfg("split", "scheme") == "temporal" else [],
+        # split.scheme given: each pair's part, and the ids prepare gave the names
+        given=[R(L.GIVEN_SPLIT), R(L.USERS), R(L.ARTISTS)] if given_split() else [],
     output:
         train=_split_outputs(L.TRAIN),
         test=_split_outputs(L.TEST),
