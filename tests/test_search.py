@@ -271,6 +271,30 @@ def test_workflow_searches_shows_and_reruns_only_what_a_budget_changes(tmp_path)
     np.testing.assert_allclose(a["mean"].to_numpy(), b["mean"].to_numpy(), rtol=0, atol=1e-12)
 
 
+@pytest.mark.workflow
+def test_keep_configured_puts_both_variants_on_the_boards(tmp_path):
+    """search.keep_configured: the configured variant beside the tuned one, both fit on the
+    validation split at their own values (the tuned one at the chosen values: its validation
+    score is the search's best), and chosen between there."""
+    config = {**SMALL, "search": {**SMALL["search"], "keep_configured": True},
+              "models": {**SMALL["models"], "itemknn": {"enabled": False},
+                         "userknn": {"enabled": False}}}
+    cfg = _write(tmp_path / "keep.yaml", config)
+    run_snakemake(tmp_path, configfile=cfg)
+    res = tmp_path / "results/tiny"
+    record = json.loads((res / L.path(L.SEARCH_CHOSEN, entity="artist", model="ease",
+                                      seed=0)).read_text())
+    valid = pd.read_csv(res / L.path(L.VALID_LEADERBOARD, entity="artist", seed=0))
+    ndcg = valid[(valid["model"] == "ease") & (valid["metric"] == "ndcg@10")]
+    scores = ndcg.set_index("variant")["mean"]
+    assert set(scores.index) == {"l500", "tuned"}  # l2: [500], the schema's default
+    assert scores["tuned"] == pytest.approx(record["score"], abs=1e-12)
+    board = _board(tmp_path)
+    assert set(board[board["model"] == "ease"]["variant"]) == {"l500", "tuned"}
+    selected = pd.read_csv(res / L.path(L.SELECTED, entity="artist", seed=0)).set_index("model")
+    assert selected.loc["ease", "variant"] == scores.idxmax()
+
+
 def test_search_space_table_in_docs_matches_the_declarations():
     from conftest import REPO
 

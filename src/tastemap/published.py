@@ -66,6 +66,14 @@ def decimals(values: Sequence[float]) -> int:
     return most
 
 
+def configured_variant(board: pd.DataFrame, model: str) -> str:
+    """The run of ``model`` at its configured values: its one variant that is not ``tuned``
+    (``default`` when the config writes a value, or named from a one-value list), else
+    ``default``."""
+    variants = set(board.loc[board["model"] == model, "variant"].astype(str)) - {TUNED}
+    return variants.pop() if len(variants) == 1 else CONFIGURED
+
+
 def side_by_side(board: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """One row per (published model, metric): :data:`COLUMNS`.
 
@@ -87,12 +95,13 @@ def side_by_side(board: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     scores = board.set_index(["model", "variant", "metric"])
     rows = []
     for _, paper in published.iterrows():
+        configured = configured_variant(board, paper["model"])
         for metric in metrics:
             got = {}
-            for variant in (CONFIGURED, TUNED):
+            for name, variant in ((CONFIGURED, configured), (TUNED, TUNED)):
                 key = (paper["model"], variant, metric)
                 found = scores.loc[key] if key in scores.index else None
-                got[variant] = (np.nan, np.nan, np.nan) if found is None else (
+                got[name] = (np.nan, np.nan, np.nan) if found is None else (
                     float(found["mean"]), float(found["sd"]), float(found["n_seeds"]))
             mean, sd, n = got[CONFIGURED]
             rows.append({

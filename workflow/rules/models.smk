@@ -57,6 +57,9 @@ rule fit_model_valid:
         matrices=lambda w: [fit_matrix(w.entity, w.seed, "valid")],
         users=R(L.USERS),
         catalogue=R(L.ITEMS),
+        # the tuned variant is fit at its chosen values here too (search.keep_configured
+        # puts it beside the configured one, chosen between on validation)
+        chosen=chosen_input,
     output:
         valid_model=R(L.MODEL, fit="valid"),
         valid_recommendations=R(L.RECOMMENDATIONS, fit="valid"),
