@@ -32,7 +32,8 @@ DOC = REPO / "docs" / "reproductions.md"
 PUBLISHED = REPO / "config" / "published" / "dacrema2021-table32-ml1m-original.csv"
 #: their model names -> the published table's models
 THEIRS = {"TopPop": "popularity", "ItemKNNCF_cosine": "itemknn", "UserKNNCF_cosine": "userknn",
-          "UserKNNCF_cosine_binaryURMscoring": "userknn", "P3alpha": "p3alpha",
+          "UserKNNCF_cosine_binaryURMscoring": "userknn",
+          "ItemKNNCF_cosine_binaryURMscoring": "itemknn", "P3alpha": "p3alpha",
           "RP3beta": "rp3beta", "EASE_R": "ease", "SLIMElasticNet": "slim",
           "PureSVD": "puresvd", "IALS": "als", "MF_BPR": "bpr"}
 

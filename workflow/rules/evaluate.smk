@@ -200,7 +200,7 @@ rule evaluate_published:
     params:
         source=cfg("evaluate", "published", "source"),
     log:
-        LOG("evaluate/{entity}/published"),
+        LOG(L.PUBLISHED.removesuffix(".csv")),
     threads: 1
     resources:
         mem_mb=1000,
