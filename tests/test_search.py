@@ -46,6 +46,39 @@ def _values(table):
     return table.drop(columns=["fit_s", "rank_s"])
 
 
+def test_a_diverged_fit_scores_zero_and_uses_its_trial(split, monkeypatch):
+    """Values a model cannot be fit at (NaN factors: tastemap.models.base.Diverged) are a trial
+    scored 0, inside the budget; the search goes on and never chooses them."""
+    import tastemap.search as S
+    from tastemap.models.base import Diverged
+
+    real = S.evaluate_params
+
+    def fragile(search, params, train, test, seed):
+        if params["neighbours"] > 20:
+            raise Diverged(f"userknn diverged at {params}")
+        return real(search, params, train, test, seed)
+
+    monkeypatch.setattr(S, "evaluate_params", fragile)
+    table = run_search(_search(trials=8), *split, seed=0, journal=None)
+    assert len(table) == 8
+    high = table["neighbours"] > 20
+    assert high.any() and (table.loc[high, "score"] == 0).all()
+    assert (table.loc[~high, "score"] > 0).all()
+    assert chosen(table, _search())["neighbours"] <= 20
+
+
+def test_bpr_divergence_is_reported_as_diverged():
+    """implicit's NaN check (ModelFitError) reaches the search as Diverged."""
+    from tastemap.models.base import Diverged
+    from tastemap.models.bpr import BPR
+
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.random((60, 40)) < 0.2).astype(np.float32))
+    with pytest.raises(Diverged, match="BPR diverged"):
+        BPR(factors=8, learning_rate=1e30, iterations=3).fit(X)
+
+
 def test_same_config_and_seed_give_the_same_trials_and_choice(split):
     a = run_search(_search(), *split, seed=0, journal=None)
     b = run_search(_search(), *split, seed=0, journal=None)

@@ -56,6 +56,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tastemap import metrics
+from tastemap.models.base import Diverged
 from tastemap.models.registry import TUNED  # noqa: F401 (the searched variant's name)
 from tastemap.models.run import Fit, check_sizes
 from tastemap.models.space import Dimension, Float, Int, describe_space, searched
@@ -198,7 +199,13 @@ def run_search(search: Search, train: sp.csr_matrix, test: sp.csr_matrix, seed: 
 
     def objective(trial):
         params = {k: space[k].suggest(trial, k) for k in keys} | fixed
-        score, fit_s, rank_s = evaluate_params(search, params, train, test, seed)
+        try:
+            score, fit_s, rank_s = evaluate_params(search, params, train, test, seed)
+        except Diverged as err:  # values the model cannot be fit at: the worst score
+            logger.warning("%s trial %d: %s -> diverged, scored 0 (%s)", search.family,
+                           trial.number, params, err)
+            trial.set_user_attr("diverged", str(err))
+            return 0.0
         trial.set_user_attr("fit_s", fit_s)
         trial.set_user_attr("rank_s", rank_s)
         logger.info("%s trial %d: %s -> %s %.5f (fit %.1f s, rank %.1f s)", search.family,

@@ -165,7 +165,7 @@ class ALS(ImplicitFactors, Recommender):
                         self.iterations, elapsed, time.monotonic() - start,
                         "" if loss is None else f", loss {loss:.6f}")
 
-        model.fit(C, show_progress=False, callback=progress)
+        self._fit_implicit(model, C, progress)
         self._keep_factors(model)
         self._solver = model
         return self

@@ -58,6 +58,11 @@ class NoTrainingMatrix(RuntimeError):
     """A loaded model was asked for something that needs the matrix it was fit on."""
 
 
+class Diverged(RuntimeError):
+    """The fit diverged at these hyper-parameters (e.g. NaN factors at too high a learning
+    rate): an outcome of the values, not a bug. A validation search scores such a trial 0."""
+
+
 def plays_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
     """Users x items play counts as float32 CSR with sorted indices and no stored zeros (the
     caller's matrix itself when it already is one, else a copy)."""
@@ -601,6 +606,15 @@ class ImplicitFactors:
     """Mixin for factor models fitted by ``implicit`` (ALS, BPR): the library's model object is
     not kept; its factors are (``user_factors_``, ``item_factors_``), scores are their dot
     product (users x items)."""
+
+    def _fit_implicit(self, model, matrix: sp.csr_matrix, callback) -> None:
+        """``model.fit`` of implicit, its ``ModelFitError`` (NaN factors) as :class:`Diverged`."""
+        from implicit.recommender_base import ModelFitError
+
+        try:
+            model.fit(matrix, show_progress=False, callback=callback)
+        except ModelFitError as err:
+            raise Diverged(f"{type(self).__name__} diverged at {self.get_params()}: {err}") from err
 
     def _keep_factors(self, model) -> None:
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)

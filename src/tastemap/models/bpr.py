@@ -100,7 +100,7 @@ class BPR(ImplicitFactors, Recommender):
                             self.iterations, auc, 100 * skipped / max(1, total),
                             time.monotonic() - start)
 
-        model.fit(likes, show_progress=False, callback=progress)
+        self._fit_implicit(model, likes, progress)
         self._keep_factors(model)
         self.log_listeners_ = log_listeners(likes)
         return self
