@@ -69,7 +69,9 @@ def section(results: Path, authors: Path | None) -> str:
     text = [f"Measured {datetime.date.today().isoformat()} at commit `{_commit()}` ({machine}).",
             "", "Command: `snakemake --cores 2 --configfile config/repro-ml1m-spectralcf.yaml`, "
             "then `python benchmarks/reproduce_table32.py --results "
-            f"results/{results.name} --update-docs`.", "",
+            f"results/{results.name}" + (" --authors <dacrema_reference.py CSV>"
+                                          if authors is not None else "")
+            + " --update-docs`.", "",
             (results / L.path(L.PUBLISHED_MD, entity="artist")).read_text(encoding="utf-8")]
     if authors is not None:
         text += ["", "The authors' code on the same two files (`benchmarks/dacrema_reference.py`; "
