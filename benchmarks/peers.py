@@ -181,13 +181,18 @@ def cornac_recommend(model: Any, users: np.ndarray, train: sp.csr_matrix, k: int
     return pad_rows(rows, k)
 
 
-def cornac_bpr_space(trial: Any) -> Params:
+def _bpr_space(trial: Any, factors: str, rate: str, reg: str, epochs: str) -> Params:
+    """The BPR ranges both peers search, in each library's own parameter names."""
     return {
-        "k": trial.suggest_int("k", 16, 256, log=True),
-        "learning_rate": trial.suggest_float("learning_rate", 1e-3, 0.1, log=True),
-        "lambda_reg": trial.suggest_float("lambda_reg", 1e-5, 1e-1, log=True),
-        "max_iter": trial.suggest_int("max_iter", 20, 300, log=True),
+        factors: trial.suggest_int(factors, 16, 256, log=True),
+        rate: trial.suggest_float(rate, 1e-3, 0.1, log=True),
+        reg: trial.suggest_float(reg, 1e-5, 1e-1, log=True),
+        epochs: trial.suggest_int(epochs, 20, 300, log=True),
     }
+
+
+def cornac_bpr_space(trial: Any) -> Params:
+    return _bpr_space(trial, "k", "learning_rate", "lambda_reg", "max_iter")
 
 
 def cornac_ease_space(trial: Any) -> Params:
@@ -316,12 +321,7 @@ def lenskit_als_space(trial: Any) -> Params:
 
 
 def lenskit_bpr_space(trial: Any) -> Params:
-    return {
-        "embedding_size": trial.suggest_int("embedding_size", 16, 256, log=True),
-        "learning_rate": trial.suggest_float("learning_rate", 1e-3, 0.1, log=True),
-        "regularization": trial.suggest_float("regularization", 1e-5, 1e-1, log=True),
-        "epochs": trial.suggest_int("epochs", 20, 300, log=True),
-    }
+    return _bpr_space(trial, "embedding_size", "learning_rate", "regularization", "epochs")
 
 
 def lenskit_ease_space(trial: Any) -> Params:

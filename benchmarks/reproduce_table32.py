@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -64,7 +65,7 @@ def authors_table(path: Path) -> str:
 
 
 def section(results: Path, authors: Path | None) -> str:
-    machine = f"{platform.node()}: {len(__import__('os').sched_getaffinity(0))} cores, " \
+    machine = f"{platform.node()}: {len(os.sched_getaffinity(0))} cores, " \
               f"Python {platform.python_version()}"
     text = [f"Measured {datetime.date.today().isoformat()} at commit `{_commit()}` ({machine}).",
             "", "Command: `snakemake --cores 2 --configfile config/repro-ml1m-spectralcf.yaml`, "

@@ -343,13 +343,13 @@ def test_every_ready_config_searches_when_run_from_the_checkout(name):
     config/config.yaml (the Snakefile's configfile), whose simulated default turns the search
     off: each ready config must turn it on again, and every family it enables with something to
     tune is then searched."""
+    from conftest import REPO
     from snakemake.utils import update_config
 
     from tastemap.config import fill_defaults, load_schema
 
-    repo = L.__file__.rsplit("/src/", 1)[0]
-    merged = yaml.safe_load(open(f"{repo}/config/config.yaml"))
-    ready = yaml.safe_load(open(f"{repo}/config/{name}.yaml"))
+    merged = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    ready = yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())
     update_config(merged, ready)
     config = fill_defaults(merged, load_schema())
     assert config["search"]["enabled"]

@@ -360,12 +360,15 @@ def published_table(config: dict) -> list[tuple[KeyPath, str]]:
         return []
     if not os.path.exists(path):
         return [(("evaluate", "published", "table"), f"file not found: {path}")]
-    from tastemap.metrics import metric_names
+    from tastemap.metrics import metric_names  # pandas: only when the rule runs
+    from tastemap.published import read_published
 
-    with open(path, encoding="utf-8") as f:
-        header = [c.strip() for c in f.readline().strip().split(",")]
+    try:
+        table = read_published(path)
+    except ValueError as err:
+        return [(("evaluate", "published", "table"), str(err))]
     known = set(metric_names(config["evaluate"]["ks"]))
-    wrong = [c for c in header if c not in ("model", "label") and c not in known]
+    wrong = [c for c in table.columns if c not in ("model", "label") and c not in known]
     if wrong:
         return [(("evaluate", "published", "table"),
                  f"{path}: {', '.join(wrong)} not computed with evaluate.ks "

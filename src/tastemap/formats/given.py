@@ -171,7 +171,8 @@ def _pairs(parts: dict[str, pa.Table]) -> pa.Table:
     """(user, artist, part) of every kept row, in part order."""
     return pa.concat_tables([
         pa.table({"user": t.column("user"), "artist": t.column("artist"),
-                  "part": pa.array([part] * t.num_rows, pa.string())}, schema=PARTS_SCHEMA)
+                  "part": pa.repeat(pa.scalar(part, pa.string()), t.num_rows)},
+                 schema=PARTS_SCHEMA)
         for part, t in parts.items()])
 
 
