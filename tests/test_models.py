@@ -267,7 +267,61 @@ def test_bpr_history_and_threads(data):
     m = make("bpr", factors=8, iterations=5, random_state=0).fit(X)
     assert [h[0] for h in m.history_] == [1, 2, 3, 4, 5]
     assert all(h[1:3] == ("train", "auc") and 0 <= h[3] <= 1 for h in m.history_)
-    assert m.threads_ == 1  # deterministic -> single thread
+    assert m.threads_ == 1  # single-threaded: the seed fixes the factors
+
+
+def test_bpr_negatives_are_uniform_so_the_item_bias_learns_popularity():
+    """Plays with no structure but popularity: with negatives drawn uniformly from the catalogue
+    a popular item is a positive far more often than a negative, so its bias rises with its
+    listeners. Negatives drawn in proportion to listeners (implicit's sampler) cancel that and
+    leave the bias unrelated to popularity."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    n_users, n_items = 300, 60
+    pop = 1.0 / np.arange(1, n_items + 1)
+    rows = np.repeat(np.arange(n_users), 8)
+    cols = np.concatenate([rng.choice(n_items, 8, replace=False, p=pop / pop.sum())
+                           for _ in range(n_users)])
+    X = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items))
+    m = make("bpr", factors=4, iterations=20, learning_rate=0.05, random_state=0).fit(X)
+    bias = m.item_factors_[:, -1]
+    assert spearmanr(bias, X.getnnz(axis=0)).statistic > 0.9
+    assert (m.user_factors_[:, -1] == 1).all()
+    assert (make("bpr", factors=4, iterations=3, item_bias=False).fit(X).item_factors_[:, -1] == 0).all()
+
+
+def test_bpr_plain_sgd_learns_and_a_bad_optimizer_is_refused(data):
+    X, _, _ = data
+    m = make("bpr", factors=8, iterations=10, optimizer="sgd", batch_size=1, learning_rate=0.05,
+             random_state=0).fit(X)
+    auc = [h[3] for h in m.history_]
+    assert auc[-1] > auc[0] and auc[-1] > 0.8
+    with pytest.raises(ValueError, match="optimizer"):
+        make("bpr", optimizer="adam").fit(X)
+    with pytest.raises(ValueError, match="batch_size"):
+        make("bpr", batch_size=0).fit(X)
+
+
+def test_bpr_user_regularization_defaults_to_the_item_one(data):
+    X, _, _ = data
+    same = make("bpr", factors=8, iterations=3, regularization=0.05, random_state=0).fit(X)
+    said = make("bpr", factors=8, iterations=3, regularization=0.05, user_regularization=0.05,
+                random_state=0).fit(X)
+    free = make("bpr", factors=8, iterations=3, regularization=0.05, user_regularization=0.0,
+                random_state=0).fit(X)
+    np.testing.assert_array_equal(same.user_factors_, said.user_factors_)
+    assert not np.array_equal(same.user_factors_, free.user_factors_)
+
+
+def test_bpr_played_is_a_binary_search_of_the_sorted_row():
+    from tastemap.models.bpr import _played
+
+    rng = np.random.default_rng(1)
+    row = np.sort(rng.choice(100, 30, replace=False)).astype(np.int64)
+    indices = np.concatenate([[7, 3], row, [1]]).astype(np.int64)
+    for item in range(100):
+        assert _played(indices, 2, 32, item) == (item in set(row.tolist()))
 
 
 def test_als_history_is_training_loss(data):

@@ -69,7 +69,7 @@ def test_a_diverged_fit_scores_zero_and_uses_its_trial(split, monkeypatch):
 
 
 def test_bpr_divergence_is_reported_as_diverged():
-    """implicit's NaN check (ModelFitError) reaches the search as Diverged."""
+    """Non-finite factors reach the search as Diverged."""
     from tastemap.models.base import Diverged
     from tastemap.models.bpr import BPR
 

@@ -603,8 +603,8 @@ class Recommender(ABC):
 
 
 class ImplicitFactors:
-    """Mixin for factor models fitted by ``implicit`` (ALS, BPR): the library's model object is
-    not kept; its factors are (``user_factors_``, ``item_factors_``), scores are their dot
+    """Mixin for factor models kept as two arrays (ALS by ``implicit``, BPR): no library model
+    object is kept; the factors are (``user_factors_``, ``item_factors_``), scores are their dot
     product (users x items)."""
 
     def _fit_implicit(self, model, matrix: sp.csr_matrix, callback) -> None:
