@@ -95,6 +95,12 @@ def threads_for(big, above_mb=500):
     return big if raw_input_mb() > above_mb else 1
 
 
+def model_threads(w):
+    """Threads of a fit or search job of family ``w.model``: ``threads_for(2)``, or one for a
+    family whose fit runs on one core (its class's ``multithreaded``)."""
+    return threads_for(2) if FAMILIES[w.model].multithreaded else 1
+
+
 def given_split():
     """split.scheme given: ingest reads the split's files instead of input.path."""
     return config["split"]["scheme"] == "given"

@@ -41,7 +41,7 @@ rule fit_model:
     # fits -> evaluation is the longest chain of a run: start it before the maps (priority 1)
     # fill the cores, and the maps before the 1-s jobs (priority 0)
     priority: 2
-    threads: threads_for(2)
+    threads: model_threads
     resources:
         # measured: 2.0-4.0 GiB for ALS, item-kNN and popularity on the MSD-shaped matrices
         # (688 MB of input), 1.2-1.8 GiB at Last.fm-360K size; twice on a retry (a dense model
@@ -75,7 +75,7 @@ rule fit_model_valid:
     benchmark:
         BENCH(f"{L.MODEL_RUN}/fit_valid")
     priority: 2
-    threads: threads_for(2)
+    threads: model_threads
     resources:
         mem_mb=mem_by_input(6),
         runtime=runtime_by_input,

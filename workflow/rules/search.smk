@@ -29,7 +29,7 @@ rule search_model:
         BENCH(f"{L.SEARCH_DIR}/search")
     # searches gate the fits of their family: start them first
     priority: 3
-    threads: threads_for(2)
+    threads: model_threads
     resources:
         mem_mb=mem_by_input(6),
         runtime=lambda w, input: 10 * runtime_by_input(w, input),

@@ -348,6 +348,10 @@ class Recommender(ABC):
         How ``recommend`` scores known users: ``"dot"`` (``_dot_vectors``: exact top-k of a dot
         product with norm pruning), ``"sparse"`` (``_score_sparse``: only items with a score
         are candidates), ``"dense"`` (blocks of ``_score``).
+    ``multithreaded``
+        ``fit`` uses more than one core when ``num_threads`` allows it. The workflow gives a
+        family without it one thread per fit and search job, so another job runs on the other
+        core.
     """
 
     name: ClassVar[str] = "base"
@@ -360,6 +364,7 @@ class Recommender(ABC):
     explains: ClassVar[bool] = False
     similar_by: ClassVar[str | None] = None
     scoring: ClassVar[str] = "dense"
+    multithreaded: ClassVar[bool] = True
 
     #: users scored per dense block in ``recommend`` (at most; see ``block_bytes``).
     block_size: int = 4096

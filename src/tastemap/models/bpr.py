@@ -84,6 +84,7 @@ class BPR(ImplicitFactors, Recommender):
     has_loss_curve = True
     similar_by = "cosine of item factors"
     scoring = "dot"
+    multithreaded = False  # one numba loop on one core
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.05,
                  regularization: float = 0.01, user_regularization: float | None = None,

@@ -65,6 +65,7 @@ class LDA(Recommender):
     has_factors = True
     similar_by = "cosine of item topic probabilities"
     scoring = "dot"
+    multithreaded = False  # scikit-learn LDA with n_jobs=1
     _lda = None
 
     def __init__(

@@ -22,6 +22,7 @@ class Popularity(Recommender):
     folds_in = True
     similar_by = "popularity (the most popular other items; a baseline, not a similarity)"
     scoring = "dot"
+    multithreaded = False  # counts its columns
 
     def __init__(self, by: str = "users", random_state: int = 0):
         self.by = by

@@ -65,7 +65,7 @@ BOOKKEEPING = ("enabled", "entities", "module")
 
 #: the declarations, in the order of the capability table (docs/models.md)
 CAPABILITIES = ("folds_in", "has_factors", "has_loss_curve", "predicts_ratings", "explains",
-                "similar_by", "scoring")
+                "similar_by", "scoring", "multithreaded")
 
 #: name -> class, filled by ``@register`` when a family's module is imported
 MODELS: dict[str, type[Recommender]] = {}
