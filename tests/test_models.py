@@ -293,7 +293,7 @@ def test_bpr_negatives_are_uniform_so_the_item_bias_learns_popularity():
 
 def test_bpr_plain_sgd_learns_and_a_bad_optimizer_is_refused(data):
     X, _, _ = data
-    m = make("bpr", factors=8, iterations=10, optimizer="sgd", batch_size=1, learning_rate=0.05,
+    m = make("bpr", factors=8, iterations=30, optimizer="sgd", batch_size=1, learning_rate=0.1,
              random_state=0).fit(X)
     auc = [h[3] for h in m.history_]
     assert auc[-1] > auc[0] and auc[-1] > 0.8
