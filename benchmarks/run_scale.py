@@ -46,6 +46,14 @@ SHAPES = {
 }
 
 
+def commit() -> str:
+    """The checkout's commit (short hash), ``+changes`` when the tree differs from it."""
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--"]).returncode
+    return f"`{head}`" + (" +changes" if dirty else "")
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -166,7 +174,8 @@ def main(argv=None) -> int:
     lines += [f"| {name} | {wall / 60:.1f} min ({wall:.0f} s) |" for name, wall in phases.items()]
     flags = " --one-call" if args.one_call else ""
     body = (f"Machine: {machine()}.\n\nCommand: `python benchmarks/run_scale.py {args.shape}{flags}` "
-            f"(snakemake --cores {args.cores} --configfile {config}), {time.strftime('%Y-%m-%d')}. "
+            f"(snakemake --cores {args.cores} --configfile {config}), {time.strftime('%Y-%m-%d')}, "
+            f"commit {commit()}. "
             f"{len(df)} benchmarked jobs, largest peak RSS {df['max_rss_mb'].max() / 1024:.2f} GiB.\n\n"
             + "\n".join(lines) + f"\n\nPer job (from the `benchmark:` files):\n\n{table(df)}\n")
     (work / f"{args.shape}.md").write_text(body)
