@@ -161,6 +161,7 @@ def main(argv=None) -> int:
                 "--cores", args.cores, *args.snakemake_args, "--configfile", str(REPO / config),
                 "--config", f"dataset={dataset}", input_override]
 
+    stamp = commit()  # of the code that runs, before anything is committed meanwhile
     if args.one_call:
         phases = {"the whole default target, one `snakemake` call": run_phase(snakemake(), "all")}
     else:
@@ -175,7 +176,7 @@ def main(argv=None) -> int:
     flags = " --one-call" if args.one_call else ""
     body = (f"Machine: {machine()}.\n\nCommand: `python benchmarks/run_scale.py {args.shape}{flags}` "
             f"(snakemake --cores {args.cores} --configfile {config}), {time.strftime('%Y-%m-%d')}, "
-            f"commit {commit()}. "
+            f"commit {stamp}. "
             f"{len(df)} benchmarked jobs, largest peak RSS {df['max_rss_mb'].max() / 1024:.2f} GiB.\n\n"
             + "\n".join(lines) + f"\n\nPer job (from the `benchmark:` files):\n\n{table(df)}\n")
     (work / f"{args.shape}.md").write_text(body)
