@@ -6,8 +6,9 @@ re-drawn while the user has played it (the negative). The model raises the posit
 ``x_u . y_i + b_i`` above the negative's by mini-batch gradient ascent on ``log sigmoid`` of the
 difference, with L2 regularisation and, by default, AdaGrad step sizes: the sampler and optimiser
 of Ferrari Dacrema et al.'s ``MatrixFactorization_BPR_Cython`` (TOIS 2021), which reproduces
-the MF BPR row of their Table 32 (docs/reproductions.md); ``optimizer="sgd"`` with
-``batch_size=1`` is Rendle's plain LearnBPR.
+the MF BPR row of their Table 32 (docs/reproductions.md). ``optimizer="sgd"`` with
+``batch_size=1`` makes the per-sample steps of Rendle's LearnBPR (which draws the (user, item)
+pair uniformly among the plays, where this draws the user uniformly).
 
 Why not implicit's BPR: implicit 0.7.3 draws each negative as the item of a random stored play
 (``disliked_id = itemids[rng.generate()]`` in ``implicit/cpu/bpr.pyx``), i.e. in proportion to
