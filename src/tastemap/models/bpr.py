@@ -130,17 +130,15 @@ class BPR(ImplicitFactors, Recommender):
                     n_items, likes.nnz, self.iterations, batches, batch, self.optimizer)
         start = time.monotonic()
         if len(active):
+            # the arguments of every epoch, converted once
+            rows = (likes.indptr.astype(np.int64), likes.indices.astype(np.int64), active)
             state = _State(n_users, n_items, k, batch)
+            settings = (batches, batch, np.float32(self.learning_rate),
+                        np.float32(self.regularization), np.float32(user_reg),
+                        self.optimizer == "adagrad", bool(self.item_bias))
             _seed(np.int64(rng.integers(2**31 - 1)))
             for epoch in range(int(self.iterations)):
-                auc = _epoch(likes.indptr.astype(np.int64), likes.indices.astype(np.int64),
-                             active, users, items, bias, state.cache_u, state.cache_i,
-                             state.cache_b, state.slot_u, state.slot_i, state.grad_u,
-                             state.grad_i, state.grad_b, state.touched_u, state.touched_i,
-                             batches, batch, np.float32(self.learning_rate),
-                             np.float32(self.regularization), np.float32(user_reg),
-                             self.optimizer == "adagrad",
-                             bool(self.item_bias))
+                auc = _epoch(*rows, users, items, bias, *state.arrays(), *settings)
                 if not (np.isfinite(auc) and np.isfinite(users).all()):
                     raise Diverged(f"BPR diverged at {self.get_params()} in epoch {epoch + 1}")
                 self.history_.append((epoch + 1, "train", "auc", float(auc)))
@@ -179,6 +177,11 @@ class _State:
         self.grad_b = np.zeros(2 * batch, dtype=np.float32)
         self.touched_u = np.zeros(batch, dtype=np.int64)
         self.touched_i = np.zeros(2 * batch, dtype=np.int64)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The work arrays in :func:`_epoch`'s argument order."""
+        return (self.cache_u, self.cache_i, self.cache_b, self.slot_u, self.slot_i, self.grad_u,
+                self.grad_i, self.grad_b, self.touched_u, self.touched_i)
 
 
 @numba.njit(cache=True)
