@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tastemap.formats import read_listens
-from tastemap.formats.source import COMPRESSED, ZIP
+from tastemap.data.formats import read_listens
+from tastemap.data.formats.source import COMPRESSED, ZIP
 
 BLOCK = 1 << 25
 

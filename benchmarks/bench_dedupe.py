@@ -38,7 +38,7 @@ def codes_dense(col: pa.ChunkedArray) -> np.ndarray:
 
 def codes_dict(path: str, name: str) -> np.ndarray:
     """Codes of a string column read as an Arrow dictionary (each name once)."""
-    from tastemap.prepare import _column, _dictionary_codes
+    from tastemap.data.prepare import _column, _dictionary_codes
 
     return _dictionary_codes(_column(path, name, dictionary=True))[0]
 

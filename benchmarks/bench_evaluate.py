@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from tastemap import metrics, stats  # noqa: E402
+from tastemap.evaluate import metrics, stats  # noqa: E402
 
 
 def make_data(n_users: int, n_items: int, per_user: int, k: int, seed: int = 0):

@@ -96,8 +96,8 @@ def load_data(name: str, workdir: Path, results: Path | None, entity: str):
         return m, z["users"], z["items"]
     import pandas as pd
 
+    from tastemap.data.matrices import load_matrix
     from tastemap.explore import truth_labels
-    from tastemap.matrices import load_matrix
 
     dataset = {"default": "synthetic", "ml100k": "ml-100k"}[name]
     base = results / "results" / dataset
@@ -116,8 +116,8 @@ def quality(emb: np.ndarray, coords: np.ndarray, truth: np.ndarray, seed: int) -
     from sklearn.cluster import KMeans
     from sklearn.manifold import trustworthiness
 
+    from tastemap.data.matrices import sample_rows
     from tastemap.explore import external_metrics
-    from tastemap.matrices import sample_rows
 
     s = sample_rows(len(coords), 3000, seed)
     out = {"trust": round(float(trustworthiness(emb[s], coords[s], n_neighbors=10)), 4)}
@@ -150,7 +150,7 @@ def placement(rows: sp.csr_matrix, truth: np.ndarray, seed: int) -> dict:
     from sklearn.neighbors import NearestNeighbors
 
     from tastemap import explore as ex
-    from tastemap.numba_cache import import_umap
+    from tastemap.core.numba_cache import import_umap
 
     rng = np.random.default_rng(seed)
     new = np.sort(rng.choice(rows.shape[0], rows.shape[0] // 10, replace=False))
@@ -183,7 +183,7 @@ def placement(rows: sp.csr_matrix, truth: np.ndarray, seed: int) -> dict:
 
 def run_job(args, job: str, side: str) -> dict:
     from tastemap import explore as ex
-    from tastemap.matrices import sample_rows
+    from tastemap.data.matrices import sample_rows
 
     m, ug, ig = load_data(args.data, args.workdir, args.results, args.entity)
     rows = ex.orient(m, side)
@@ -236,8 +236,8 @@ STARTUP = {
     "UMAP of 300 points + transform, plain import umap": (
         "import numpy as np, umap; x = np.random.default_rng(0).random((300, 10)); "
         "m = umap.UMAP(random_state=0, n_jobs=1).fit(x); m.transform(x[:5])"),
-    "UMAP of 300 points + transform, tastemap.numba_cache.import_umap": (
-        "import numpy as np; from tastemap.numba_cache import import_umap; "
+    "UMAP of 300 points + transform, tastemap.core.numba_cache.import_umap": (
+        "import numpy as np; from tastemap.core.numba_cache import import_umap; "
         "x = np.random.default_rng(0).random((300, 10)); "
         "m = import_umap().UMAP(random_state=0, n_jobs=1).fit(x); m.transform(x[:5])"),
     "openTSNE of 300 points": (

@@ -1,6 +1,6 @@
 """Write real-sized synthetic logs for the scale benchmarks (issue 8).
 
-Three shapes. Two through ``tastemap.simulate`` (the same code as the workflow's ``simulate``
+Three shapes. Two through ``tastemap.data.simulate`` (the same code as the workflow's ``simulate``
 rule, only bigger):
 
 * ``360k``: Last.fm-360K layout (user SHA-1, artist MBID, artist, plays), ~17.5M rows,
@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tastemap.simulate import (
+from tastemap.data.simulate import (
     SimulationSpec,
     make_artist_names,
     make_track_names,

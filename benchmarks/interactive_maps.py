@@ -38,7 +38,7 @@ def data(n: int, seed: int = 0) -> dict:
 
 
 def write_bokeh(d: dict, path: Path) -> None:
-    from tastemap.interactive import Colouring, write_map
+    from tastemap.viz.interactive import Colouring, write_map
 
     write_map(path, d["x"], d["y"], d["names"],
               [Colouring(k, v) for k, v in d["colourings"].items()], title="benchmark",

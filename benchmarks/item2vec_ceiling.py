@@ -36,7 +36,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import zoo  # noqa: E402
 
-from tastemap import metrics  # noqa: E402
+from tastemap.evaluate import metrics  # noqa: E402
 
 
 def per_user_ndcg(scores: np.ndarray, train: sp.csr_matrix, test: sp.csr_matrix) -> pd.DataFrame:

@@ -1,8 +1,8 @@
-"""LDA fits with scikit-learn's E-step and bound against tastemap's compiled ones (tastemap.lda_estep).
+"""LDA fits with scikit-learn's E-step and bound against tastemap's compiled ones (tastemap.topics.estep).
 
 Fits batch variational LDA (10 passes, the topics stage's settings, ``log`` counts) on a users x
 items matrix of a finished run, once with ``sklearn.decomposition.LatentDirichletAllocation`` and
-once with ``tastemap.lda_estep.CompiledLDA``, for each ``k``; then folds every user in
+once with ``tastemap.topics.estep.CompiledLDA``, for each ``k``; then folds every user in
 (``transform``). Prints the CPU seconds of each, the inner E-step iterations scikit-learn ran
 (per document and pass) and how far the compiled fit is from scikit-learn's (largest relative
 difference of ``components_``, largest absolute difference of the user mixtures). The compiled
@@ -19,9 +19,9 @@ import numpy as np
 import sklearn.decomposition._lda as sklearn_lda
 from sklearn.decomposition import LatentDirichletAllocation
 
-from tastemap.lda_estep import CompiledLDA
-from tastemap.matrices import load_matrix
-from tastemap.topics import transform_counts
+from tastemap.data.matrices import load_matrix
+from tastemap.topics.estep import CompiledLDA
+from tastemap.topics.model import transform_counts
 
 
 def count_inner_iterations(X, k: int, seed: int) -> int:

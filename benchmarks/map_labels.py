@@ -4,10 +4,10 @@ Draws 1,000 or 3,000 points in 8 Gaussian clusters on a 15 x 15 inch figure (the
 size), labels 100 of them (the default ``plots.n_labels``) and lets adjustText move the labels
 with 0, 20, 40, 50, 80 and 200 iterations and with adjustText's own default (a 0.5 s time
 limit). Each budget is run twice: adjustText as released (``adjust_text``) and as tastemap runs
-it (``tastemap.labels.adjust_labels``: the same steps, two of them computed in bulk). Prints the
+it (``tastemap.viz.labels.adjust_labels``: the same steps, two of them computed in bulk). Prints the
 CPU time of each, whether every label ended in the same place, and the number of overlapping
 label pairs left (from the drawn text extents). The result chose
-``tastemap.plots.LABEL_ITERATIONS``::
+``tastemap.viz.maps.LABEL_ITERATIONS``::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/map_labels.py [--points 3000]
 """
@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from adjustText import adjust_text  # noqa: E402
 
-from tastemap.labels import ARROW, adjust_labels  # noqa: E402
+from tastemap.viz.labels import ARROW, adjust_labels  # noqa: E402
 
 BUDGETS = [0, 20, 40, 50, 80, 200, None]  # None: adjustText's default (time_lim 0.5 s)
 
@@ -68,7 +68,7 @@ def main() -> None:
     pick = rng.choice(len(xy), 100, replace=False)
     place(xy, pick, 20, fast=True)  # imports and first-draw costs out of the table
     print(f"{len(xy)} points, 100 labels\n")
-    print("| adjustText iterations | CPU s, adjustText | CPU s, tastemap.labels "
+    print("| adjustText iterations | CPU s, adjustText | CPU s, tastemap.viz.labels "
           "| same positions | overlapping label pairs |\n|---|---:|---:|---|---:|")
     for budget in BUDGETS:
         cpu, positions, pairs = place(xy, pick, budget, fast=False)

@@ -1,5 +1,5 @@
 """Saving and loading a fitted model at Last.fm-360K size: ``model.npz`` (arrays + JSON, no
-pickle; ``tastemap.models.store``).
+pickle; ``tastemap.core.store``).
 
 An ALS model of 358,868 users x 292,385 artists with 64 random factors (a fit would take an
 hour; file size and load time depend only on the arrays), and a Last.fm-360K-shaped random play

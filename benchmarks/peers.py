@@ -15,10 +15,10 @@ Protocol, per seed ``S`` of ``--split-dir/seed{S}`` and entity ``E``:
 2. Refit the chosen values on ``train_E.npz`` (timed: fit seconds, then top-10 seconds for every
    user with a training row) and score ``test_E.npz``.
 
-Scoring is ``tastemap.metrics.evaluate_recommendations`` only (``ks = [10]``), which also
+Scoring is ``tastemap.evaluate.metrics.evaluate_recommendations`` only (``ks = [10]``), which also
 raises if a recommended item is one of the user's training items: each library excludes them
 with its own API (Cornac ``recommend(remove_seen=True)``, LensKit's default candidate selector
-with the user's training history). Confidence intervals: ``tastemap.stats.bootstrap_ci`` (1,000
+with the user's training history). Confidence intervals: ``tastemap.evaluate.stats.bootstrap_ci`` (1,000
 user resamples, seed 0) on per-user ``ndcg@10``, per seed and, for the multi-seed row, on each
 user's ``ndcg@10`` averaged over the seeds.
 
@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tastemap import metrics, stats
+from tastemap.evaluate import metrics, stats
 
 K = 10
 PRIMARY = f"ndcg@{K}"
@@ -428,7 +428,7 @@ def long_table(users: np.ndarray, items: np.ndarray) -> pd.DataFrame:
 
 
 def score(adapter: Adapter, model: Any, split: Split) -> pd.DataFrame:
-    """Per-user metrics of ``model``'s top-``K`` lists on ``split.test`` (tastemap.metrics)."""
+    """Per-user metrics of ``model``'s top-``K`` lists on ``split.test`` (tastemap.evaluate.metrics)."""
     users = split.users
     items = adapter.recommend(model, users, split.train, K)
     per_user, _ = metrics.evaluate_recommendations(
@@ -657,8 +657,8 @@ def markdown(
             "",
             f"Seeds {' '.join(map(str, args.seeds))}; Optuna TPE, {args.trials} trials per model on "
             "valid/train -> valid/test (ndcg@10), refit on train, scored on test with "
-            "tastemap.metrics. Test nDCG@10, recall@10, fit and top-10 seconds are means over "
-            "the seeds; the 95% CI is tastemap.stats.bootstrap_ci (1,000 user resamples, seed 0) "
+            "tastemap.evaluate.metrics. Test nDCG@10, recall@10, fit and top-10 seconds are means over "
+            "the seeds; the 95% CI is tastemap.evaluate.stats.bootstrap_ci (1,000 user resamples, seed 0) "
             "of each user's ndcg@10 averaged over the seeds. Fit and top-10 seconds are wall "
             "time of the final refit on train and of ranking the top 10 for every user.",
             "",

@@ -4,7 +4,7 @@ Reads a finished workflow run with the validation search on (``results/<dataset>
 ``per_user.parquet`` and each family's ``search/.../chosen.json``) and the JSON that
 ``benchmarks/peers.py`` wrote for the same split files, and prints one Markdown row per shared
 family: tastemap's test nDCG@10 and recall@10 (mean over the seeds; 95% bootstrap CI over users
-of each user's seed-averaged nDCG@10, ``tastemap.stats.bootstrap_ci``, 1,000 resamples, seed 0
+of each user's seed-averaged nDCG@10, ``tastemap.evaluate.stats.bootstrap_ci``, 1,000 resamples, seed 0
 - the peers' CI is computed the same way), its chosen values, and the time of one fit on the
 train split plus the top 10 for every user with the chosen values (refit here, one thread, as
 ``peers.py`` times the peers); the same for the best peer; and the verdict: tastemap at or above
@@ -28,11 +28,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from tastemap import layout as L  # noqa: E402
-from tastemap import stats  # noqa: E402
-from tastemap.matrices import load_matrix  # noqa: E402
-from tastemap.models.run import Fit  # noqa: E402
-from tastemap.search import format_values, read_chosen  # noqa: E402
+from tastemap.core import layout as L  # noqa: E402
+from tastemap.data.matrices import load_matrix  # noqa: E402
+from tastemap.evaluate import stats  # noqa: E402
+from tastemap.pipeline.fit import Fit  # noqa: E402
+from tastemap.pipeline.search import format_values, read_chosen  # noqa: E402
 
 #: tastemap family -> the name peers.py gives it
 SHARED = {"als": "als", "bpr": "bpr", "ease": "ease", "itemknn": "itemknn",

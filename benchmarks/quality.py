@@ -2,16 +2,16 @@
 
 For one dataset config this runs the workflow's ``evaluate`` target with ``snakemake`` in a
 scratch directory (so nothing lands in the repository), for the seeds given, then aggregates the
-workflow's own evaluation outputs (``tastemap.layout``): per family the variant ``selected.csv``
+workflow's own evaluation outputs (``tastemap.core.layout``): per family the variant ``selected.csv``
 chose on the validation split of each seed, its per-user test nDCG@10 (``per_user.parquet``),
 and the ``fit`` job's CPU time (its ``benchmark:`` table). Two reference rows, implicit's own
 ``AlternatingLeastSquares()`` and ``BayesianPersonalizedRanking()`` with the library's defaults,
 are fitted on the same train splits and scored by the same metric code (``benchmarks/zoo.py``).
 
 Per family: nDCG@10 (mean over seeds of the mean over test users), 95% bootstrap CI over users
-of each user's seed-averaged value (``tastemap.stats.bootstrap_ci``), sd across the seed means,
+of each user's seed-averaged value (``tastemap.evaluate.stats.bootstrap_ci``), sd across the seed means,
 ratio to popularity, paired two-sided Wilcoxon against popularity on the seed-averaged per-user
-values with Holm's correction over the rows (``tastemap.stats``), share of the best tastemap
+values with Holm's correction over the rows (``tastemap.evaluate.stats``), share of the best tastemap
 family, RMSE (MF), and the fit job's CPU seconds (mean per seed; one job fits the train and
 full models of a variant, so this is two fits plus loading and ranking; a model with several
 variants has a third, validation fit in its own job). Markdown on
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import zoo  # noqa: E402  (benchmarks/zoo.py: reference rows, summary and Markdown)
 
-from tastemap import layout as L  # noqa: E402
+from tastemap.core import layout as L  # noqa: E402
 
 METRIC = "ndcg@10"
 BASELINE = "popularity"

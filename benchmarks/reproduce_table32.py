@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tastemap import layout as L
-from tastemap.published import read_published
+from tastemap.core import layout as L
+from tastemap.evaluate.published import read_published
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "reproductions.md"

@@ -4,7 +4,7 @@ A published row of a stochastic model (BPR, iALS) is one draw; whether tastemap'
 "within the seed spread" needs the spread of more than the three seeds of a reproduction run.
 This fits the family at the values its config section gives (the run's ``default`` variant),
 once per seed, on ``split/seed0/train_<entity>.npz`` of a results folder, ranks every unplayed
-item and scores recall@k and map@k with ``tastemap.metrics`` on ``test_<entity>.npz``. With a
+item and scores recall@k and map@k with ``tastemap.evaluate.metrics`` on ``test_<entity>.npz``. With a
 given split (``split.scheme: given``) train and test are the paper's files for every seed.
 
     python benchmarks/seed_spread.py --results results/repro-ml1m-spectralcf \\
@@ -35,7 +35,7 @@ import yaml  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tastemap import config as C  # noqa: E402
-from tastemap.metrics import in_matrix, ranking_metrics  # noqa: E402
+from tastemap.evaluate.metrics import in_matrix, ranking_metrics  # noqa: E402
 from tastemap.models import make, registry  # noqa: E402
 
 

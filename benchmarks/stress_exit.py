@@ -1,7 +1,7 @@
 """Run small workflow jobs hundreds of times under CPU load and count the abnormal exits.
 
 The check for the abort at exit (``terminate called without an active exception``, SIGABRT,
-after the job had done its work; the cause and the fix: ``src/tastemap/_exit.py``). Each job is
+after the job had done its work; the cause and the fix: ``src/tastemap/core/exit.py``). Each job is
 the real one: Snakemake's own job file (its preamble with the pickled ``snakemake`` object, then
 ``scripts/<rule>.py``), made once by ``snakemake --skip-script-cleanup`` on small inputs, then run
 again and again as Snakemake runs it (``python <job file>``, a fresh process, the thread

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from sklearn.manifold import trustworthiness
 
+from tastemap.core.numba_cache import import_umap
+from tastemap.data.matrices import sample_rows
 from tastemap.explore import umap_epochs
-from tastemap.matrices import sample_rows
-from tastemap.numba_cache import import_umap
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 from sklearn.manifold import trustworthiness
 
+from tastemap.core.numba_cache import import_umap
 from tastemap.explore import fit_umap
-from tastemap.numba_cache import import_umap
 
 
 def points(n: int, seed: int = 0) -> np.ndarray:

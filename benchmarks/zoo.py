@@ -3,8 +3,8 @@
 Reads the matrices and splits of a run of the workflow's ``data`` target (run it once in a
 scratch directory; nothing here re-splits), fits models with ``tastemap.models.make``, ranks
 every user's unplayed items (``recommend``, full ranking, training items excluded) and scores
-them with the workflow's ``tastemap.metrics.evaluate_recommendations``; confidence intervals
-and paired tests come from ``tastemap.stats``. Markdown on stdout (or ``--out``).
+them with the workflow's ``tastemap.evaluate.metrics.evaluate_recommendations``; confidence intervals
+and paired tests come from ``tastemap.evaluate.stats``. Markdown on stdout (or ``--out``).
 
 Data (once per dataset; seeds 0-2, split and validation split exactly as the workflow draws them)::
 
@@ -14,7 +14,7 @@ Data (once per dataset; seeds 0-2, split and validation split exactly as the wor
 
 Three commands:
 
-``board``  every family at the schema defaults (``workflow/schemas/config.schema.yaml``; a key
+``board``  every family at the schema defaults (``src/tastemap/schemas/config.schema.yaml``; a key
            holding a list gives one variant per value) on the test split of each seed::
 
     python benchmarks/zoo.py board --results DIR/results/ml-100k --seeds 0 1 2
@@ -54,12 +54,12 @@ import pandas as pd
 import scipy.sparse as sp
 import yaml
 
-from tastemap import metrics, stats
-from tastemap.matrices import load_matrix
+from tastemap.data.matrices import load_matrix
+from tastemap.evaluate import metrics, stats
 from tastemap.models import make
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = ROOT / "src" / "tastemap" / "schemas" / "config.schema.yaml"
 #: every family of the workflow, in leaderboard order of the issue; popularity is the baseline
 FAMILIES = ["popularity", "als", "bpr", "ease", "itemknn", "userknn", "lda", "mf", "item2vec",
             "sgns", "twotower"]

@@ -2,9 +2,9 @@
 
 import sys
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.download import DownloadError, download
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.download import DownloadError, download
 
 
 def main(snakemake):
@@ -17,7 +17,7 @@ def main(snakemake):
         log.error("download failed: %s", exc)
         sys.exit(1)
     log.info("done: %s", stats)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.published import markdown, read_published, side_by_side
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.evaluate.published import markdown, read_published, side_by_side
 
 
 def main(snakemake):
@@ -18,7 +18,7 @@ def main(snakemake):
     Path(out.markdown).write_text(markdown(table, snakemake.params.source), encoding="utf-8")
     log.info("%d of %d published numbers matched at their precision", int(table["matches"].sum()),
              len(table))
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -7,9 +7,11 @@ significance tests."""
 
 import matplotlib.pyplot as plt
 
-from tastemap import evaluate, figures, logs
-from tastemap._exit import finish
-from tastemap.search import read_chosen
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.pipeline import evaluation as evaluate
+from tastemap.pipeline.search import read_chosen
+from tastemap.viz import figures
 
 
 def main(snakemake):
@@ -47,7 +49,7 @@ def main(snakemake):
     fig = figures.significance(table, order, w.entity, seed, p.primary, p.alpha, p.dpi)
     fig.savefig(out.figure)
     plt.close(fig)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -6,10 +6,10 @@ import time
 
 import pandas as pd
 
-from tastemap import logs
-from tastemap._exit import finish
+from tastemap.core import logs
+from tastemap.core.exit import finish
 from tastemap.explore import map_title
-from tastemap.interactive import explore_colourings, topic_runs, write_map
+from tastemap.viz.interactive import explore_colourings, topic_runs, write_map
 
 
 def main(snakemake):
@@ -30,7 +30,7 @@ def main(snakemake):
                          kind="user" if side == "users" else w.entity)
         log.info("%s %s (%s): %.1f MB in %.1f s", method, side,
                  ", ".join(c.name for c in colourings), size / 1e6, time.perf_counter() - start)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from tastemap import figures, logs
-from tastemap._exit import finish
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import load_matrix
 from tastemap.explore import cluster_table, load_map, orient, point_table, project, save_map
-from tastemap.matrices import load_matrix
+from tastemap.viz import figures
 
 
 def main(snakemake):
@@ -48,7 +49,7 @@ def main(snakemake):
     fig = figures.explore_map(clusters, w.entity, w.side, w.method, seed, p.plots)
     fig.savefig(out.png)
     plt.close(fig)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -4,9 +4,10 @@ chosen clustering runs of every map and SVD space of the seed (summary.csv)."""
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from tastemap import figures, logs
-from tastemap._exit import finish
+from tastemap.core import logs
+from tastemap.core.exit import finish
 from tastemap.explore import chosen_runs
+from tastemap.viz import figures
 
 
 def main(snakemake):
@@ -23,7 +24,7 @@ def main(snakemake):
     summary.to_csv(out.summary, index=False)
     log.info("%d chosen runs from %d tables\n%s", len(summary), len(inp.metrics),
              summary[summary["best"]].to_string())
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -5,10 +5,10 @@ explore.max_points, every map of the side covers the seeded sample of rows in po
 import numpy as np
 import pandas as pd
 
-from tastemap import logs
-from tastemap._exit import finish
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import load_matrix, sample_rows
 from tastemap.explore import cluster_table, fit_svd, orient, point_table, save_map
-from tastemap.matrices import load_matrix, sample_rows
 
 
 def main(snakemake):
@@ -33,7 +33,7 @@ def main(snakemake):
                                       space="svd")
     clusters.to_parquet(out.clusters, index=False)
     metrics.to_csv(out.metrics, index=False)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

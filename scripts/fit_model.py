@@ -6,12 +6,12 @@ recommendations for every user and the training curve, and for the full fit simi
 every item."""
 import pandas as pd
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.matrices import load_matrix
-from tastemap.models.run import Fit, fit_outputs
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import load_matrix
 from tastemap.models.tables import item_names, user_names
-from tastemap.search import read_chosen
+from tastemap.pipeline.fit import Fit, fit_outputs
+from tastemap.pipeline.search import read_chosen
 
 
 def main(snakemake):
@@ -33,7 +33,7 @@ def main(snakemake):
                      similar=out[f"{fit}_similar"] if similar_n else None)
         log.info("wrote %s", out[f"{fit}_model"])
         del result
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

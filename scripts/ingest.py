@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.formats import FormatError, ListensWriter, RejectedWriter, read_listens
-from tastemap.formats.given import read_given
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.formats import FormatError, ListensWriter, RejectedWriter, read_listens
+from tastemap.data.formats.given import read_given
 
 
 def main(snakemake):
@@ -40,7 +40,8 @@ def main(snakemake):
             else:
                 _, _, stats = read_listens(fmt, snakemake.input.listens, tracks_path=tracks,
                                            generic=generic, sink=sink,
-                                           rejected_sink=rejected_sink)
+                                           rejected_sink=rejected_sink,
+                                           module=snakemake.params.module)
     except FormatError as exc:
         for path in (out.listens, out.rejected, *([out.given] if fmt == "given" else [])):
             Path(path).unlink(missing_ok=True)
@@ -59,7 +60,7 @@ def main(snakemake):
     with open(snakemake.output.stats, "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

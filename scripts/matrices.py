@@ -3,9 +3,9 @@ import json
 
 import pandas as pd
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.matrices import build_matrix, matrix_stats, save_matrix
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import build_matrix, matrix_stats, save_matrix
 
 
 def main(snakemake):
@@ -29,7 +29,7 @@ def main(snakemake):
                  stats[f"user_{entity}"]["density"])
     with open(snakemake.output.stats, "w") as fh:
         json.dump(stats, fh, indent=2)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

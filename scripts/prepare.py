@@ -1,9 +1,9 @@
 """Rule prepare: canonical listens -> deduplicated, filtered, indexed tables."""
 import json
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.prepare import prepare
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.prepare import prepare
 
 
 def main(snakemake):
@@ -21,7 +21,7 @@ def main(snakemake):
         json.dump(result.stats, fh, indent=2)
     log.info("wrote %d interactions, %d users, %d artists, %d songs", len(result.interactions),
              len(result.users), len(result.artists), len(result.songs))
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

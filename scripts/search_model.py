@@ -1,12 +1,12 @@
-"""Rule search_model: one family's validation search on one entity and seed (tastemap.search):
+"""Rule search_model: one family's validation search on one entity and seed (tastemap.pipeline.search):
 the trials table and the chosen values. Resumes from the Optuna journal a killed job left."""
 from pathlib import Path
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.matrices import load_matrix
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import load_matrix
 from tastemap.models.space import space_from_description
-from tastemap.search import Search, chosen_record, run_search, write_chosen
+from tastemap.pipeline.search import Search, chosen_record, run_search, write_chosen
 
 
 def main(snakemake):
@@ -25,7 +25,7 @@ def main(snakemake):
     write_chosen(record, out.chosen)
     log.info("chosen (trial %d, %s %.5f): %s", record["best_trial"], search.metric,
              record["score"], record["searched"])
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -3,9 +3,10 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from tastemap import figures, logs
-from tastemap._exit import finish
-from tastemap.search import read_chosen, summary_table
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.pipeline.search import read_chosen, summary_table
+from tastemap.viz import figures
 
 
 def main(snakemake):
@@ -21,7 +22,7 @@ def main(snakemake):
     fig = figures.search(table, w.entity, int(w.seed), p.metric, p.plots)
     fig.savefig(out.figure)
     plt.close(fig)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

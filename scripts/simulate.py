@@ -1,9 +1,9 @@
 """Rule simulate: the simulated listening log with planted genres (the default data) + its truth table."""
 import json
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.simulate import SimulationSpec, simulate_to_files
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.simulate import SimulationSpec, simulate_to_files
 
 
 def main(snakemake):
@@ -12,7 +12,7 @@ def main(snakemake):
     log.info("simulate: %s", spec)
     stats = simulate_to_files(snakemake.output.listens, snakemake.output.truth, spec)
     log.info("stats: %s", json.dumps(stats))
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

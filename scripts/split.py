@@ -1,17 +1,17 @@
 """Rule split: one seed's train/test (and validation) split of every entity matrix.
 
 A split in which no user gets a test item stops the job with one line naming the keys to change
-(tastemap.split.NoTestUsers), instead of an evaluation that scores nothing later.
+(tastemap.data.split.NoTestUsers), instead of an evaluation that scores nothing later.
 """
 import sys
 import zlib
 
 import pandas as pd
 
-from tastemap import logs
-from tastemap._exit import finish
-from tastemap.matrices import build_times, load_matrix, save_matrix
-from tastemap.split import (
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import build_times, load_matrix, save_matrix
+from tastemap.data.split import (
     NoTestUsers,
     check_split,
     given,
@@ -76,7 +76,7 @@ def main(snakemake):
         log.error("split failed: %s", exc)
         print(f"tastemap: split failed: {exc}", file=sys.stderr)  # Snakemake's console too
         sys.exit(1)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -6,10 +6,12 @@ import json
 
 import pandas as pd
 
-from tastemap import logs, topics, topics_run
-from tastemap._exit import finish
-from tastemap.matrices import load_matrix
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.data.matrices import load_matrix
 from tastemap.models.lda import LDA
+from tastemap.pipeline import topics_run
+from tastemap.topics import model as topics
 
 
 def main(snakemake):
@@ -48,7 +50,7 @@ def main(snakemake):
     report = topics_run.heldout(inp.train, inp.test, w.entity, k, seed, p.lda)
     with open(out.heldout, "w") as fh:
         json.dump(report, fh, indent=2)
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from tastemap import figures, logs, topics
-from tastemap._exit import finish
+from tastemap.core import logs
+from tastemap.core.exit import finish
+from tastemap.topics import model as topics
+from tastemap.viz import figures
 
 
 def main(snakemake):
@@ -25,7 +27,7 @@ def main(snakemake):
         fig.savefig(out.figures[i])
         plt.close(fig)
         log.info("wrote %s", out.figures[i])
-    finish()  # the process ends here, without the interpreter's teardown: tastemap/_exit.py
+    finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 
 
 if __name__ == "__main__" and "snakemake" in globals():

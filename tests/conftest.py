@@ -71,8 +71,8 @@ def dry_run_outputs(workdir: Path, *args: str, configfile: Path | None = TINY_CO
 
 
 def results(workdir: Path, template: str, **wildcards) -> Path:
-    """The file of a tastemap.layout template in the tiny run of ``workdir``."""
-    from tastemap import layout
+    """The file of a tastemap.core.layout template in the tiny run of ``workdir``."""
+    from tastemap.core import layout
 
     return workdir / "results" / TINY_DATASET / layout.path(template, **wildcards)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tastemap.formats import FormatError, read_listens
+from tastemap.data.formats import FormatError, read_listens
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 GENERIC_CSV = {"sep": ",", "header": True, "columns": {

@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 from conftest import results, run_snakemake, tiny_run_lock
 
-from tastemap import layout as L
+from tastemap.core import layout as L
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: known to work as root in containers; the profile is a fresh temporary one per launch

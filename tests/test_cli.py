@@ -13,8 +13,8 @@ import pytest
 from conftest import results
 from test_loader import PLAYS, fake_results
 
-from tastemap import layout as L
-from tastemap.cli import main
+from tastemap.app.cli import main
+from tastemap.core import layout as L
 
 TASTEMAP = Path(sys.executable).parent / "tastemap"
 

@@ -147,7 +147,7 @@ def test_sizes_only_for_enabled_models_on_artists_of_simulated_data():
 
 
 def test_size_keys_are_the_ones_the_fit_checks():
-    from tastemap.models import run
+    from tastemap.pipeline import fit as run
 
     assert run.SIZE_KEYS is C.SIZE_KEYS
 

@@ -1,4 +1,4 @@
-"""The optional download rule and tastemap.download, against a local HTTP server on 127.0.0.1
+"""The optional download rule and tastemap.data.download, against a local HTTP server on 127.0.0.1
 (no test reaches the network)."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import run_snakemake
 
-from tastemap.download import DownloadError, download, md5sum
+from tastemap.data.download import DownloadError, download, md5sum
 
 U1 = "00000c289a1829a808ac09c00daf10bc3c4e223b"
 U2 = "00001411dc427966b17297bf4d69e7e193135d89"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import dry_run_jobs, results
 
-from tastemap import layout as L
-from tastemap import metrics
-from tastemap.matrices import load_matrix
+from tastemap.core import layout as L
+from tastemap.data.matrices import load_matrix
+from tastemap.evaluate import metrics
 
 pytestmark = pytest.mark.workflow
 

@@ -1,5 +1,5 @@
-"""How workflow scripts end their process: tastemap._exit.finish (the abort at exit, SIGABRT
-``terminate called without an active exception``, in src/tastemap/_exit.py). The stress test
+"""How workflow scripts end their process: tastemap.core.exit.finish (the abort at exit, SIGABRT
+``terminate called without an active exception``, in src/tastemap/core/exit.py). The stress test
 that counts abnormal exits over hundreds of runs under load is benchmarks/stress_exit.py."""
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ SCRIPTS = sorted((REPO / "scripts").glob("*.py"))
 JOB = """
 import atexit, sys, threading, time
 import pyarrow as pa, pyarrow.parquet as pq
-from tastemap import logs
-from tastemap._exit import finish
+from tastemap.core import logs
+from tastemap.core.exit import finish
 
 out = sys.argv[1]
 log = logs.setup(out + "/job.log")
@@ -68,7 +68,7 @@ def test_normal_exit_returns_to_the_interpreter(tmp_path):
 def test_finish_returns_when_called_from_an_imported_module(tmp_path):
     """A script's main() called by other code (a notebook, a test) must not end that process."""
     (tmp_path / "imported_script.py").write_text(
-        "from tastemap._exit import finish\n\ndef main():\n    finish()\n")
+        "from tastemap.core.exit import finish\n\ndef main():\n    finish()\n")
     proc = subprocess.run([sys.executable, "-c", "import imported_script; imported_script.main(); "
                            "print('returned')"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
@@ -83,7 +83,7 @@ def last_statement_of_main(path: Path) -> str:
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
 def test_every_script_ends_main_with_finish(path):
-    """Every job process ends through finish() (docs in src/tastemap/_exit.py); an exception in
+    """Every job process ends through finish() (docs in src/tastemap/core/exit.py); an exception in
     main() does not reach it and the job fails as before."""
     assert last_statement_of_main(path) == "finish()", f"{path.name}: main() must end with finish()"
 
@@ -93,7 +93,7 @@ def test_flushing_skips_dead_weak_proxies():
     with ReferenceError): the scan for open outputs passes over it."""
     import weakref
 
-    from tastemap._exit import _flush_open_outputs
+    from tastemap.core.exit import _flush_open_outputs
 
     class Target:
         pass

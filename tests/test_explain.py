@@ -1,4 +1,4 @@
-"""Explanations (tastemap.explain and the ``explain`` methods of ALS, item-kNN, EASE, P3alpha,
+"""Explanations (tastemap.app.explain and the ``explain`` methods of ALS, item-kNN, EASE, P3alpha,
 RP3beta and SLIM): the contributions of the played items add up to the model's own score, for
 known and new users."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from tastemap.explain import CannotExplain, explain_row, explainers
+from tastemap.app.explain import CannotExplain, explain_row, explainers
 from tastemap.models import make
 
 

@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from conftest import TINY_DATASET, dry_run_jobs, results, run_snakemake, tiny_run_lock
 
 from tastemap import explore as ex
-from tastemap import layout as L
-from tastemap.matrices import sample_rows
+from tastemap.core import layout as L
+from tastemap.data.matrices import sample_rows
 
 # ---- small planted data --------------------------------------------------------------------
 
@@ -141,7 +141,7 @@ def test_fit_umap_on_precomputed_distances_keeps_the_neighbourhoods(metric):
     trustworthiness, and the same seed gives the same map."""
     from sklearn.manifold import trustworthiness
 
-    from tastemap.numba_cache import import_umap
+    from tastemap.core.numba_cache import import_umap
 
     rng = np.random.default_rng(0)
     X = (rng.normal(scale=3, size=(6, 12))[rng.integers(0, 6, 600)]
@@ -234,7 +234,7 @@ def test_pickled_or_foreign_map_files_are_refused(data, tmp_path):
     ex.save_map(pca, tmp_path / "ok.npz")
     from sklearn.decomposition import TruncatedSVD
 
-    from tastemap.models import store
+    from tastemap.core import store
 
     with pytest.raises(ValueError, match="step 'l2' is a Normalizer, not one of"):
         store.read_estimators(tmp_path / "ok.npz", {"TruncatedSVD": TruncatedSVD})
@@ -265,7 +265,7 @@ def test_neighbour_placement_lands_near_umaps_own_transform(data):
     ``transform`` cannot take); the placement is the one ``ex.project`` builds, on that map."""
     from sklearn.pipeline import Pipeline
 
-    from tastemap.numba_cache import import_umap
+    from tastemap.core.numba_cache import import_umap
 
     m, user_genre, _ = data
     rows = ex.orient(m, "users")
@@ -296,7 +296,7 @@ def test_umap_numba_cache_gives_the_same_map(tmp_path):
     import subprocess
     import sys
 
-    code = ("import numpy as np, sys; from tastemap.numba_cache import import_umap; "
+    code = ("import numpy as np, sys; from tastemap.core.numba_cache import import_umap; "
             "x = np.random.default_rng(0).random((60, 5)).astype(np.float32); "
             "y = import_umap().UMAP(n_neighbors=5, random_state=0, n_jobs=1).fit_transform(x); "
             "np.save(sys.argv[1], y)")
@@ -436,29 +436,35 @@ def test_listens_to_rows_artists_and_songs():
     assert m.toarray().tolist() == [[0, 1]] and unknown == 1
 
 
-def test_read_listens_tsv_and_errors(tmp_path):
+def test_new_listens_through_the_generic_format(tmp_path):
+    """New listeners' files go through the generic format (one reader): TSV keeps quotes, CSV
+    unquotes, a bad line stops the read naming the file, line and reason."""
+    from tastemap.data.formats import FormatError, read_new_listens
+
     good = tmp_path / "new.tsv"
     good.write_text('user\tartist\tplays\nnew1\t"Kid" A\t3\nnew1\tB, the band\t1\n')
-    t = ex.read_listens(str(good))
+    t = read_new_listens(good).to_pandas()
     assert t["artist"].tolist() == ['"Kid" A', "B, the band"] and t["plays"].tolist() == [3, 1]
+    assert list(t.columns) == ["user", "artist", "plays"]
     quoted = tmp_path / "new.csv"
     quoted.write_text('user,artist\nnew1,"B, the band"\n')
-    assert ex.read_listens(str(quoted))["artist"].tolist() == ["B, the band"]
+    t = read_new_listens(quoted).to_pandas()
+    assert t["artist"].tolist() == ["B, the band"] and t["plays"].tolist() == [1]
     bad = tmp_path / "bad.tsv"
     bad.write_text("user\tartist\tplays\nnew1\tA\t3\nnew1\tB\tmany\n")
-    with pytest.raises(ValueError, match=r"bad.tsv, line 3: plays"):
-        ex.read_listens(str(bad))
+    with pytest.raises(FormatError, match=r"bad.tsv, line 3: plays not an integer"):
+        read_new_listens(bad)
     nocol = tmp_path / "nocol.csv"
     nocol.write_text("who,artist\nx,A\n")
-    with pytest.raises(ValueError, match=r"nocol.csv: needs columns user and artist"):
-        ex.read_listens(str(nocol))
+    with pytest.raises(FormatError, match=r"nocol.csv: needs columns user and artist"):
+        read_new_listens(nocol)
 
 
 # ---- figures ---------------------------------------------------------------------------------
 
 
 def test_scatter_map_labels_and_legend(tmp_path):
-    from tastemap.plots import methods_grid, scatter_map
+    from tastemap.viz.maps import methods_grid, scatter_map
 
     points, truth = blobs()
     names = np.array([f"p{i}" for i in range(90)])

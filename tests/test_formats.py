@@ -1,4 +1,4 @@
-"""Unit tests of tastemap.formats: exact values per format, block boundaries, heuristics, and the
+"""Unit tests of tastemap.data.formats: exact values per format, block boundaries, heuristics, and the
 ingest rule end to end (script + logged error) on small files."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tastemap import formats as F
-from tastemap.formats import FormatError, read_listens
+from tastemap.data import formats as F
+from tastemap.data.formats import FormatError, read_listens
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 A1 = "f1b1cf71-bd35-4e99-8624-24a6e15f133a"
@@ -217,7 +217,7 @@ def test_lone_carriage_return_is_one_line(tmp_path):
 def test_simulated_malformed_lines_are_all_accounted(tmp_path):
     """The simulator's planted malformed lines come back exactly: stray tabs recovered, missing
     fields and bad timestamps rejected (1K); dates as users rejected (360K)."""
-    from tastemap.simulate import simulate_to_files
+    from tastemap.data.simulate import simulate_to_files
 
     for layout in ("lastfm-1k", "lastfm-360k"):
         raw = tmp_path / f"{layout}.tsv"
@@ -247,7 +247,7 @@ def test_ready_configs_are_valid(name):
     import jsonschema
     import yaml
 
-    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow" / "schemas"
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "src" / "tastemap" / "schemas"
                              / "config.schema.yaml").read_text())
     config = _ready_config(name)
     jsonschema.Draft202012Validator(schema).validate(config)
@@ -331,7 +331,7 @@ KINDS = ["gz", "bz2", "xz", "zst", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz"]
 
 def _real_format_inputs(tmp_path: Path) -> list[tuple[str, Path, Path | None]]:
     """One small file of each real format under its shipped name, with its side file."""
-    from tastemap.simulate import simulate_to_files
+    from tastemap.data.simulate import simulate_to_files
 
     out = []
     for layout in ("lastfm-1k", "lastfm-360k"):
@@ -451,7 +451,7 @@ def test_text_size_estimates_what_ingest_will_read(tmp_path):
     """Memory requests follow the text inside a compressed file, not its compressed size."""
     import gzip
 
-    from tastemap.formats.source import text_size
+    from tastemap.data.formats.source import text_size
 
     plain = BAD / "lastfm-360k" / "quotes.tsv"
     n = plain.stat().st_size
@@ -466,7 +466,7 @@ def test_listens_written_block_by_block_equal_the_whole_table(tmp_path):
     """ingest hands kept rows to a ListensWriter block by block: the file has the same rows
     and the same row groups as writing the whole table at once; a file that fails the format
     check reaches the sink with nothing."""
-    from tastemap.simulate import simulate_to_files
+    from tastemap.data.simulate import simulate_to_files
 
     raw = tmp_path / "plays.tsv"
     simulate_to_files(raw, tmp_path / "truth.parquet", {
@@ -508,7 +508,7 @@ def _damaged_log(seed: int) -> bytes:
 def test_pieces_and_empty_line_runs_do_not_matter(tmp_path, monkeypatch, seed):
     """Reading without the empty lines (every piece) or with them (none), in pieces of a few
     hundred lines or whole blocks, gives the same listens, rejected lines and counts."""
-    from tastemap.formats import blocks
+    from tastemap.data.formats import blocks
 
     path = write(tmp_path, "damaged.tsv", _damaged_log(seed))
     monkeypatch.setattr(blocks, "EMPTY_SHARE", 2.0)  # never take empty lines out
@@ -541,7 +541,7 @@ def test_an_endless_line_is_kept_to_its_head():
     the blocks stay small, and the line is rejected as too long with its head as raw text."""
     import io
 
-    from tastemap.formats.blocks import _raw_blocks
+    from tastemap.data.formats.lines import _raw_blocks
 
     head = "é" * 40  # two-byte characters: the head ends on a whole character
     stream = io.BytesIO(b"a\tb\n" + head.encode() * 1000 + b"\nc\n")
@@ -555,7 +555,7 @@ def test_an_endless_line_is_kept_to_its_head():
 def test_bad_utf8_lines_match_pythons_decoder(seed):
     """The bulk UTF-8 check marks exactly the lines Python's strict decoder refuses (random bytes
     and every length of encoded characters, cut anywhere)."""
-    from tastemap.formats.blocks import _bad_utf8, _decode_in_python, _decode_slowly
+    from tastemap.data.formats.lines import _bad_utf8, _decode_in_python, _decode_slowly
 
     rng = np.random.default_rng(seed)
     chars = [0x41, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x20AC, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x1F600,
@@ -581,3 +581,178 @@ def test_bad_utf8_lines_match_pythons_decoder(seed):
     text, bad = _decode_slowly(binary, block=256)
     slow_text, slow_bad = _decode_in_python(binary)
     assert text.equals(slow_text) and bad.tolist() == slow_bad.tolist() == expected
+
+
+# ---- formats declare themselves (tastemap.data.formats.registry) ---------------------------------
+
+
+def _schema() -> dict:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "src" / "tastemap" / "schemas"
+                           / "config.schema.yaml").read_text())
+
+
+def test_member_table_and_dispatch_come_from_the_declarations():
+    from tastemap.data.formats import registry
+
+    declared = registry.package_formats()
+    assert F.FORMATS == tuple(f.name for f in declared) == (
+        "lastfm-1k", "lastfm-360k", "msd-triplets", "hetrec-2k", "generic")
+    table = {}
+    for fmt in declared:
+        assert fmt.module == f"tastemap.data.formats.{registry.PACKAGE[declared.index(fmt)]}"
+        if fmt.member:
+            table[fmt.name] = fmt.member
+        table.update(fmt.side_files)
+    assert dict(F.KNOWN_MEMBERS) == table == {
+        "lastfm-1k": "userid-timestamp-artid-artname-traid-traname.tsv",
+        "lastfm-360k": "usersha1-artmbid-artname-plays.tsv",
+        "msd-triplets": "train_triplets.txt", "msd-tracks": "unique_tracks.txt",
+        "hetrec-2k": "user_artists.dat", "hetrec-artists": "artists.dat"}
+    from tastemap.data.formats import source
+
+    assert source.KNOWN_MEMBERS is F.KNOWN_MEMBERS
+    # the readers are the declared ones: read_listens goes through the declaration
+    assert {f.name: f.reader.__module__ for f in declared}["msd-triplets"] == "tastemap.data.formats.msd"
+    trackless = [f.name for f in declared if not f.gives_tracks(side_file=False)]
+    assert trackless == ["lastfm-360k", "msd-triplets", "hetrec-2k"]
+    assert [f.name for f in declared if not f.gives_tracks(side_file=True)] == [
+        "lastfm-360k", "hetrec-2k"]
+
+
+def _toy_reader(path, *, tracks_path=None, generic=None, block_bytes=None):
+    lines = Path(path).read_text().splitlines()
+    good = [(i, line.split(";")) for i, line in enumerate(lines, 1) if line.count(";") == 1]
+    bad = [(i, line) for i, line in enumerate(lines, 1) if line.count(";") != 1]
+    listens = pa.table({"user": [p[0] for _, p in good], "artist": [p[1] for _, p in good]})
+    rejected = pa.table({"line": pa.array([i for i, _ in bad], pa.int64()),
+                         "raw": [line for _, line in bad], "reason": ["no ;"] * len(bad)})
+    return listens, rejected, {"lines": len(lines), "toy": True}
+
+
+def test_a_registered_format_is_in_every_table(tmp_path, monkeypatch):
+    """A format registered at run time (as an outside module does) is read by read_listens, is
+    in the member table, and the song-entity check reads its declaration."""
+    from tastemap import config as C
+    from tastemap.data.formats import registry
+
+    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))
+    toy = F.register(F.Format("toy-fmt", _toy_reader, member="toy.txt",
+                              side_files={"toy-names": "names.txt"}, has_tracks=True,
+                              tracks_need_side_file=True))
+    assert registry.get("toy-fmt") is toy and "toy-fmt" not in F.FORMATS
+    assert (F.KNOWN_MEMBERS["toy-fmt"], F.KNOWN_MEMBERS["toy-names"]) == ("toy.txt", "names.txt")
+
+    raw = write(tmp_path, "toy.txt", "u1;A\nbroken\nu2;B\n")
+    listens, rejected, stats = read_listens("toy-fmt", raw)
+    assert listens.schema == F.LISTENS_SCHEMA and rejected.schema == F.REJECTED_SCHEMA
+    assert listens.to_pylist() == [
+        {"user": "u1", "artist": "A", "track": None, "timestamp": None, "plays": 1},
+        {"user": "u2", "artist": "B", "track": None, "timestamp": None, "plays": 1}]
+    assert stats == {"file": str(raw), "format": "toy-fmt", "lines": 3, "kept": 2, "rejected": 1,
+                     "header_lines": 0, "rejected_by_reason": {"no ;": 1}, "toy": True}
+    pieces = []  # a reader that does not stream: its tables go to the sinks whole
+    assert read_listens("toy-fmt", raw, sink=pieces.append,
+                        rejected_sink=pieces.append)[:2] == (None, None)
+    assert [p.num_rows for p in pieces] == [2, 1]
+
+    config = {"input": {"format": "toy-fmt", "module": "toymod", "tracks_path": None},
+              "entities": ["artist", "song"]}
+    assert C.songs_need_tracks(config) == [(("entities",), (
+        "'song' needs track names, which input.format='toy-fmt' without input.tracks_path does "
+        "not have; set entities: [artist]"))]
+    assert C.songs_need_tracks({**config, "input": {**config["input"], "tracks_path": "n"}}) == []
+    F.register(F.Format("toy-fmt", _toy_reader))  # its module again: the new declaration wins
+    assert "toy-fmt" not in F.KNOWN_MEMBERS
+    assert C.songs_need_tracks(config)[0][1].startswith(
+        "'song' needs track names, which input.format='toy-fmt' does not have")
+    assert C.input_format_registered(config) == []
+
+
+def test_register_and_get_refuse_what_is_not_a_format(monkeypatch):
+    from tastemap.data.formats import registry
+
+    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))
+    for name in ("simulate", "given", "Toy", "to y", ""):
+        with pytest.raises(ValueError, match="format name"):
+            F.register(F.Format(name, _toy_reader))
+    with pytest.raises(ValueError, match="'lastfm-1k' is registered by tastemap.data.formats.lastfm1k"):
+        F.register(F.Format("lastfm-1k", _toy_reader))
+    with pytest.raises(ValueError, match="input.module: lastfm-1k is one of tastemap's own"):
+        registry.get("lastfm-1k", module="mymodule")
+    with pytest.raises(ValueError, match="input.module: 'tastemap.data.formats.msd' is inside"):
+        registry.get("toy", module="tastemap.data.formats.msd")
+    with pytest.raises(ValueError, match="input.module: 'my module' is not a Python module"):
+        registry.get("toy", module="my module")
+    with pytest.raises(ModuleNotFoundError, match="input.module: no module 'no_such_toy_fmt'"):
+        registry.get("toy", module="no_such_toy_fmt")
+    with pytest.raises(ValueError, match=r"input.module: json registers no format named 'toy'"):
+        registry.get("toy", module="json")
+
+
+def test_a_reader_that_breaks_the_contract_is_named(tmp_path, monkeypatch):
+    from tastemap.data.formats import registry
+
+    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))
+    raw = write(tmp_path, "toy.txt", "u1;A\n")
+    F.register(F.Format("toy-cols", lambda path, **_: (pa.table({"user": ["u"]}), None, {})))
+    with pytest.raises(ValueError, match=r"format 'toy-cols' \(test_formats\): its reader "
+                                         r"returned listens columns \['user'\]"):
+        read_listens("toy-cols", raw)
+    F.register(F.Format("toy-count", lambda path, **kw: (*_toy_reader(path)[:2], {"lines": 9})))
+    with pytest.raises(ValueError, match="format 'toy-count' .*: its stats do not count its "
+                                         "tables: lines 9, kept 1"):
+        read_listens("toy-count", raw)
+
+
+def test_schema_enum_and_prose_are_the_declarations():
+    """The config schema's input.format enum is simulate + the declared formats (fix: put
+    tastemap.data.formats.registry.schema_enum() there, then regenerate config/README.md); its
+    prose names every format and every member file."""
+    from tastemap.data.formats import registry
+
+    inp = _schema()["properties"]["input"]
+    assert inp["then"]["properties"]["format"]["enum"] == registry.schema_enum()
+    assert inp["if"] == {"properties": {"module": {"type": "null"}}}
+    assert "enum" not in inp["properties"]["format"]  # an outside format passes the schema
+    simulate = _schema()["properties"]["simulate"]["properties"]["layout"]["enum"]
+    assert set(simulate) <= set(F.FORMATS)
+    prose = {key: " ".join(inp["properties"][key]["description"].split())
+             for key in ("format", "path", "tracks_path")}
+    for fmt in registry.package_formats():
+        assert fmt.name in prose["format"], fmt.name
+        assert fmt.member is None or fmt.member in prose["path"], fmt.member
+        for member in fmt.side_files.values():
+            assert member in prose["tracks_path"], member
+
+
+def test_the_schema_refuses_an_unknown_format_unless_a_module_names_it():
+    from tastemap import config as C
+
+    assert C.check({"input": {"format": "lastfm"}}) == [
+        "input.format: 'lastfm' is not one of ['simulate', 'lastfm-1k', 'lastfm-360k', "
+        "'msd-triplets', 'hetrec-2k', 'generic']"]
+    assert C.check({"input": {"format": "simulate", "module": "x"}}) == [
+        "input.module: only for a format outside tastemap (input.format is simulate)"]
+    problems = C.check({"input": {"format": "my-format", "module": "no_such_toy_fmt"}})
+    assert problems[0].startswith("input.module: no module 'no_such_toy_fmt' on PYTHONPATH")
+
+
+def test_declarations_are_true_of_the_readers(tmp_path):
+    """has_tracks / tracks_need_side_file / has_timestamps say what the listens hold."""
+    from tastemap.data.formats import registry
+
+    inputs = {fmt: (raw, side) for fmt, raw, side in _real_format_inputs(tmp_path)}
+    inputs["generic"] = (BAD / "generic" / "listens.csv", None)
+    options = {"sep": ",", "header": True, "columns": {
+        "user": "listener", "artist": "band", "track": "song", "timestamp": "when"}}
+    for fmt in registry.package_formats():
+        raw, side = inputs[fmt.name]
+        for with_side in {side is not None, False}:
+            listens, _, _ = read_listens(fmt.name, raw, tracks_path=side if with_side else None,
+                                         generic=options)
+            has_track = listens.column("track").null_count < listens.num_rows
+            has_time = listens.column("timestamp").null_count < listens.num_rows
+            assert has_track == fmt.gives_tracks(with_side), (fmt.name, with_side)
+            assert has_time == fmt.has_timestamps, fmt.name

@@ -12,12 +12,12 @@ import scipy.sparse as sp
 import yaml
 from conftest import run_snakemake
 
-from tastemap import layout as L
 from tastemap.config import check
-from tastemap.formats import FormatError
-from tastemap.formats.given import read_given, read_user_lists
-from tastemap.matrices import load_matrix
-from tastemap.split import given
+from tastemap.core import layout as L
+from tastemap.data.formats import FormatError
+from tastemap.data.formats.given import read_given, read_user_lists
+from tastemap.data.matrices import load_matrix
+from tastemap.data.split import given
 
 
 def _lists(path, rows):
@@ -180,7 +180,7 @@ def test_workflow_runs_a_given_split_to_the_leaderboard(tmp_path):
 
 
 def test_a_published_table_with_a_bad_value_names_its_line(tmp_path):
-    from tastemap.published import read_published
+    from tastemap.evaluate.published import read_published
 
     f = tmp_path / "paper.csv"
     f.write_text("model,label,recall@20\nease,EASE,0.1\nslim,SLIM,n/a\n")

@@ -1,4 +1,4 @@
-"""Interactive HTML maps (tastemap.interactive) without a browser: self-contained files, names
+"""Interactive HTML maps (tastemap.viz.interactive) without a browser: self-contained files, names
 kept as data, the colourings offered. tests/test_browser.py opens them in Chromium."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tastemap.interactive import (
+from tastemap.viz.interactive import (
     MAX_GROUPS,
     Colouring,
     cluster_colourings,
@@ -158,17 +158,17 @@ def test_png_labels_show_names_as_text():
     would make matplotlib fail to draw), markup is just characters."""
     import io
 
-    from tastemap import plots
+    from tastemap.viz import maps
 
     names = np.array(EVIL + ["A$AP $\\notacommand$"], dtype=object)
     coords = np.random.default_rng(1).normal(size=(len(names), 2))
     figures = [
-        plots.scatter_map(coords[:, 0], coords[:, 1], np.zeros(len(names), int), names,
-                          title="t", xlabel="x", ylabel="y", n_labels=len(names),
-                          extra={"x": [0.0], "y": [0.0], "names": ["<b>new</b> $1$"]}),
-        plots.topic_map(coords, np.arange(len(names)) % 2, names, k=2, title="t", xlabel="x",
-                        ylabel="y", topic_labels=[EVIL[4], "A$AP | $x$"], n_labels=len(names)),
-        plots.embedding_map(coords, names, title="t", n_labels=len(names)),
+        maps.scatter_map(coords[:, 0], coords[:, 1], np.zeros(len(names), int), names,
+                         title="t", xlabel="x", ylabel="y", n_labels=len(names),
+                         extra={"x": [0.0], "y": [0.0], "names": ["<b>new</b> $1$"]}),
+        maps.topic_map(coords, np.arange(len(names)) % 2, names, k=2, title="t", xlabel="x",
+                       ylabel="y", topic_labels=[EVIL[4], "A$AP | $x$"], n_labels=len(names)),
+        maps.embedding_map(coords, names, title="t", n_labels=len(names)),
     ]
     expected = set(map(str, names)) | {"<b>new</b> $1$", f"topic 0: {EVIL[4]}",
                                        "topic 1: A$AP | $x$"}

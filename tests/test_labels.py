@@ -1,4 +1,4 @@
-"""tastemap.labels: adjustText with fast inner steps places every label where adjustText does."""
+"""tastemap.viz.labels: adjustText with fast inner steps places every label where adjustText does."""
 from __future__ import annotations
 
 import adjustText
@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
 
-from tastemap import labels  # noqa: E402
+from tastemap.core import compat  # noqa: E402
+from tastemap.viz import labels  # noqa: E402
 
 
 def random_boxes(rng, n, spread=10.0, width=3.0, height=0.6):
@@ -24,7 +25,7 @@ def random_boxes(rng, n, spread=10.0, width=3.0, height=0.6):
 
 
 def test_the_pinned_adjusttext_is_the_one_patched():
-    assert labels.patched(), (adjustText.__version__, labels.PATCHED_VERSION)
+    assert labels.patched(), (adjustText.__version__, compat.ADJUSTTEXT_TESTED)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -1,4 +1,4 @@
-"""tastemap.layout is the one place result paths are written: the results guide lists exactly
+"""tastemap.core.layout is the one place result paths are written: the results guide lists exactly
 its files, and its helpers fill, glob and parse the templates consistently."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from conftest import REPO
 
-from tastemap import layout as L
+from tastemap.core import layout as L
 
 RESULTS_DOC = REPO / "docs" / "results.md"
 
@@ -27,8 +27,8 @@ def documented_templates(text: str) -> set[str]:
 def test_results_guide_lists_exactly_the_layout():
     documented = documented_templates(RESULTS_DOC.read_text())
     layout = set(L.templates().values())
-    assert documented - layout == set(), "documented but not in tastemap.layout"
-    assert layout - documented == set(), "in tastemap.layout but not in docs/results.md"
+    assert documented - layout == set(), "documented but not in tastemap.core.layout"
+    assert layout - documented == set(), "in tastemap.core.layout but not in docs/results.md"
 
 
 def test_templates_are_distinct_and_relative():
@@ -50,11 +50,11 @@ def test_path_glob_and_parse_agree(name):
 
 def test_no_result_template_is_typed_outside_the_layout():
     """The distinctive path pieces of the templates appear in no rule, script or library
-    module but tastemap/layout.py (docs are free to show them)."""
+    module but tastemap/core/layout.py (docs are free to show them)."""
     pieces = ["seed{seed}/{fit}", "/{variant}/seed", "matrices/user_{entity}", "topics/lda/{",
               "evaluate/{entity}", "explore/{entity}", "split/seed{seed}", "model.joblib"]
     for piece in pieces:
         hits = subprocess.run(["git", "grep", "-l", "-F", piece, "--", "Snakefile", "workflow",
                                "scripts", "src", "tests/conftest.py"],
                               cwd=REPO, capture_output=True, text=True).stdout.split()
-        assert set(hits) <= {"src/tastemap/layout.py"}, (piece, hits)
+        assert set(hits) <= {"src/tastemap/core/layout.py"}, (piece, hits)

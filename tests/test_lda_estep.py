@@ -1,4 +1,4 @@
-"""The compiled LDA E-step and bound against scikit-learn's own (tastemap.lda_estep)."""
+"""The compiled LDA E-step and bound against scikit-learn's own (tastemap.topics.estep)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -6,8 +6,9 @@ import sklearn
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.decomposition._lda import _update_doc_distribution
 
-from tastemap import lda_estep
-from tastemap.lda_estep import CompiledLDA, update_doc_distribution
+from tastemap.core import compat
+from tastemap.topics import estep as lda_estep
+from tastemap.topics.estep import CompiledLDA, update_doc_distribution
 
 
 def planted_counts(n_docs=120, n_words=60, k=4, seed=0, dtype=np.float64):
@@ -78,8 +79,16 @@ def test_bound_equals_sklearns(sub_sampling):
     assert ours.perplexity(new) == pytest.approx(theirs.perplexity(new), rel=1e-9)
 
 
+@pytest.fixture
+def fresh_sklearn_check():
+    """tastemap.core.compat's cached scikit-learn check runs again in the test (and after it)."""
+    compat.sklearn_lda_internals.cache_clear()
+    yield
+    compat.sklearn_lda_internals.cache_clear()
+
+
 @pytest.mark.parametrize("reason", ["another scikit-learn", "n_jobs=2"])
-def test_falls_back_to_sklearns_e_step(monkeypatch, reason):
+def test_falls_back_to_sklearns_e_step(monkeypatch, fresh_sklearn_check, reason):
     """Another scikit-learn than the one the loops reproduce, or parallel jobs: scikit-learn's own
     E-step runs (and, for another scikit-learn, its own bound), and the fit is bit for bit
     scikit-learn's."""
@@ -93,7 +102,7 @@ def test_falls_back_to_sklearns_e_step(monkeypatch, reason):
     if reason == "n_jobs=2":
         params["n_jobs"] = 2
     else:
-        monkeypatch.setattr(lda_estep, "SKLEARN_VERSION", "0.0")
+        monkeypatch.setattr(sklearn, "__version__", "0.0")
     X = planted_counts(n_docs=40, seed=1)
     ours = CompiledLDA(**params).fit(X)
     theirs = LatentDirichletAllocation(**params).fit(X)
@@ -104,14 +113,14 @@ def test_falls_back_to_sklearns_e_step(monkeypatch, reason):
 
 def test_pinned_sklearn_is_the_reproduced_one():
     """The project pins the scikit-learn the loop reproduces (else the fast path never runs)."""
-    assert sklearn.__version__ == lda_estep.SKLEARN_VERSION
+    assert sklearn.__version__ in compat.SKLEARN_TESTED
 
 
 def test_topics_and_the_lda_recommender_fit_with_it(tmp_path):
     """The topics stage's fits and the ``lda`` recommender (also after a save and load, for the
     fold-in of new users) run the compiled estimator."""
     from tastemap.models.lda import LDA
-    from tastemap.topics import fit_lda
+    from tastemap.topics.model import fit_lda
 
     X = planted_counts()
     assert isinstance(fit_lda(X, 4, seed=0, max_iter=3), CompiledLDA)

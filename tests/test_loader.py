@@ -11,11 +11,11 @@ import pytest
 import scipy.sparse as sp
 
 import tastemap
-from tastemap import layout as L
-from tastemap.loader import AmbiguousName, NotRun, UnknownName, load
-from tastemap.matrices import save_matrix
+from tastemap.app.loader import AmbiguousName, NotRun, UnknownName, load
+from tastemap.core import layout as L
+from tastemap.data.matrices import save_matrix
 from tastemap.models import registry
-from tastemap.models.run import Fit, fit_outputs
+from tastemap.pipeline.fit import Fit, fit_outputs
 
 ARTISTS = ["Aphex Twin", "Björk", "Can", "Dead Can Dance"]
 USERS = ["u0", "u1", "u2", "u3"]
@@ -197,7 +197,7 @@ def test_recommend_new_through_every_family(mini):
 
 
 def test_explain_a_user_and_a_new_listener(mini):
-    from tastemap.explain import CannotExplain
+    from tastemap.app.explain import CannotExplain
 
     run = load(mini)
     cos = _cosine()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from tastemap import metrics
+from tastemap.evaluate import metrics
 
 LOG2_3 = np.log2(3.0)
 

@@ -8,13 +8,12 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from tastemap.explain import explanations_table, sample_users
+from tastemap.app.explain import explanations_table, sample_users
 from tastemap.models import make
 from tastemap.models.als import ALS, confidence
 from tastemap.models.base import Recommender, top_k, top_k_dot, top_k_sparse
 from tastemap.models.ease import TooManyItems
 from tastemap.models.knn import weigh
-from tastemap.models.run import Fit, fit_outputs
 from tastemap.models.tables import (
     UnknownItem,
     history_table,
@@ -22,6 +21,7 @@ from tastemap.models.tables import (
     profiles_matrix,
     recommendations_table,
 )
+from tastemap.pipeline.fit import Fit, fit_outputs
 
 CLASSIC = ["als", "bpr", "itemknn", "userknn", "popularity", "ease", "p3alpha", "rp3beta", "slim",
            "puresvd"]
@@ -498,7 +498,8 @@ from pathlib import Path  # noqa: E402
 
 import yaml  # noqa: E402
 
-from tastemap.models import registry, store  # noqa: E402
+from tastemap.core import store  # noqa: E402
+from tastemap.models import registry  # noqa: E402
 from tastemap.models.base import SCORINGS, NoTrainingMatrix  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -582,7 +583,7 @@ def test_a_family_without_similar_items_says_so(data, tmp_path):
 
 def test_schema_sweeps_exactly_the_declared_keys():
     """The config schema accepts a list on every key a family can sweep, and only there."""
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src" / "tastemap" / "schemas" / "config.schema.yaml").read_text())
     sections = schema["properties"]["models"]["properties"]
     for name, cls in registry.specs().items():
         props = sections[name]["properties"]
@@ -730,7 +731,7 @@ def test_outside_families_are_imported_only_when_named(tmp_path, monkeypatch, da
     assert list(registry.variants("outsidepop", {"module": "outside_pop", "by": ["users"]})) == ["busers"]
     m = cls().fit(data[0])
     m.save(tmp_path / "m.npz")
-    from tastemap.models.run import load_model
+    from tastemap.pipeline.fit import load_model
 
     back = load_model(tmp_path / "m.npz", "outsidepop", "outside_pop", train=data[0])
     np.testing.assert_array_equal(back.recommend(k=3)[0], m.recommend(k=3)[0])

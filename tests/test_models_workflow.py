@@ -12,9 +12,9 @@ import yaml
 from conftest import REPO, TINY_CONFIG, dry_run_jobs, results, run_snakemake, tiny_run_lock
 
 import tastemap
-from tastemap import layout as L
 from tastemap.config import resolve
-from tastemap.matrices import load_matrix
+from tastemap.core import layout as L
+from tastemap.data.matrices import load_matrix
 from tastemap.models import registry
 
 pytestmark = pytest.mark.workflow

@@ -1,9 +1,9 @@
-"""Matching typed names to a catalogue (tastemap.names): exact, forgiving, ambiguous, unknown."""
+"""Matching typed names to a catalogue (tastemap.data.names): exact, forgiving, ambiguous, unknown."""
 from __future__ import annotations
 
 import pytest
 
-from tastemap.names import AmbiguousName, NameIndex, UnknownName, fold, suggestions
+from tastemap.data.names import AmbiguousName, NameIndex, UnknownName, fold, suggestions
 
 CATALOGUE = ["Björk", "Sigur Rós", "Guns N' Roses", "AC/DC", "Simon & Garfunkel", "Mø",
              "!!!", "Muse", "Radiohead", "Portishead", "Beyoncé", "BEYONCE", "The Beatles"]

@@ -5,9 +5,9 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
-from tastemap.matrices import build_matrix, build_times, cooccurrence, matrix_stats
-from tastemap.prepare import prepare
-from tastemap.split import (
+from tastemap.data.matrices import build_matrix, build_times, cooccurrence, matrix_stats
+from tastemap.data.prepare import prepare
+from tastemap.data.split import (
     NoTestUsers,
     check_split,
     holdout,
@@ -293,9 +293,9 @@ def test_prepare_from_a_file_equals_prepare_from_the_table(tmp_path, monkeypatch
     or as strings encoded once (spread 0.0); the result is the same as from the table."""
     import pyarrow.parquet as pq
 
-    import tastemap.prepare
+    import tastemap.data.prepare
 
-    monkeypatch.setattr(tastemap.prepare, "SPREAD", spread)
+    monkeypatch.setattr(tastemap.data.prepare, "SPREAD", spread)
 
     pq.write_table(LOG, tmp_path / "listens.parquet", row_group_size=2)
     assert pq.ParquetFile(tmp_path / "listens.parquet").num_row_groups == 4

@@ -5,9 +5,9 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tastemap.matrices import build_matrix, build_times
-from tastemap.prepare import prepare
-from tastemap.split import split
+from tastemap.data.matrices import build_matrix, build_times
+from tastemap.data.prepare import prepare
+from tastemap.data.split import split
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "Ω", "e f", '"q', ""])
 

@@ -23,7 +23,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import REPO, SNAKEMAKE, TINY_CONFIG, dry_run_jobs, results, run_snakemake
 
-from tastemap import layout as L
+from tastemap.core import layout as L
 
 pytestmark = pytest.mark.workflow
 

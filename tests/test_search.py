@@ -1,4 +1,4 @@
-"""The validation search (tastemap.search): reproducible, resumable after a kill, visible, and
+"""The validation search (tastemap.pipeline.search): reproducible, resumable after a kill, visible, and
 rerun alone when its budget changes (the real snakemake on a small simulated log)."""
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import scipy.sparse as sp
 import yaml
 from conftest import dry_run_outputs, run_snakemake
 
-from tastemap import layout as L
 from tastemap.config import check
+from tastemap.core import layout as L
 from tastemap.models import registry
 from tastemap.models.space import Choice, Float, Int
-from tastemap.search import Search, chosen, run_search, sample_users, study_name
+from tastemap.pipeline.search import Search, chosen, run_search, sample_users, study_name
 
 #: the columns of a trials table that do not depend on the machine's speed
 SCORES = ["trial", "score", "best"]
@@ -49,7 +49,7 @@ def _values(table):
 def test_a_diverged_fit_scores_zero_and_uses_its_trial(split, monkeypatch):
     """Values a model cannot be fit at (NaN factors: tastemap.models.base.Diverged) are a trial
     scored 0, inside the budget; the search goes on and never chooses them."""
-    import tastemap.search as S
+    import tastemap.pipeline.search as S
     from tastemap.models.base import Diverged
 
     real = S.evaluate_params
@@ -97,7 +97,7 @@ def test_a_search_killed_mid_trial_resumes_to_the_same_choice(split, tmp_path):
     run_search(_search(trials=3), *split, seed=0, journal=journal)
     storage = optuna.storages.journal.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(journal)))
-    from tastemap.search import _data_key
+    from tastemap.pipeline.search import _data_key
 
     name = study_name(search, 0, _data_key(*split))
     study = optuna.load_study(study_name=name, storage=storage)
@@ -114,7 +114,7 @@ KILLED_SEARCH = """
 import sys, numpy as np, scipy.sparse as sp
 from pathlib import Path
 from tastemap.models.space import Choice, Int
-from tastemap.search import Search, run_search
+from tastemap.pipeline.search import Search, run_search
 train, test = sp.load_npz(sys.argv[1]), sp.load_npz(sys.argv[2])
 space = {"neighbours": Int(2, 60, log=True), "weighting": Choice(("log", "binary"))}
 run_search(Search("userknn", {}, space, trials=500, startup_trials=3), train, test, seed=0,

@@ -19,7 +19,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.metrics import adjusted_rand_score
 
-from tastemap.simulate import (
+from tastemap.data.simulate import (
     SimulationSpec,
     make_artist_names,
     make_world,
@@ -273,7 +273,7 @@ def test_spec_rejects_unknown_and_bad_values():
 
 
 def test_schema_defaults_match_library_defaults():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/tastemap/schemas/config.schema.yaml").read_text())
     props = schema["properties"]["simulate"]["properties"]
     fields = {f.name: f.default for f in dataclasses.fields(SimulationSpec)}
     assert set(props) == set(fields)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from tastemap import stats
+from tastemap.evaluate import stats
 
 
 def test_holm_hand_example():
@@ -204,13 +204,13 @@ def test_sweep_table_of_a_two_key_grid_holds_the_other_key_at_its_best():
 
 
 def test_sweep_of_a_string_valued_key_draws_categories():
-    from tastemap import plots
+    from tastemap.viz import charts
 
     board = pd.DataFrame({"rank": [1, 2], "model": "itemknn", "variant": ["scosine", "sbm25"],
                           "metric": "ndcg@10", "mean": [0.4, 0.3]})
     grid = {"itemknn": {"scosine": {"similarity": "cosine"}, "sbm25": {"similarity": "bm25"}}}
     table = stats.sweep_table(board, grid, "similarity")
-    fig = plots.sweep_lines(table, param="similarity", metrics=["ndcg@10"])
+    fig = charts.sweep_lines(table, param="similarity", metrics=["ndcg@10"])
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["bm25", "cosine"]
     assert ax.lines[0].get_ydata().tolist() == [0.3, 0.4]

@@ -11,10 +11,11 @@ import scipy.sparse as sp
 import yaml
 from conftest import TINY_CONFIG, dry_run_jobs
 
-from tastemap import topics as T
-from tastemap.matrices import sample_rows
+from tastemap.data.matrices import sample_rows
 from tastemap.models import make
 from tastemap.models.lda import LDA
+from tastemap.topics import model as T
+from tastemap.topics import quality as Q
 
 
 def planted(n_users=160, n_items=120, g=4, per_user=25, seed=0):
@@ -54,24 +55,24 @@ HAND = sp.csr_matrix(np.array([[1, 1, 0], [2, 1, 5], [1, 0, 0], [0, 3, 1]], dtyp
 
 def test_umass_exact():
     # ranked pairs (m > l): (1,0): log(3/3); (2,0): log(2/3); (2,1): log(3/3)
-    got = T.umass_coherence(HAND, np.array([[0, 1, 2]]))
+    got = Q.umass_coherence(HAND, np.array([[0, 1, 2]]))
     assert got[0] == pytest.approx(math.log(2 / 3) / 3, abs=1e-12)
     # the order of the ranking matters: with item 2 ranked first, D(v_l) = D(2) = 2 appears
-    got = T.umass_coherence(HAND, np.array([[2, 1, 0]]))
+    got = Q.umass_coherence(HAND, np.array([[2, 1, 0]]))
     expected = (math.log(3 / 2) + math.log(2 / 2) + math.log(3 / 3)) / 3
     assert got[0] == pytest.approx(expected, abs=1e-12)
 
 
 def test_npmi_exact():
-    got = T.npmi_coherence(HAND, np.array([[0, 1, 2], [0, 2, 1]]))
+    got = Q.npmi_coherence(HAND, np.array([[0, 1, 2], [0, 2, 1]]))
     expected = (math.log(8 / 9) / math.log(2) + math.log(2 / 3) / math.log(4)
                 + math.log(4 / 3) / math.log(2)) / 3
     assert got == pytest.approx([expected, expected], abs=1e-12)
     # never together -> -1; always together -> +1
     apart = sp.csr_matrix(np.array([[1, 0], [0, 1]], dtype=np.float32))
     together = sp.csr_matrix(np.array([[1, 1], [1, 1]], dtype=np.float32))
-    assert T.npmi_coherence(apart, np.array([[0, 1]]))[0] == -1.0
-    assert T.npmi_coherence(together, np.array([[0, 1]]))[0] == 1.0
+    assert Q.npmi_coherence(apart, np.array([[0, 1]]))[0] == -1.0
+    assert Q.npmi_coherence(together, np.array([[0, 1]]))[0] == 1.0
 
 
 # ---- perplexity protocol ----------------------------------------------------------------------
@@ -82,11 +83,11 @@ def test_heldout_perplexity_exact():
     phi = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
     test = sp.csr_matrix(np.array([[2.0, 0, 0], [0, 0, 1.0]]))
     # p(u0, i0) = 0.5 (count 2), p(u1, i2) = 0.25 (count 1): exp(-(2 log .5 + log .25) / 3)
-    assert T.heldout_perplexity(theta, phi, test) == pytest.approx(2 ** (4 / 3), rel=1e-12)
+    assert Q.heldout_perplexity(theta, phi, test) == pytest.approx(2 ** (4 / 3), rel=1e-12)
     # chunking does not change the sum
-    assert T.log_likelihood(theta, phi, test, chunk=1) == pytest.approx(4 * math.log(0.5))
+    assert Q.log_likelihood(theta, phi, test, chunk=1) == pytest.approx(4 * math.log(0.5))
     with pytest.raises(ValueError, match="no held-out"):
-        T.heldout_perplexity(theta, phi, sp.csr_matrix((2, 3)))
+        Q.heldout_perplexity(theta, phi, sp.csr_matrix((2, 3)))
 
 
 def planted_heldout():
@@ -118,8 +119,8 @@ def test_heldout_protocol_on_planted_data():
 def test_heldout_with_max_users_scores_the_users_the_topics_were_fit_on(tmp_path):
     """topics_run.heldout with max_users: the same topics as a fit on every row with that cap
     (same seeded sample), scored on the sampled users only - no E-step over everyone."""
-    from tastemap.matrices import save_matrix
-    from tastemap.topics_run import heldout
+    from tastemap.data.matrices import save_matrix
+    from tastemap.pipeline.topics_run import heldout
 
     X, train, test = planted_heldout()
     save_matrix(tmp_path / "train.npz", train)
@@ -141,22 +142,22 @@ def test_heldout_with_max_users_scores_the_users_the_topics_were_fit_on(tmp_path
 
 
 def test_topic_purity_and_nmi():
-    purity, major = T.topic_purity(np.array([[0, 1, 2, 3], [4, 5, 0, 1]]),
+    purity, major = Q.topic_purity(np.array([[0, 1, 2, 3], [4, 5, 0, 1]]),
                                    np.array([1, 1, 1, 2, 3, -1]))
     # topic 1: labels 3, (unknown), 1, 1 -> 2 of 3 labelled items carry genre 1
     assert purity.tolist() == [0.75, pytest.approx(2 / 3)] and major.tolist() == [1, 1]
-    assert T.nmi(np.array([0, 0, 1, 1]), np.array([5, 5, 7, 7])) == pytest.approx(1.0)
-    assert math.isnan(T.nmi(np.array([0, 1]), np.array([-1, -1])))
+    assert Q.nmi(np.array([0, 0, 1, 1]), np.array([5, 5, 7, 7])) == pytest.approx(1.0)
+    assert math.isnan(Q.nmi(np.array([0, 1]), np.array([-1, -1])))
 
 
 def test_planted_genres_recovered():
     X, genre, ugenre = planted()
     model = LDA(k=4, random_state=0).fit(X)
     idx, _ = T.top_items(model.phi_, 15)
-    purity, major = T.topic_purity(idx, genre)
+    purity, major = Q.topic_purity(idx, genre)
     assert purity.min() >= 0.8
     assert sorted(major.tolist()) == [0, 1, 2, 3]
-    assert T.nmi(model.theta_.argmax(axis=1), ugenre) > 0.8
+    assert Q.nmi(model.theta_.argmax(axis=1), ugenre) > 0.8
 
 
 def test_topics_from_a_sample_of_users_still_cover_every_user():
@@ -169,8 +170,8 @@ def test_topics_from_a_sample_of_users_still_cover_every_user():
     assert np.allclose(model.lda_.components_, direct.components_)  # fit on the sample only
     assert model.theta_.shape == (400, 4) and np.allclose(model.theta_.sum(axis=1), 1)
     idx, _ = T.top_items(model.phi_, 15)
-    assert T.topic_purity(idx, genre)[0].min() >= 0.8
-    assert T.nmi(model.theta_.argmax(axis=1), ugenre) > 0.8
+    assert Q.topic_purity(idx, genre)[0].min() >= 0.8
+    assert Q.nmi(model.theta_.argmax(axis=1), ugenre) > 0.8
     assert np.array_equal(sample_rows(400, 150, 0), sample) and len(np.unique(sample)) == 150
     assert np.array_equal(sample_rows(400, None, 0), np.arange(400))
 
@@ -290,7 +291,7 @@ def test_topic_model_saved_without_pickle(tmp_path):
     """The topics stage's model.npz is the LDA recommender's own file: arrays + JSON."""
     import joblib
 
-    from tastemap.models.store import ModelFileError
+    from tastemap.core.store import ModelFileError
 
     X, _, _ = planted(n_users=40, n_items=30, per_user=8)
     model = LDA(k=3, random_state=3).fit(X)

@@ -10,15 +10,15 @@ import yaml
 from conftest import TINY_CONFIG, dry_run_jobs, dry_run_outputs
 from sklearn.linear_model import Ridge
 
-from tastemap.matrices import load_matrix
-from tastemap.metrics import evaluate_recommendations
+from tastemap.data.matrices import load_matrix
+from tastemap.data.split import holdout
+from tastemap.evaluate.metrics import evaluate_recommendations
 from tastemap.models import MODELS, make, specs
 from tastemap.models._torch import History, mean_of_rows, torch_session, unit_rows
 from tastemap.models.base import Recommender
 from tastemap.models.item2vec import Item2Vec, cooccurrence_distributions, sample_context_pairs
 from tastemap.models.mf import BiasedMF
 from tastemap.models.tables import history_table
-from tastemap.split import holdout
 
 N_USERS, N_ITEMS, N_GENRES = 200, 80, 4
 USER_GENRE = np.arange(N_USERS) % N_GENRES
@@ -455,7 +455,7 @@ def test_twotower_fold_in_of_known_row_equals_user_score(fitted, X):
 # -- sweep table and figures -------------------------------------------------------------------
 def test_last_epoch_metric_and_figures():
     from tastemap.models.mf import last_epoch_metric
-    from tastemap.plots import factor_sweep, loss_curves
+    from tastemap.viz.charts import factor_sweep, loss_curves
 
     def hist(train, valid):
         rows = [(e + 1, "train", "rmse", v) for e, v in enumerate(train)]

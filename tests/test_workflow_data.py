@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import TINY_CONFIG, dry_run_jobs, results, reversed_mappings
 
-from tastemap import layout as L
-from tastemap.formats import LISTENS_SCHEMA, load_listens
-from tastemap.matrices import build_matrix, load_matrix
+from tastemap.core import layout as L
+from tastemap.data.formats import LISTENS_SCHEMA, load_listens
+from tastemap.data.matrices import build_matrix, load_matrix
 
 pytestmark = pytest.mark.workflow
 

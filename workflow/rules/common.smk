@@ -4,22 +4,20 @@ import os
 
 from tastemap.config import ConfigError, canonical, load_schema, resolve
 
-from tastemap import layout as L
+from tastemap.core import layout as L
 
 # Every config check lives in tastemap.config (schema, cross-key rules, sizes, metrics): a wrong
 # config stops here, before any job, with one line per key. The workflow then runs on the complete
 # config (--config strings converted, the schema's defaults filled in) with every mapping's keys
 # sorted: Snakemake compares params by repr(), so key order must not rerun jobs.
 # The model sections as the user wrote them (before the schema's defaults): a list there is an
-# explicit sweep or a pinned value, and that family is not searched (tastemap.search).
+# explicit sweep or a pinned value, and that family is not searched (tastemap.pipeline.search).
 _LISTED = {
     name: dict(section)
     for name, section in (config.get("models") or {}).items()
     if isinstance(section, dict)
 }
-_full_config = resolve(
-    config, load_schema(os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
-)
+_full_config = resolve(config, load_schema())
 config.clear()
 config.update(_full_config)
 
@@ -47,7 +45,7 @@ wildcard_constraints:
 
 
 def R(template, **wildcards):
-    """Path under results/<dataset>/ of a tastemap.layout template (some wildcards filled in)."""
+    """Path under results/<dataset>/ of a tastemap.core.layout template (some wildcards filled in)."""
     return f"results/{DATASET}/{L.path(template, **wildcards)}"
 
 
@@ -61,7 +59,7 @@ def BENCH(job):
 
 
 def SIM(template):
-    """The simulated input (outside results/), see tastemap.layout.SIMULATED_*."""
+    """The simulated input (outside results/), see tastemap.core.layout.SIMULATED_*."""
     return L.path(template, dataset=DATASET)
 
 
@@ -248,10 +246,11 @@ def _model_tables():
 
 #: enabled model -> its class (declarations: folds_in, has_factors, has_loss_curve, ...)
 FAMILIES, MODEL_VARIANTS, MODEL_SWEEPS, SEARCH_PLANS = _model_tables()
-#: models whose fits get new_users.parquet (models.new_users), loss.png, the evaluation's RMSE,
-#: explanations.parquet
+#: models whose fits get new_users.parquet (models.new_users), loss.png, a latent-size sweep
+#: (sweep_factors.png), the evaluation's RMSE, explanations.parquet
 NEW_USER_MODELS = {n for n, c in FAMILIES.items() if c.folds_in}
 LOSS_CURVE_MODELS = {n for n, c in FAMILIES.items() if c.has_loss_curve}
+FACTOR_SWEEP_MODELS = {n for n, c in FAMILIES.items() if c.has_factor_sweep}
 RMSE_MODELS = {n for n, c in FAMILIES.items() if c.predicts_ratings}
 EXPLAIN_MODELS = {n for n, c in FAMILIES.items() if c.explains}
 
@@ -438,18 +437,19 @@ def models_targets():
     return out
 
 
-# ---- training curves and the MF latent-size sweep (workflow/rules/models_torch.smk) ----------
+# ---- training curves and the latent-size sweeps (workflow/rules/models_torch.smk) -----------
 
 
-def mf_factor_variants():
-    """(factors, variant) of the MF variants in the latent-size sweep: those that differ from
-    the first variant in `factors` only (other swept keys at their first value). None when MF
-    is searched: its search figure shows what the factors do (search_summary)."""
-    if "mf" not in FAMILIES or "mf" in SEARCH_PLANS:
+def factor_sweep_variants(model):
+    """(factors, variant) of the variants of ``model`` in its latent-size sweep (a family with
+    ``has_factor_sweep``): those that differ from the first variant in `factors` only (other
+    swept keys at their first value). None when the family is searched: its search figure shows
+    what the factors do (search_summary)."""
+    if model not in FACTOR_SWEEP_MODELS or model in SEARCH_PLANS:
         return []
-    variants = MODEL_VARIANTS["mf"]
+    variants = MODEL_VARIANTS[model]
     first = next(iter(variants.values()))
-    others = [k for k in MODEL_SWEEPS["mf"] if k != "factors"]
+    others = [k for k in MODEL_SWEEPS[model] if k != "factors"]
     return [(p["factors"], v) for v, p in variants.items() if all(p[k] == first[k] for k in others)]
 
 
@@ -458,17 +458,21 @@ def curve_runs():
     return [(e, m, v) for e, m, v in model_runs() if m in LOSS_CURVE_MODELS]
 
 
-def mf_entities():
-    """Entities with an MF latent-size sweep (mf_factor_variants)."""
-    if not mf_factor_variants():
-        return []
-    return [e for e in ENTITIES if any(r[0] == e and r[1] == "mf" for r in model_runs())]
+def factor_sweeps():
+    """(entity, model, [(factors, variant), ...]) of every latent-size sweep: each entity's
+    enabled families with ``has_factor_sweep`` that are not searched (factor_sweep_variants)."""
+    return [
+        (e, m, factor_sweep_variants(m))
+        for e in ENTITIES
+        for m in dict.fromkeys(run[1] for run in model_runs(e))
+        if factor_sweep_variants(m)
+    ]
 
 
 def models_torch_targets():
     """loss.png of the full and train fit of every enabled run whose family has a loss curve;
-    per entity and seed with mf enabled, the validation RMSE of the train fits against the
-    latent size."""
+    per entity and seed, the train (and validation) RMSE of the train fits against the latent
+    size of every latent-size sweep (factor_sweeps)."""
     out = []
     for seed in SEEDS:
         out += [
@@ -476,5 +480,7 @@ def models_torch_targets():
             for e, m, v in curve_runs()
             for fit in ("full", "train")
         ]
-        out += [R(L.MF_SWEEP_FIGURE, entity=e, seed=seed) for e in mf_entities()]
+        out += [
+            R(L.FACTOR_SWEEP_FIGURE, entity=e, model=m, seed=seed) for e, m, _ in factor_sweeps()
+        ]
     return out

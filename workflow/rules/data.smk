@@ -1,5 +1,5 @@
 # Data stage: simulate (default data) or read a real file -> canonical listens -> prepared tables.
-from tastemap.formats.source import text_size
+from tastemap.data.formats.source import text_size
 
 
 def _ingest_mem_mb(wildcards, input):
@@ -42,6 +42,7 @@ rule ingest:
         ),
     params:
         format=ingest_format(),
+        module=cfg("input", "module"),
         generic=cfg("input", "generic"),
         given=cfg("split", "given"),
     log:
@@ -55,7 +56,7 @@ rule ingest:
         # 3.0 GB, 48.5M-line MSD-shaped triplets + 104 MB track list, 511 MiB at Last.fm-360K
         # size. Rejected lines are streamed too (a 300-million-line damaged file: 413 MiB,
         # docs/benchmarks.md "Ingest of a damaged file"). The 10 % of the text (compressed
-        # inputs estimated by tastemap.formats.source.text_size) is for the generic format,
+        # inputs estimated by tastemap.data.formats.source.text_size) is for the generic format,
         # which reads its whole file at once.
         mem_mb=_ingest_mem_mb,
         runtime=60,

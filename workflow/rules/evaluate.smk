@@ -150,7 +150,7 @@ if _sweeps():
             mem_mb=1000,
             runtime=10,
         script:
-            "../../scripts/evaluate_sweep.py"
+            "../../scripts/evaluate_sweeps.py"
 
 
 if evaluated_entities():
@@ -182,7 +182,7 @@ if evaluated_entities():
             mem_mb=1000,
             runtime=10,
         script:
-            "../../scripts/evaluate_seeds.py"
+            "../../scripts/evaluate_across_seeds.py"
 
 
 rule evaluate_published:

@@ -1,5 +1,5 @@
 # Explore stage: 2-D maps (pca, umap, tsne) of users and items (artists, songs) and their
-# clusters. Files: tastemap.layout (SVD_*, MAP_*, METHODS_FIGURE, EXPLORE_SUMMARY, PLACED*) and
+# clusters. Files: tastemap.core.layout (SVD_*, MAP_*, METHODS_FIGURE, EXPLORE_SUMMARY, PLACED*) and
 # docs/results.md. {entity} is the matrix (artist|song); {side} is users (rows) or items
 # (columns). One job per map makes the projection, its clusterings and the figure; one job per
 # side makes the SVD representation and its clusterings; one job per seed draws the methods
@@ -264,4 +264,4 @@ rule place_users:
         mem_mb=EXPLORE_MEM,
         runtime=20,
     script:
-        "../../scripts/explore_place.py"
+        "../../scripts/place_users.py"

@@ -20,7 +20,7 @@ def _fit_files():
 rule fit_model:
     input:
         matrices=lambda w: [fit_matrix(w.entity, w.seed, fit) for fit in fit_kinds()],
-        # a searched family's chosen values (tastemap.search); none for other runs
+        # a searched family's chosen values (tastemap.pipeline.search); none for other runs
         chosen=chosen_input,
         users=R(L.USERS),
         catalogue=R(L.ITEMS),
@@ -104,7 +104,7 @@ rule model_new_users:
         mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
         runtime=10,
     script:
-        "../../scripts/models_new_users.py"
+        "../../scripts/model_new_users.py"
 
 
 rule model_explanations:
@@ -126,7 +126,7 @@ rule model_explanations:
         mem_mb=lambda w, input: max(2000, int(10 * input.size_mb)),
         runtime=20,
     script:
-        "../../scripts/models_explain.py"
+        "../../scripts/model_explanations.py"
 
 
 MAP_LABELS = {"entity": "{entity}", "model": "{model}", "variant": "{variant}", "seed": "{seed}"}
@@ -186,4 +186,4 @@ rule model_map:
         mem_mb=4000,
         runtime=30,
     script:
-        "../../scripts/models_map.py"
+        "../../scripts/model_map.py"

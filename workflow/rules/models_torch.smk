@@ -1,6 +1,6 @@
 # Training curves (families with has_loss_curve; the fits themselves run in models.smk's generic
-# fit_model rule) and the biased-MF latent-size sweep, drawn in one job per seed (each figure
-# takes a fraction of a second; a job of its own costs more).
+# fit_model rule) and the latent-size sweeps (families with has_factor_sweep), drawn in one job
+# per seed (each figure takes a fraction of a second; a job of its own costs more).
 # Targets: models_torch_targets() in common.smk.
 
 
@@ -14,20 +14,20 @@ def _curve(entity, model, variant, fit):
     )
 
 
-def _mf_sweep_file(template, entity, labels):
+def _sweep_file(template, entity, model, labels):
     return report(
-        R(template, entity=entity),
+        R(template, entity=entity, model=model),
         caption="../report/models_mf_sweep.rst",
         category="Models",
-        subcategory="MF latent size",
-        labels={"entity": entity, "seed": "{seed}"} | labels,
+        subcategory="Latent size",
+        labels={"entity": entity, "model": model, "seed": "{seed}"} | labels,
     )
 
 
-def _mf_sweep(template, labels):
-    # one file per entity, built by a helper: snakefmt reads a line that starts with a call of
-    # the report function as the report: directive
-    return [_mf_sweep_file(template, e, labels) for e in mf_entities()]
+def _factor_sweep(template, labels):
+    # one file per (entity, model), built by a helper: snakefmt reads a line that starts with a
+    # call of the report function as the report: directive
+    return [_sweep_file(template, e, m, labels) for e, m, _ in factor_sweeps()]
 
 
 def _curve_histories():
@@ -38,28 +38,28 @@ def _curve_histories():
     ]
 
 
-def _mf_histories():
+def _sweep_histories():
     return [
-        R(L.HISTORY, entity=e, model="mf", variant=v, fit="train")
-        for e in mf_entities()
-        for _, v in mf_factor_variants()
+        R(L.HISTORY, entity=e, model=m, variant=v, fit="train")
+        for e, m, variants in factor_sweeps()
+        for _, v in variants
     ]
 
 
-if curve_runs():
+if curve_runs() or factor_sweeps():
 
     rule model_figures:
         input:
             histories=_curve_histories(),
-            mf_histories=_mf_histories(),
+            sweep_histories=_sweep_histories(),
         output:
             curves=[_curve(e, m, v, fit) for e, m, v in curve_runs() for fit in ("full", "train")],
-            mf_figures=_mf_sweep(L.MF_SWEEP_FIGURE, {}),
-            mf_tables=_mf_sweep(L.MF_SWEEP, {"table": "sweep"}),
+            sweep_figures=_factor_sweep(L.FACTOR_SWEEP_FIGURE, {}),
+            sweep_tables=_factor_sweep(L.FACTOR_SWEEP, {"table": "sweep"}),
         params:
             runs=[(e, m, v, fit) for e, m, v in curve_runs() for fit in ("full", "train")],
-            mf_entities=mf_entities(),
-            factors=[f for f, _ in mf_factor_variants()],
+            # (entity, model, latent sizes) of each sweep, in the order of sweep_histories
+            sweeps=[(e, m, [f for f, _ in variants]) for e, m, variants in factor_sweeps()],
             plots=cfg("plots"),
         log:
             LOG(L.path(L.SEED_JOB, stage="models", job="figures")),
@@ -68,4 +68,4 @@ if curve_runs():
             mem_mb=1000,
             runtime=10,
         script:
-            "../../scripts/models_figures.py"
+            "../../scripts/model_figures.py"

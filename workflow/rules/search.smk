@@ -1,5 +1,5 @@
 # Search stage: each searched family's hyper-parameters chosen on the validation split
-# (tastemap.search). The fits of the family's one variant, `tuned`, read the chosen values
+# (tastemap.pipeline.search). The fits of the family's one variant, `tuned`, read the chosen values
 # (fit_model's `chosen` input), so a changed budget or space reruns only that family's search,
 # its fits and the evaluation. Targets: search_targets() in common.smk.
 from tastemap.models.space import describe_space

@@ -6,6 +6,8 @@ imports PyTorch, implicit or scikit-learn before it fits or scores; ``specs()`` 
 family and returns name -> class, whose declarations say what each one can do.
 """
 from tastemap.models.base import Recommender
+from tastemap.models.params import Param
 from tastemap.models.registry import FAMILIES, MODELS, get, make, register, specs, variants
 
-__all__ = ["FAMILIES", "MODELS", "Recommender", "get", "make", "register", "specs", "variants"]
+__all__ = ["FAMILIES", "MODELS", "Param", "Recommender", "get", "make", "register", "specs",
+           "variants"]

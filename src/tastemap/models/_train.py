@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tastemap.logs import Progress
+from tastemap.core.logs import Progress
 from tastemap.models._torch import History
 
 logger = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import ImplicitFactors, Recommender, register
+from tastemap.models.params import Param
 from tastemap.models.space import Choice, Float, Int
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,29 @@ class ALS(ImplicitFactors, Recommender):
     (:meth:`solver`).
     """
 
-    sweep_prefixes = {"factors": "f", "regularization": "r", "alpha": "a", "iterations": "i",
-                      "confidence": "c", "eps": "e"}
+    description = (
+        "Implicit-feedback ALS (implicit's CPU solver). Confidence of an observed play count r is "
+        "C = 1 + alpha * w(r), w from `confidence`; unobserved pairs have C = 1.")
+    hyperparameters = {
+        "factors": Param("Latent factors.", sweep="f", minimum=1, grid=True),
+        "regularization": Param(
+            "L2 penalty lambda (not scaled by the number of plays: it must be large next to the "
+            "confidences; chosen with alpha on validation splits, docs/quality.md).",
+            sweep="r", minimum=0),
+        "alpha": Param("Confidence scale alpha.", sweep="a", exclusive_minimum=0),
+        "iterations": Param("ALS sweeps (users then items).", sweep="i", minimum=1),
+        "confidence": Param(
+            "w(r) in C = 1 + alpha * w(r): log = log(1 + r/eps) (Hu et al.'s log scaling, the "
+            "default because play counts are heavy-tailed), hu = r (linear), bm25 = implicit's "
+            "bm25_weight with items as documents, binary = 1.",
+            sweep="c", choices=("log", "hu", "bm25", "binary")),
+        "eps": Param("eps of the log confidence.", sweep="e", exclusive_minimum=0),
+        "bm25_k1": Param("BM25 K1 (confidence bm25).", exclusive_minimum=0),
+        "bm25_b": Param("BM25 B (confidence bm25).", minimum=0, maximum=1),
+        "use_cg": Param("Conjugate-gradient solver (fast); false = exact Cholesky solves."),
+        "track_loss": Param(
+            "Compute the training loss every iteration (history.parquet); costs time."),
+    }
     search_space = {"factors": Int(16, 256, log=True), "regularization": Float(0.1, 1000.0),
                     "alpha": Float(0.1, 100.0), "confidence": Choice(("log", "bm25", "hu"))}
     folds_in = True

@@ -4,15 +4,17 @@ Orientation everywhere: matrices are **users x items** CSR (rows = ``user_idx``,
 ``artist_idx`` or ``song_idx``), values are play counts (float32). Batch calls take arrays of
 user or item indices and return ``(ids, scores)`` arrays of shape ``(n, k)``.
 
-A subclass declares what it is in class attributes (``sweep_prefixes``, ``folds_in``,
-``has_factors``, ``has_loss_curve``, ``predicts_ratings``, ``explains``, ``similar_by``,
-``scoring``: see :class:`Recommender`; :mod:`tastemap.models.registry` reads them without
-fitting anything) and implements ``fit`` and the scoring its declarations promise: ``_score``
-(dense scores of a block of known users), ``_dot_vectors`` (``scoring = "dot"``),
+A subclass declares what it is in class attributes (``hyperparameters``, ``description``,
+``folds_in``, ``has_factors``, ``has_loss_curve``, ``has_factor_sweep``, ``predicts_ratings``,
+``explains``, ``similar_by``, ``scoring``: see :class:`Recommender`;
+:mod:`tastemap.models.registry` reads them without fitting anything) and implements ``fit`` and
+the scoring its declarations promise: ``_score`` (dense scores of a block of known users),
+``_dot_vectors`` (``scoring = "dot"``),
 ``_score_sparse`` (``scoring = "sparse"``), ``_score_new`` (``folds_in``: users the model has not
 seen, from their item rows), ``_similar_items`` (unless the cosine of the item factors is its
 item similarity). ``recommend``, ``recommend_new``, ``similar_items``, ``save`` and ``load``
-come from here, and check the declarations.
+come from here, and check the declarations; they select with :mod:`tastemap.models.topk`.
+Factor families fit by ``implicit`` share :class:`~tastemap.models.factors.ImplicitFactors`.
 
 Conventions shared by every family:
 
@@ -22,7 +24,7 @@ Conventions shared by every family:
   elsewhere for implicit's sake.
 * Fitted state lives in attributes whose names end in ``_`` (numpy arrays, scipy sparse
   matrices, JSON values, dicts of arrays): ``save`` writes exactly those to one ``.npz`` (see
-  :mod:`tastemap.models.store`; no pickle), ``load`` rebuilds the model from them.
+  :mod:`tastemap.core.store`; no pickle), ``load`` rebuilds the model from them.
 * The training matrix is not part of the fitted state: ``fit`` keeps a reference to it for
   ``recommend`` (played items are excluded; kNN and EASE score a user from their row), and a
   loaded model gets it back with ``load(path, train=matrix)`` - the workflow's results folder
@@ -38,15 +40,18 @@ import logging
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from tastemap.logs import Progress
-from tastemap.models import store
+from tastemap.core import store
+from tastemap.core.logs import Progress
+from tastemap.models.factors import Diverged, ImplicitFactors  # noqa: F401 (for the families)
+from tastemap.models.params import Param, check_declaration, sweep_prefixes
 from tastemap.models.registry import FAMILIES, MODELS, get, make, register  # noqa: F401
 from tastemap.models.space import Dimension
+from tastemap.models.topk import drop_stored, exclude, item_rows, top_k, top_k_dot, top_k_sparse
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +61,6 @@ SCORINGS = ("dense", "dot", "sparse")
 
 class NoTrainingMatrix(RuntimeError):
     """A loaded model was asked for something that needs the matrix it was fit on."""
-
-
-class Diverged(RuntimeError):
-    """The fit diverged at these hyper-parameters (e.g. NaN factors at too high a learning
-    rate): an outcome of the values, not a bug. A validation search scores such a trial 0."""
 
 
 def plays_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
@@ -76,242 +76,6 @@ def plays_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
     return X
 
 
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` columns of every row of a dense score block, best first.
-
-    Entries scored ``-inf`` (excluded) never appear; where a row has fewer than ``k`` finite
-    scores the tail is padded with id ``-1`` and score ``-inf``. Uses ``torch.topk`` (a partial
-    selection, O(n_items) per row, on torch's intra-op threads): on a 512 x 292K block it took
-    1.0 s against 7-11 s for ``np.argpartition`` + sort on the same machine (both one thread).
-
-    >>> ids, s = top_k(np.array([[0.25, 0.75, -np.inf, 0.5]]), 2)
-    >>> ids.tolist(), s.tolist()
-    ([[1, 3]], [[0.75, 0.5]])
-    """
-    import torch
-
-    n, m = scores.shape
-    k_eff = min(k, m)
-    block = torch.from_numpy(np.ascontiguousarray(scores, dtype=np.float32))
-    best_t, ids_t = torch.topk(block, k_eff, dim=1, largest=True, sorted=True)
-    ids = ids_t.numpy().astype(np.int32)
-    best = best_t.numpy().astype(np.float32, copy=False)
-    ids[~np.isfinite(best)] = -1
-    if k_eff < k:
-        ids = np.pad(ids, ((0, 0), (0, k - k_eff)), constant_values=-1)
-        best = np.pad(best, ((0, 0), (0, k - k_eff)), constant_values=-np.inf)
-    return ids, best
-
-
-def top_k_dot(
-    queries: np.ndarray,
-    items: np.ndarray,
-    k: int,
-    exclude: sp.csr_matrix | None = None,
-    block_rows: int = 1024,
-    chunk: int = 8192,
-    progress: Progress | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``k`` of ``queries @ items.T`` for every query row, best first.
-
-    ``exclude`` (``len(queries) x len(items)``, CSR): stored entries are never returned (the
-    user's played items). Rows with fewer than ``k`` candidates are padded with ``-1`` / ``-inf``,
-    as in :func:`top_k`.
-
-    Written by hand because no dependency does this: implicit's batched ``recommend`` scores
-    every (user, item) pair into dense blocks and took ~4 min for Last.fm-360K's users on this
-    machine. Here:
-
-    * the scores of a block of queries are computed in tiles of ``block_rows x chunk`` (a few MB,
-      so they are written and selected while still in cache, not streamed through memory as a
-      358K x 150K dense matrix would be), each tile reduced with ``torch.topk`` and merged into
-      the running top-``k``;
-    * items are visited by decreasing norm. By Cauchy-Schwarz ``q . v <= |q| |v|``: once
-      ``|q| |v|`` of a tile's first (largest) item is not above a query's current ``k``-th best
-      score, nothing later can enter its list, and the query drops out of the remaining tiles;
-      the block ends when every query has dropped out. Popularity-shaped catalogues (norms of
-      factor vectors grow with an item's listeners) end after a fraction of the items. The result
-      is exact: only items that cannot beat the ``k``-th score (at most tie it) are skipped.
-
-    >>> ids, s = top_k_dot(np.array([[1.0, 0.0], [0.0, 1.0]]),
-    ...                    np.array([[3.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), 2)
-    >>> ids.tolist(), s.tolist()
-    ([[0, 2], [1, 2]], [[3.0, 1.0], [2.0, 1.0]])
-    """
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
-    n, m = len(queries), len(items)
-    out_ids = np.full((n, k), -1, dtype=np.int32)
-    out_scores = np.full((n, k), -np.inf, dtype=np.float32)
-    if n == 0 or m == 0 or k == 0:
-        return out_ids, out_scores
-    if exclude is not None:
-        exclude = sp.csr_matrix(exclude)
-        if exclude.shape != (n, m):
-            raise ValueError(f"exclude is {exclude.shape}, expected {(n, m)}")
-    catalogue = _NormOrder.of(items)
-    k_eff = min(k, m)
-    qnorms = np.linalg.norm(queries, axis=1)
-    buffer = np.empty(min(block_rows, n) * min(chunk, m), dtype=np.float32)
-    for b0 in range(0, n, block_rows):
-        b1 = min(n, b0 + block_rows)
-        skip = None if exclude is None else catalogue.exclusions(exclude[b0:b1])
-        ids, scores = _block_top_k(queries[b0:b1], qnorms[b0:b1], catalogue, k_eff, chunk,
-                                   buffer, skip)
-        out_ids[b0:b1, :k_eff] = ids
-        out_scores[b0:b1, :k_eff] = scores
-        if progress is not None:
-            progress.update(b1)
-    return out_ids, out_scores
-
-
-class _NormOrder(NamedTuple):
-    """Item vectors (m, d) in decreasing norm: ``order`` (position -> item), ``vectors`` and
-    ``norms`` in that order, ``position`` (item -> position)."""
-
-    order: np.ndarray
-    vectors: np.ndarray
-    norms: np.ndarray
-    position: np.ndarray
-
-    @classmethod
-    def of(cls, items: np.ndarray) -> _NormOrder:
-        items = np.asarray(items, dtype=np.float32)
-        norms = np.linalg.norm(items, axis=1)
-        order = np.argsort(-norms, kind="stable")
-        position = np.empty(len(items), dtype=np.int64)
-        position[order] = np.arange(len(items))
-        return cls(order, np.ascontiguousarray(items[order]), norms[order], position)
-
-    def exclusions(self, exclude: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        """The stored entries of ``exclude`` (rows of one block x items) as (position, row)
-        pairs sorted by position, so that each tile finds its own with a binary search."""
-        pos = self.position[exclude.indices]
-        row = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
-        by_pos = np.argsort(pos, kind="stable")
-        return pos[by_pos], row[by_pos]
-
-
-def _block_top_k(q: np.ndarray, qnorms: np.ndarray, catalogue: _NormOrder, k: int, chunk: int,
-                 buffer: np.ndarray, skip: tuple[np.ndarray, np.ndarray] | None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` item ids and scores (rows, k) of one block of queries ``q`` (rows, d), tile by
-    tile of ``chunk`` items in decreasing norm (see :func:`top_k_dot`); ``skip``: the block's
-    excluded (position, row) pairs; ``buffer``: scratch space for one tile."""
-    import torch
-
-    rows, m = len(q), len(catalogue.order)
-    best = torch.full((rows, k), -torch.inf)
-    best_pos = torch.full((rows, k), -1, dtype=torch.int64)
-    for c0 in range(0, m, chunk):
-        c1 = min(m, c0 + chunk)
-        active = qnorms * catalogue.norms[c0] > best[:, -1].numpy()
-        if not active.any():
-            break
-        act = np.flatnonzero(active)
-        # into one reused buffer: a fresh array per tile costs page faults, not just BLAS
-        tile = buffer[: len(act) * (c1 - c0)].reshape(len(act), c1 - c0)
-        np.matmul(q if len(act) == rows else q[act], catalogue.vectors[c0:c1].T, out=tile)
-        if skip is not None:
-            lo, hi = np.searchsorted(skip[0], [c0, c1])
-            r, c = skip[1][lo:hi], skip[0][lo:hi] - c0
-            keep = active[r]
-            tile[(np.cumsum(active) - 1)[r[keep]], c[keep]] = -np.inf
-        _merge_tile(best, best_pos, act, tile, c0)
-    scores = best.numpy()
-    ids = catalogue.order[best_pos.numpy()].astype(np.int32)
-    ids[~np.isfinite(scores)] = -1
-    return ids, scores
-
-
-def _merge_tile(best, best_pos, act: np.ndarray, tile: np.ndarray, c0: int) -> None:
-    """Merge the scores ``tile`` (len(act), c) of the active rows ``act`` of a block, items at
-    positions ``c0 ...``, into its running top-k ``best`` / ``best_pos`` (torch, rows x k)."""
-    import torch
-
-    k = best.shape[1]
-    # only rows where some item of the tile beats the current k-th best need a selection
-    # (a cheap comparison pass; most rows of later tiles have none)
-    kth = best[torch.from_numpy(act), -1].numpy()
-    hit = (tile > kth[:, None]).any(axis=1)
-    n_hit = int(hit.sum())
-    if n_hit == 0:
-        return
-    if n_hit < len(act) // 2:  # else selecting every row is cheaper than copying
-        act, tile = act[hit], tile[hit]
-    tile_best, tile_pos = torch.topk(torch.from_numpy(tile), min(k, tile.shape[1]), dim=1)
-    act_t = torch.from_numpy(act)
-    merged = torch.cat([best[act_t], tile_best], dim=1)
-    merged_pos = torch.cat([best_pos[act_t], tile_pos + c0], dim=1)
-    top, pick = torch.topk(merged, k, dim=1)
-    best[act_t] = top
-    best_pos[act_t] = torch.gather(merged_pos, 1, pick)
-
-
-def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` stored entries of every row of a sparse score matrix, best first.
-
-    Only stored non-zero entries are candidates (a kNN model has no score elsewhere); rows with
-    fewer are padded with ``-1`` / ``-inf``. Rows are grouped by their number of entries (powers of
-    two), each group laid out as a padded dense array and reduced with ``torch.topk``: work in
-    proportion to the stored entries, never to ``n_rows x n_items`` as densifying would be.
-
-    >>> ids, s = top_k_sparse(sp.csr_matrix(np.array([[0, 3, 1, 2], [0, 0, 0, 5]], np.float32)), 2)
-    >>> ids.tolist(), s.tolist()
-    ([[1, 3], [3, -1]], [[3.0, 2.0], [5.0, -inf]])
-    """
-    import torch
-
-    scores = sp.csr_matrix(scores, dtype=np.float32, copy=True)
-    scores.eliminate_zeros()
-    scores.sum_duplicates()
-    n = scores.shape[0]
-    ids = np.full((n, k), -1, dtype=np.int32)
-    best = np.full((n, k), -np.inf, dtype=np.float32)
-    lengths = np.diff(scores.indptr)
-    group = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)
-    group[lengths == 0] = -1
-    for g in np.unique(group[group >= 0]):
-        rows = np.flatnonzero(group == g)
-        lens = lengths[rows]
-        width = int(lens.max())
-        local = np.repeat(np.arange(len(rows)), lens)
-        offset = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-        src = np.repeat(scores.indptr[rows], lens) + offset
-        vals = np.full((len(rows), width), -np.inf, dtype=np.float32)
-        cols = np.full((len(rows), width), -1, dtype=np.int32)
-        vals[local, offset] = scores.data[src]
-        cols[local, offset] = scores.indices[src]
-        kk = min(k, width)
-        top, pick = torch.topk(torch.from_numpy(vals), kk, dim=1)
-        ids[rows, :kk] = np.take_along_axis(cols, pick.numpy(), axis=1)
-        best[rows, :kk] = top.numpy()
-    ids[~np.isfinite(best)] = -1
-    return ids, best
-
-
-def item_rows(item_idx: np.ndarray, n_items: int) -> sp.csr_matrix:
-    """``len(item_idx) x n_items`` CSR with a 1 at ``(i, item_idx[i])``: excludes each item from
-    its own similar-items list."""
-    item_idx = np.asarray(item_idx)
-    return sp.csr_matrix((np.ones(len(item_idx), np.float32), (np.arange(len(item_idx)), item_idx)),
-                         shape=(len(item_idx), n_items))
-
-
-def drop_stored(scores: sp.csr_matrix, seen: sp.csr_matrix) -> sp.csr_matrix:
-    """``scores`` without the entries stored in ``seen`` (same shape; e.g. played items)."""
-    scores = sp.csr_matrix(scores, dtype=np.float32)
-    out = (scores - scores.multiply(sp.csr_matrix(seen, dtype=bool))).tocsr()
-    out.eliminate_zeros()
-    return out
-
-
-def exclude(scores: np.ndarray, seen: sp.csr_matrix) -> None:
-    """Set ``scores[i, j] = -inf`` wherever ``seen[i, j]`` is stored (in place)."""
-    seen = seen.tocsr()
-    rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
-    scores[rows, seen.indices] = -np.inf
-
-
 def _fitted(attr: str, doc: str) -> property:
     """A public name for the fitted attribute ``attr`` (read and assign), e.g. ``user_factors``."""
     return property(lambda self: getattr(self, attr),
@@ -324,12 +88,21 @@ class Recommender(ABC):
 
     What a family is, declared as class attributes (read by :mod:`tastemap.models.registry`):
 
+    ``hyperparameters``
+        Every constructor argument the config sets, by name -> :class:`~tastemap.models.params.Param`
+        (meaning, valid range or values, the variant-name prefix of a sweepable one); its
+        default and type are the constructor's, written there only. The config schema's
+        ``models.<name>`` section is generated from it (:mod:`tastemap.models.schema`).
+    ``description``
+        What the family is, one paragraph (the config reference's ``models.<name>``).
     ``sweep_prefixes``
         Hyper-parameters a config grid may sweep (``models.<name>.<key>: [v1, v2]``) -> the
         prefix each contributes to a variant name, in name order (``{"factors": "f"}``:
-        ``factors: [32, 64]`` -> variants ``f32``, ``f64``).
+        ``factors: [32, 64]`` -> variants ``f32``, ``f64``). Derived from ``hyperparameters``
+        (the keys with a ``sweep`` prefix, in declaration order) when the class declares them;
+        a family outside tastemap may set it alone instead.
     ``search_space``
-        Hyper-parameters the validation search (:mod:`tastemap.search`) chooses, each with its
+        Hyper-parameters the validation search (:mod:`tastemap.pipeline.search`) chooses, each with its
         range (:mod:`tastemap.models.space`); empty for a family with nothing to tune.
     ``folds_in``
         ``recommend_new`` scores users the model was not fit on, from their item rows.
@@ -337,6 +110,10 @@ class Recommender(ABC):
         ``user_factors`` (n_users, f) and ``item_factors`` (n_items, f) exist (embedding maps).
     ``has_loss_curve``
         ``history_`` is a training curve over epochs (the workflow draws ``loss.png``).
+    ``has_factor_sweep``
+        A config list of ``factors`` is a latent-size sweep: the workflow draws the last-epoch
+        train (and validation) ``rmse`` of ``history_`` of each size's train fit against
+        ``factors`` (``sweep_factors.png``), unless the family is searched.
     ``predicts_ratings``
         ``predict(user_idx, item_idx)`` estimates ``log(1 + plays)`` (the evaluation's RMSE).
     ``explains``
@@ -355,11 +132,14 @@ class Recommender(ABC):
     """
 
     name: ClassVar[str] = "base"
+    hyperparameters: ClassVar[dict[str, Param]] = {}
+    description: ClassVar[str] = ""
     sweep_prefixes: ClassVar[dict[str, str]] = {}
     search_space: ClassVar[dict[str, Dimension]] = {}
     folds_in: ClassVar[bool] = False
     has_factors: ClassVar[bool] = False
     has_loss_curve: ClassVar[bool] = False
+    has_factor_sweep: ClassVar[bool] = False
     predicts_ratings: ClassVar[bool] = False
     explains: ClassVar[bool] = False
     similar_by: ClassVar[str | None] = None
@@ -381,6 +161,12 @@ class Recommender(ABC):
         super().__init_subclass__(**kwargs)
         if cls.scoring not in SCORINGS:
             raise TypeError(f"{cls.__name__}.scoring = {cls.scoring!r}: use one of {SCORINGS}")
+        if "hyperparameters" in cls.__dict__:
+            if "sweep_prefixes" in cls.__dict__:
+                raise TypeError(f"{cls.__name__}: declare sweepable keys once, as "
+                                "Param(sweep=prefix) in hyperparameters, not in sweep_prefixes")
+            check_declaration(cls)
+            cls.sweep_prefixes = sweep_prefixes(cls)
 
     # -- to implement ------------------------------------------------------------------
     @abstractmethod
@@ -565,7 +351,7 @@ class Recommender(ABC):
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write the fitted model to one ``.npz`` (arrays + a JSON header, no pickle; see
-        :mod:`tastemap.models.store`). ``load`` reads it back."""
+        :mod:`tastemap.core.store`). ``load`` reads it back."""
         cls = type(self)
         header = {"family": self.name, "class": f"{cls.__module__}:{cls.__qualname__}",
                   "params": self.get_params()}
@@ -605,28 +391,3 @@ class Recommender(ABC):
 
     def _loaded(self) -> None:  # noqa: B027 (an optional hook, empty by default)
         """Hook: rebuild derived objects after ``load`` set the fitted state (none by default)."""
-
-
-class ImplicitFactors:
-    """Mixin for factor models kept as two arrays (ALS by ``implicit``, BPR): no library model
-    object is kept; the factors are (``user_factors_``, ``item_factors_``), scores are their dot
-    product (users x items)."""
-
-    def _fit_implicit(self, model, matrix: sp.csr_matrix, callback) -> None:
-        """``model.fit`` of implicit, its ``ModelFitError`` (NaN factors) as :class:`Diverged`."""
-        from implicit.recommender_base import ModelFitError
-
-        try:
-            model.fit(matrix, show_progress=False, callback=callback)
-        except ModelFitError as err:
-            raise Diverged(f"{type(self).__name__} diverged at {self.get_params()}: {err}") from err
-
-    def _keep_factors(self, model) -> None:
-        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
-        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
-
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
-        return self.user_factors_[user_idx] @ self.item_factors_.T
-
-    def _dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.user_factors_, self.item_factors_

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import Diverged, ImplicitFactors, Recommender, register
 from tastemap.models.knn import weigh
+from tastemap.models.params import Param
 from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,31 @@ class BPR(ImplicitFactors, Recommender):
     model ranked right before their update).
     """
 
-    sweep_prefixes = {"factors": "f", "learning_rate": "lr", "regularization": "r",
-                      "iterations": "i", "batch_size": "b"}
+    description = (
+        "Bayesian Personalised Ranking: plays as binary likes, negatives drawn uniformly from the "
+        "catalogue, mini-batch AdaGrad (docs/models.md).")
+    hyperparameters = {
+        "factors": Param("Latent factors.", sweep="f", minimum=1, grid=True),
+        "learning_rate": Param(
+            "Step size (AdaGrad's global rate, or the SGD step).",
+            sweep="lr", exclusive_minimum=0),
+        "regularization": Param("L2 penalty on the item factors and biases.", sweep="r", minimum=0),
+        "iterations": Param(
+            "Epochs, each as many samples as there are plays.",
+            sweep="i", minimum=1),
+        "batch_size": Param(
+            "Samples whose gradients are averaged into one update.",
+            sweep="b", minimum=1),
+        "user_regularization": Param(
+            "L2 penalty on the user factors; null = the same as regularization.",
+            minimum=0),
+        "optimizer": Param(
+            "adagrad (per-parameter steps) or sgd (one constant step; with batch_size 1, the "
+            "per-sample steps of Rendle's LearnBPR).",
+            choices=("adagrad", "sgd")),
+        "item_bias": Param("Learn a bias per item (a popularity term)."),
+        "init_std": Param("Standard deviation of the normal initial factors.", exclusive_minimum=0),
+    }
     search_space = {"factors": Int(16, 256, log=True), "learning_rate": Float(0.005, 0.3),
                     "regularization": Float(1e-4, 0.3), "iterations": Int(5, 100, log=True)}
     folds_in = True

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register, top_k
 from tastemap.models.knn import linear_explanations, weigh
+from tastemap.models.params import Param
 from tastemap.models.space import Choice, Float
 
 logger = logging.getLogger(__name__)
@@ -74,14 +75,24 @@ class EASE(Recommender):
     which is not saved with the model).
     """
 
-    sweep_prefixes = {"l2": "l", "weighting": "w"}
+    description = "EASE (Steck 2019), closed form with a dense items x items matrix."
+    hyperparameters = {
+        "l2": Param("L2 regularisation.", sweep="l", exclusive_minimum=0, grid=True),
+        "weighting": Param(
+            "Input of the Gram matrix (Steck uses binary).",
+            sweep="w", choices=("binary", "log", "raw")),
+        "max_items": Param(
+            "Refuse to fit (with an error naming this key) above this many items: memory is about "
+            "8 bytes x items^2 x 3.",
+            minimum=1),
+    }
     search_space = {"l2": Float(1.0, 1e5), "weighting": Choice(("binary", "log"))}
     folds_in = True
     similar_by = "EASE weights B[i, j]"
     #: ``explain``: the played items ``i`` with the largest ``w(r_ui) * B[i, j]``
     explains = True
 
-    def __init__(self, l2: float = 500.0, weighting: str = "binary", max_items: int = 20000,
+    def __init__(self, l2: float = 500, weighting: str = "binary", max_items: int = 20000,
                  random_state: int = 0):
         self.l2 = l2
         self.weighting = weighting

@@ -53,6 +53,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import register
 from tastemap.models.knn import ItemWeights, weigh
+from tastemap.models.params import Param
 from tastemap.models.space import Choice, Float, Int
 
 logger = logging.getLogger(__name__)
@@ -169,8 +170,26 @@ class P3Alpha(_RandomWalk):
     Attributes (after ``fit``): ``W_`` (n_items x n_items CSR float32, zero diagonal).
     """
 
-    sweep_prefixes = {"neighbours": "k", "alpha": "a", "normalize_similarity": "n",
-                      "weighting": "w"}
+    description = (
+        "P3alpha (Cooper et al. 2014): item-item weights W = P_iu P_ui of the random walk item -> "
+        "user -> item, transition probabilities raised to alpha, top neighbours per row then per "
+        "column; scores w(r_u) W. The definitions of Ferrari Dacrema et al.'s reference code "
+        "(docs/models.md).")
+    hyperparameters = {
+        "neighbours": Param(
+            "Entries of W kept per item, in its row and then in its column (the reference's topK).",
+            sweep="k", minimum=1, grid=True),
+        "alpha": Param(
+            "Exponent of the transition probabilities (1 = the plain walk, P3).",
+            sweep="a", exclusive_minimum=0),
+        "normalize_similarity": Param(
+            "Divide each row of W by its sum before the column selection.",
+            sweep="n"),
+        "weighting": Param(
+            "Plays as user -> item transitions and in the scores (log = log(1 + r); raw = the "
+            "reference).",
+            sweep="w", choices=("log", "binary", "raw")),
+    }
     search_space = {"neighbours": Int(5, 1000, log=True), "alpha": Float(0.0, 2.0, log=False),
                     "normalize_similarity": Choice((False, True))}
     similar_by = "P3alpha walk weights W[i, j], top neighbours"
@@ -204,8 +223,27 @@ class RP3Beta(_RandomWalk):
     Attributes (after ``fit``): ``W_`` (n_items x n_items CSR float32, zero diagonal).
     """
 
-    sweep_prefixes = {"neighbours": "k", "alpha": "a", "beta": "b", "normalize_similarity": "n",
-                      "weighting": "w"}
+    description = (
+        "RP3beta (Paudel et al. 2017): P3alpha with column j of W divided by the popularity "
+        "(listeners) of j to the power beta. The definitions of Ferrari Dacrema et al.'s reference"
+        " code (docs/models.md).")
+    hyperparameters = {
+        "neighbours": Param(
+            "Entries of W kept per item, in its row and then in its column (the reference's topK).",
+            sweep="k", minimum=1, grid=True),
+        "alpha": Param("Exponent of the transition probabilities.", sweep="a", exclusive_minimum=0),
+        "beta": Param(
+            "Popularity penalty, W[i, j] / listeners(j)^beta (0 = P3alpha).",
+            sweep="b", minimum=0),
+        "normalize_similarity": Param(
+            "Divide each row of W by its sum before the column selection (the reference's "
+            "default).",
+            sweep="n"),
+        "weighting": Param(
+            "Plays as user -> item transitions and in the scores (log = log(1 + r); raw = the "
+            "reference).",
+            sweep="w", choices=("log", "binary", "raw")),
+    }
     search_space = {"neighbours": Int(5, 1000, log=True), "alpha": Float(0.0, 2.0, log=False),
                     "beta": Float(0.0, 1.0, log=False), "normalize_similarity": Choice((False, True))}
     similar_by = "RP3beta walk weights W[i, j] (popularity-penalised), top neighbours"

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register, top_k, top_k_sparse
+from tastemap.models.params import Param
 from tastemap.models.space import Choice, Int
 
 logger = logging.getLogger(__name__)
@@ -153,8 +154,18 @@ class ItemKNN(Recommender):
     matrix, which is not saved with the model).
     """
 
-    sweep_prefixes = {"neighbours": "k", "similarity": "s", "weighting": "w", "bm25_k1": "bk",
-                      "bm25_b": "bb"}
+    description = "Item-item nearest neighbours (implicit Cosine/BM25/TF-IDF recommenders)."
+    hyperparameters = {
+        "neighbours": Param("Neighbours kept per item.", sweep="k", minimum=1, grid=True),
+        "similarity": Param(
+            "implicit's CosineRecommender, BM25Recommender or TFIDFRecommender.",
+            sweep="s", choices=("cosine", "bm25", "tfidf")),
+        "weighting": Param(
+            "Damping of play counts before the similarity and in the scores (log = log(1 + r)).",
+            sweep="w", choices=("log", "binary", "raw")),
+        "bm25_k1": Param("BM25 K1 (similarity bm25).", sweep="bk", exclusive_minimum=0),
+        "bm25_b": Param("BM25 B (similarity bm25).", sweep="bb", minimum=0, maximum=1),
+    }
     search_space = {"neighbours": Int(5, 1000, log=True),
                     "similarity": Choice(("cosine", "tfidf", "bm25")),
                     "weighting": Choice(("log", "binary"))}
@@ -225,7 +236,13 @@ class UserKNN(Recommender):
     the training matrix (not saved with the model; cached as ``_weights``).
     """
 
-    sweep_prefixes = {"neighbours": "k", "weighting": "w"}
+    description = "User-user nearest neighbours (cosine, sparse top-k; implicit's all-pairs kNN)."
+    hyperparameters = {
+        "neighbours": Param("Neighbours per user.", sweep="k", minimum=1, grid=True),
+        "weighting": Param(
+            "Damping of play counts (log = log(1 + r)).",
+            sweep="w", choices=("log", "binary", "raw")),
+    }
     search_space = {"neighbours": Int(5, 1000, log=True), "weighting": Choice(("log", "binary"))}
     folds_in = True
     similar_by = "cosine of item columns, top neighbours"

@@ -4,7 +4,7 @@ The score is the probability LDA gives to user ``u`` drawing item ``i`` next: th
 mixture ``theta_u`` (from their played items) times each topic's item distribution ``phi_t``.
 New users are folded in by inferring ``theta`` from their rows with the topics fixed
 (scikit-learn's ``transform``), no refit. Fitting, count transform and the topic tables live in
-:mod:`tastemap.topics`; the topics stage saves this same class as ``model.npz``.
+:mod:`tastemap.topics.model`; the topics stage saves this same class as ``model.npz``.
 
 Saved without pickle: the fitted scikit-learn model is kept as its arrays (``components_``,
 ``exp_dirichlet_component_``) and priors, and rebuilt on demand (``lda_``) for fold-in.
@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register
+from tastemap.models.params import Param
 from tastemap.models.space import Choice, Int
 
 logger = logging.getLogger(__name__)
@@ -33,14 +34,14 @@ class LDA(Recommender):
         Number of topics.
     counts
         How play counts become word counts: ``raw``, ``binary`` or ``log`` (``log2(1 + plays)``),
-        see :func:`tastemap.topics.transform_counts`.
+        see :func:`tastemap.topics.model.transform_counts`.
     doc_topic_prior, topic_word_prior
         Dirichlet priors (``None``: scikit-learn's ``1 / k``).
     max_iter
         Passes of batch variational EM.
     n_init
         Restarts from different seeds; the one with the lowest training perplexity is kept
-        (see :func:`tastemap.topics.fit_lda`).
+        (see :func:`tastemap.topics.model.fit_lda`).
     random_state
         Seed of the variational initialisation (and of the user sample).
     max_users
@@ -55,11 +56,39 @@ class LDA(Recommender):
         probability under each topic (cosine)
     components_, exp_dirichlet_component_ : (k, n_items) scikit-learn's fitted arrays;
     doc_topic_prior_, topic_word_prior_, n_iter_, bound_ : its fitted scalars
-    lda_ : the fitted scikit-learn estimator (:class:`tastemap.lda_estep.CompiledLDA`, a
+    lda_ : the fitted scikit-learn estimator (:class:`tastemap.topics.estep.CompiledLDA`, a
         ``LatentDirichletAllocation``) rebuilt from those (a property)
     """
 
-    sweep_prefixes = {"k": "k", "counts": "c", "max_iter": "i"}
+    description = (
+        "LDA as a recommender: score(u, i) = sum_t theta_ut phi_ti (the probability of the user "
+        "playing item i next); new users are folded in by inferring theta with the topics fixed. "
+        "Fitted by the models stage like every recommender "
+        "(models/<entity>/lda/k<k>/seed<seed>/<fit>/) and ranked by the evaluation. Independent of"
+        " the topics section (whose k list makes the topic tables and maps).")
+    hyperparameters = {
+        "k": Param(
+            "Topic counts. Its own list, not topics.k: topics are read best at a few, "
+            "recommendations usually gain from more.",
+            sweep="k", minimum=2, grid=(8, 32)),
+        "counts": Param(
+            "What LDA counts as words (see topics.counts).",
+            sweep="c", choices=("log", "binary", "raw")),
+        "max_iter": Param("Passes of batch variational EM per restart.", sweep="i", minimum=1),
+        "n_init": Param(
+            "Restarts; the lowest training perplexity is kept (see topics.n_init).",
+            minimum=1),
+        "doc_topic_prior": Param(
+            "Dirichlet prior of the user-topic mixtures; null = 1/k.",
+            exclusive_minimum=0),
+        "topic_word_prior": Param(
+            "Dirichlet prior of the topic-item distributions; null = 1/k.",
+            exclusive_minimum=0),
+        "max_users": Param(
+            "Fit the topics on a seeded random sample of at most this many users, then infer every"
+            " user's mixture (see topics.max_users); null = all users.",
+            minimum=10),
+    }
     search_space = {"k": Int(4, 64, log=True), "counts": Choice(("log", "binary"))}
     folds_in = True
     has_factors = True
@@ -84,14 +113,14 @@ class LDA(Recommender):
 
     def transform(self, plays: sp.csr_matrix) -> sp.csr_matrix:
         """Play counts (users x items) -> the word counts this model learns from."""
-        from tastemap.topics import transform_counts
+        from tastemap.topics.model import transform_counts
 
         return transform_counts(plays, self.counts)
 
     def fit(self, train: sp.csr_matrix) -> LDA:
         """Fit ``k`` topics on ``train`` (users x items play counts)."""
-        from tastemap.matrices import sample_rows
-        from tastemap.topics import fit_lda, topic_item_matrix
+        from tastemap.data.matrices import sample_rows
+        from tastemap.topics.model import fit_lda, topic_item_matrix
 
         X = self.transform(self._set_train(train))
         sample = sample_rows(X.shape[0], self.max_users, int(self.random_state))
@@ -118,11 +147,11 @@ class LDA(Recommender):
     @property
     def lda_(self):
         """The fitted ``sklearn.decomposition.LatentDirichletAllocation`` (a
-        :class:`~tastemap.lda_estep.CompiledLDA`, rebuilt from the saved arrays after ``load``;
+        :class:`~tastemap.topics.estep.CompiledLDA`, rebuilt from the saved arrays after ``load``;
         ``transform`` gives the same mixtures as the original)."""
         if self._lda is None:
-            from tastemap.lda_estep import CompiledLDA
-            from tastemap.topics import fit_lda
+            from tastemap.topics.estep import CompiledLDA
+            from tastemap.topics.model import fit_lda
 
             lda = CompiledLDA(
                 n_components=int(self.k), doc_topic_prior=self.doc_topic_prior,

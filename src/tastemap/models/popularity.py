@@ -5,6 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, item_rows, register, top_k_dot
+from tastemap.models.params import Param
 
 
 @register("popularity")
@@ -18,7 +19,12 @@ class Popularity(Recommender):
     Attributes (after ``fit``): ``popularity_`` (n_items,) float32.
     """
 
-    sweep_prefixes = {"by": "by"}
+    description = "Most-popular baseline (the same unplayed top items for everyone)."
+    hyperparameters = {
+        "by": Param(
+            "Popularity = distinct listeners (users) or total play count (plays).",
+            sweep="by", choices=("users", "plays")),
+    }
     folds_in = True
     similar_by = "popularity (the most popular other items; a baseline, not a similarity)"
     scoring = "dot"

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import Recommender, register
 from tastemap.models.knn import weigh
+from tastemap.models.params import Param
 from tastemap.models.space import Choice, Int
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,18 @@ class PureSVD(Recommender):
     ``item_factors_`` (n_items x factors, ``V``), ``singular_values_`` (factors,).
     """
 
-    sweep_prefixes = {"factors": "f", "weighting": "w"}
+    description = (
+        "PureSVD (Cremonesi et al. 2010): truncated SVD of the users x items matrix "
+        "(scikit-learn's randomized_svd, seeded), scores U S V^T; new listeners folded in as r V "
+        "V^T (docs/models.md).")
+    hyperparameters = {
+        "factors": Param(
+            "Singular vectors kept (the reference's num_factors), below the catalogue size.",
+            sweep="f", minimum=1, grid=True),
+        "weighting": Param(
+            "The matrix factorised and the rows folded in (log = log(1 + r); raw = the reference).",
+            sweep="w", choices=("log", "binary", "raw")),
+    }
     search_space = {"factors": Int(4, 512, log=True), "weighting": Choice(("binary", "log"))}
     folds_in = True
     has_factors = True

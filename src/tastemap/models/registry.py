@@ -3,11 +3,12 @@
 Each family is one ``Recommender`` subclass that states what it is in class attributes (see
 ``Recommender`` in :mod:`tastemap.models.base`): ``sweep_prefixes`` (the hyper-parameters a
 config grid may sweep and how each names a variant), ``folds_in``, ``has_factors``,
-``has_loss_curve``, ``predicts_ratings``, ``explains``, ``similar_by`` and ``scoring``. The
-workflow builds its tables (variants, which runs get new listeners, loss curves, RMSE, maps)
-from these declarations when it parses the Snakefile, in every job: importing this module and
-reading every family's declarations imports neither PyTorch, implicit nor scikit-learn (model
-modules import those inside the functions that fit or score).
+``has_loss_curve``, ``has_factor_sweep``, ``predicts_ratings``, ``explains``, ``similar_by``,
+``scoring`` and ``multithreaded``. The workflow builds its tables (variants, which runs get new
+listeners, loss curves, latent-size sweeps, RMSE, maps) from these declarations when it parses
+the Snakefile, in every job: importing this module and reading every family's declarations
+imports neither PyTorch, implicit nor scikit-learn (model modules import those inside the
+functions that fit or score).
 
 A family outside the package is one module that registers its class (``@register("toy")``) and
 one config section naming it: ``models.toy: {module: toymodel, ...}``; the module is imported
@@ -25,11 +26,11 @@ from __future__ import annotations
 import importlib
 import itertools
 import math
-import os
 import re
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from tastemap.core.plugins import import_outside
 
 if TYPE_CHECKING:  # pragma: no cover
     from tastemap.models.base import Recommender
@@ -64,15 +65,14 @@ TUNED = "tuned"
 BOOKKEEPING = ("enabled", "entities", "module")
 
 #: the declarations, in the order of the capability table (docs/models.md)
-CAPABILITIES = ("folds_in", "has_factors", "has_loss_curve", "predicts_ratings", "explains",
-                "similar_by", "scoring", "multithreaded")
+CAPABILITIES = ("folds_in", "has_factors", "has_loss_curve", "has_factor_sweep",
+                "predicts_ratings", "explains", "similar_by", "scoring", "multithreaded")
 
 #: name -> class, filled by ``@register`` when a family's module is imported
 MODELS: dict[str, type[Recommender]] = {}
 
 _NAME = re.compile(r"[a-z0-9]+")
 _SAFE = re.compile(r"[A-Za-z0-9.]+")
-_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def register(name: str):
@@ -88,24 +88,6 @@ def register(name: str):
     return deco
 
 
-def _import_outside(module: str, key: str) -> None:
-    """Import a family's module named by the config (``key``), also from the working directory."""
-    if not _MODULE.fullmatch(str(module)):
-        raise ValueError(f"{key}: {module!r} is not a Python module name")
-    if module.split(".")[0] == "tastemap":
-        raise ValueError(f"{key}: {module!r} is inside tastemap; list the family in "
-                         "tastemap.models.registry.FAMILIES instead")
-    if os.getcwd() not in sys.path:  # the workflow's working directory, like `python -m`
-        sys.path.append(os.getcwd())
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name != module and not module.startswith(f"{err.name}."):
-            raise
-        raise ModuleNotFoundError(f"{key}: no module {module!r} on PYTHONPATH or in the working "
-                                  f"directory {os.getcwd()}") from err
-
-
 def get(name: str, module: str | None = None) -> type[Recommender]:
     """The class of family ``name``: one of :data:`FAMILIES`, or registered by ``module`` (a
     family outside the package, see the module docstring)."""
@@ -114,7 +96,7 @@ def get(name: str, module: str | None = None) -> type[Recommender]:
             raise ValueError(f"models.{name}.module: {name} is one of tastemap's own families; "
                              "give an outside family another name")
         if name not in MODELS:
-            _import_outside(module, f"models.{name}.module")
+            import_outside(module, f"models.{name}.module", "tastemap.models.registry.FAMILIES")
             if name not in MODELS:
                 raise ValueError(f"models.{name}.module: {module} registers no model named "
                                  f"{name!r} (registered: {', '.join(sorted(MODELS))})")
@@ -241,7 +223,7 @@ def swept_keys(name: str, section: Mapping[str, Any]) -> list[str]:
             if isinstance(section.get(k), (list, tuple)) and len(section[k]) > 1]
 
 
-# ---- the validation search (tastemap.search) ------------------------------------------------
+# ---- the validation search (tastemap.pipeline.search) ------------------------------------------------
 
 
 def search_space(name: str, section: Mapping[str, Any], search: Mapping[str, Any],

@@ -53,6 +53,7 @@ import scipy.sparse as sp
 
 from tastemap.models.base import register
 from tastemap.models.knn import ItemWeights, weigh
+from tastemap.models.params import Param
 from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,34 @@ class SLIM(ItemWeights):
     stopped at ``max_iter``).
     """
 
-    sweep_prefixes = {"l1_ratio": "l1", "alpha": "a", "neighbours": "k", "weighting": "w"}
+    description = (
+        "SLIM ElasticNet (Ning & Karypis 2011): per item a non-negative elastic-net regression of "
+        "its column on the other items (scikit-learn's ElasticNet, as Ferrari Dacrema et al.'s "
+        "reference code), the largest coefficients kept; scores w(r_u) W. One regression per item,"
+        " run on the rule's threads (docs/models.md).")
+    hyperparameters = {
+        "l1_ratio": Param(
+            "Share of the L1 penalty in alpha (scikit-learn's l1_ratio).",
+            sweep="l1", minimum=0, maximum=1),
+        "alpha": Param(
+            "Strength of the penalty (scikit-learn's alpha; the squared error is divided by 2 x "
+            "users; the reference's code default is 1).",
+            sweep="a", exclusive_minimum=0),
+        "neighbours": Param(
+            "Largest coefficients kept per item (the reference's topK).",
+            sweep="k", minimum=1, grid=True),
+        "weighting": Param(
+            "Plays as regression inputs and targets and in the scores (log = log(1 + r); raw = the"
+            " reference).",
+            sweep="w", choices=("log", "binary", "raw")),
+        "max_iter": Param(
+            "Coordinate-descent passes per regression at most (scikit-learn's max_iter; the "
+            "reference's 100).",
+            minimum=1),
+        "tol": Param(
+            "Stopping tolerance of each regression (scikit-learn's tol).",
+            exclusive_minimum=0),
+    }
     search_space = {"l1_ratio": Float(1e-5, 1.0), "alpha": Float(1e-3, 1.0),
                     "neighbours": Int(5, 1000, log=True)}
     similar_by = "SLIM weights W[i, j] (item i in the regression of item j), top neighbours"

@@ -1,7 +1,7 @@
 """Search spaces: the hyper-parameters a family's validation search may change, and their ranges.
 
 A family declares them on its class (``Recommender.search_space``: key -> :class:`Int`,
-:class:`Float` or :class:`Choice`); :mod:`tastemap.search` asks Optuna for one value of each per
+:class:`Float` or :class:`Choice`); :mod:`tastemap.pipeline.search` asks Optuna for one value of each per
 trial. This module is light (no Optuna, torch or scikit-learn import) so the workflow can read
 the declarations when it parses the Snakefile.
 

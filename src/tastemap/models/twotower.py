@@ -39,6 +39,7 @@ from tastemap.models._torch import (
     unit_rows,
 )
 from tastemap.models.base import Recommender, register
+from tastemap.models.params import Param
 from tastemap.models.space import Float, Int
 
 logger = logging.getLogger(__name__)
@@ -85,8 +86,30 @@ class TwoTower(Recommender):
     ``{user,item}_{w1,b1,w2,b2}_``; ``history_`` (train loss per epoch).
     """
 
-    sweep_prefixes = {"factors": "f", "hidden": "h", "temperature": "t", "epochs": "e",
-                      "learning_rate": "lr"}
+    description = (
+        "Two-tower model (PyTorch): user tower = MLP over the mean embedding of the user's items, "
+        "item tower = MLP over the item embedding, cosine score, in-batch sampled softmax with "
+        "temperature and the logQ correction of in-batch negatives. New users fold in through the "
+        "user tower.")
+    hyperparameters = {
+        "factors": Param("Embedding and tower output size.", sweep="f", minimum=1, grid=True),
+        "hidden": Param("Hidden width of each tower's two-layer ReLU MLP.", sweep="h", minimum=1),
+        "temperature": Param(
+            "Divides the cosine logits of the softmax.",
+            sweep="t", exclusive_minimum=0),
+        "epochs": Param("Passes over the played (user, item) pairs.", sweep="e", minimum=1),
+        "learning_rate": Param("Adam / SparseAdam step size.", sweep="lr", exclusive_minimum=0),
+        "batch_size": Param(
+            "Pairs per batch (each pair's negatives are the other items of the batch).",
+            minimum=2),
+        "history_sample": Param(
+            "Items of the user's history the user tower pools for each training pair: a uniform "
+            "sample (with replacement) of this many of the user's other items when they have more;"
+            " null = all. Scoring always pools the whole history. Measured on the validation "
+            "splits (docs/quality.md): 32 costs 1% of nDCG@10 on MovieLens 100K (within the spread"
+            " of seeds) and trains 1.4-1.7x faster than null.",
+            minimum=1),
+    }
     search_space = {"temperature": Float(0.02, 0.5), "epochs": Int(3, 20),
                     "hidden": Int(32, 256, log=True)}
     folds_in = True

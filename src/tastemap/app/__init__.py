@@ -1,0 +1,1 @@
+"""What users call: the ``tastemap`` command and the notebook loader."""

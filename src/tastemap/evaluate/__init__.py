@@ -1,0 +1,1 @@
+"""Evaluation measures: ranking metrics, bootstrap intervals and paired tests, published tables."""

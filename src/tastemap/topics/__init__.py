@@ -1,0 +1,1 @@
+"""The topics stage: LDA taste topics of users over artists and songs."""

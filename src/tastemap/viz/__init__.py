@@ -1,0 +1,1 @@
+"""Drawing: static figures, interactive HTML maps and label placement."""
