@@ -3,9 +3,7 @@
 ``tastemap.load("results/<dataset>")`` opens a finished run in a notebook (see
 :mod:`tastemap.app.loader`).
 """
-from importlib.metadata import version as _version
-
-__version__ = _version("tastemap")  # pyproject.toml's
+__version__ = "0.1.0"  # the package's version (pyproject.toml reads it from here)
 
 __all__ = ["load", "__version__"]
 

@@ -139,16 +139,22 @@ def _read_parquet(path: Path, generic: dict) -> tuple[pa.Table, pa.Table, dict]:
                                       "compression": None, "member": None})
 
 
-def _csv_table(source, sep: str, header: bool, generic: dict, quoting: bool = True):
-    """The CSV/TSV as binary columns, the rows the reader could not split (number, text), the
-    column names and the mapped positions."""
+def _first_fields(source, sep: str, quoting: bool, header: bool) -> list[str]:
+    """The fields of line 1 of an open CSV/TSV (the header, or the first data line), without
+    consuming the stream."""
     first = source.stream.peek(1 << 20).split(b"\n", 1)[0]
     first = first.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").rstrip("\r")
     if not first.strip():
         raise FormatError(f"{source.label}: line 1 is blank; expected "
                           f"{'a header' if header else 'data'}")
-    names = next(csv.reader([first], delimiter=sep,
-                            quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE))
+    return next(csv.reader([first], delimiter=sep,
+                           quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE))
+
+
+def _csv_table(source, sep: str, header: bool, generic: dict, quoting: bool = True):
+    """The CSV/TSV as binary columns, the rows the reader could not split (number, text), the
+    column names and the mapped positions."""
+    names = _first_fields(source, sep, quoting, header)
     where = _generic_columns(source.label, names, generic.get("columns") or {}, header)
     col_names = names if header else [f"f{i}" for i in range(len(names))]
     if len(set(col_names)) != len(col_names):
@@ -262,10 +268,7 @@ def read_new_listens(path: str | Path) -> pa.Table:
         csv_file = path.suffix == ".csv"
         generic = {"sep": "," if csv_file else "\t", "header": True, "quoting": csv_file}
         with open_input(path, "generic") as source:
-            first = source.stream.peek(1 << 20).split(b"\n", 1)[0]
-        first = first.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").rstrip("\r")
-        names = next(csv.reader([first], delimiter=generic["sep"],
-                                quoting=csv.QUOTE_MINIMAL if csv_file else csv.QUOTE_NONE))
+            names = _first_fields(source, generic["sep"], csv_file, header=True)
     missing = [c for c in ("user", "artist") if c not in names]
     if missing:
         raise FormatError(f"{path}: needs columns user and artist (header line); missing "
