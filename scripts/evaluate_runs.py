@@ -2,8 +2,8 @@
 metrics of every run (the validation fits of models with several variants, then the train fits
 of every run on the test split), the leaderboards with bootstrap CIs, each model's variant
 chosen on validation (a model with one variant: that one; a searched family: its ``tuned``
-run, with the values and budget of its search beside its leaderboard row), and the paired
-significance tests."""
+run, with the values and budget of its search beside its leaderboard row), the paired
+significance tests, and the popularity bias of the chosen variants (by mainstreaminess group)."""
 
 import matplotlib.pyplot as plt
 
@@ -19,7 +19,8 @@ def main(snakemake):
     w, p, inp, out = snakemake.wildcards, snakemake.params, snakemake.input, snakemake.output
     seed, rmse = int(w.seed), set(p.rmse_models)
     opts = dict(ks=[int(k) for k in p.ks], entity=w.entity, seed=seed, primary=p.primary,
-                n_bootstrap=int(p.n_bootstrap), modules=dict(p.modules))
+                n_bootstrap=int(p.n_bootstrap), modules=dict(p.modules),
+                long_tail_share=float(p.long_tail_share))
     splits = {"test": (p.runs, inp.recs, inp.models, inp.train, inp.test,
                        (out.per_user, out.leaderboard, out.markdown))}
     if inp.valid_train:  # validation first: its fits are scored before the test fits
@@ -48,6 +49,15 @@ def main(snakemake):
     table.to_csv(out.table, index=False)
     fig = figures.significance(table, order, w.entity, seed, p.primary, p.alpha, p.dpi)
     fig.savefig(out.figure)
+    plt.close(fig)
+    # popularity bias of each model's chosen variant: by mainstreaminess group, and overall
+    grouped = evaluate.popularity_groups(per_user, inp.train, selected, p.primary,
+                                         int(p.n_bootstrap), seed)
+    grouped.to_csv(out.popularity_groups, index=False)
+    k = int(p.primary.split("@")[1])
+    summary = evaluate.popularity_summary(boards["test"], selected, k)
+    fig = figures.popularity_bias(summary, grouped, w.entity, seed, k, {"dpi": p.dpi})
+    fig.savefig(out.popularity_figure)
     plt.close(fig)
     finish()  # the process ends here, without the interpreter's teardown: tastemap/core/exit.py
 

@@ -1,12 +1,11 @@
 """Rule model_new_users: recommendations for the named new-listener profiles of the config
 (models.new_users), from the full fit, without retraining (fold-in)."""
-import numpy as np
 import pandas as pd
 
 from tastemap.core import logs
 from tastemap.core.exit import finish
 from tastemap.data.matrices import load_matrix
-from tastemap.models.tables import item_names, new_users_table, profiles_matrix
+from tastemap.models.tables import favourite_plays, item_names, new_users_table, profiles_matrix
 from tastemap.pipeline.fit import load_model
 
 
@@ -17,9 +16,8 @@ def main(snakemake):
     model = load_model(snakemake.input.model, w.model, p.module, train=plays)
     model.num_threads = snakemake.threads
     items = item_names(pd.read_parquet(snakemake.input.catalogue), w.entity)
-    # a favourite named without a play count counts as a heavily played item: the 90th
-    # percentile of the stored play counts of the matrix the model was fit on.
-    default_plays = float(np.percentile(plays.data, 90)) if plays.nnz else 1.0
+    # a favourite named without a play count counts as a heavily played item (as --likes)
+    default_plays = favourite_plays(plays)
     names, rows = profiles_matrix(p.profiles, items, default_plays, key="models.new_users")
     log.info("%d profiles, %d favourites, default play count %.0f", len(names), rows.nnz,
              default_plays)

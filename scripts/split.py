@@ -17,6 +17,7 @@ from tastemap.data.split import (
     given,
     given_ids,
     given_splits,
+    hold_out_users,
     restrict,
     split,
 )
@@ -57,6 +58,17 @@ def main(snakemake):
             # One independent stream per (seed, entity, test/validation): adding an entity changes
             # nothing else.
             stream = zlib.crc32(entity.encode())
+            if p.held_out["fraction"] > 0:  # users no fit sees, drawn before the split
+                rest, valid, test = hold_out_users(full, p.held_out["fraction"],
+                                                   p.held_out["max_users"], p.min_user_items,
+                                                   [seed, stream, 2])
+                save_matrix(snakemake.output.held_valid[i], valid)
+                save_matrix(snakemake.output.held_test[i], test)
+                log.info("%s: %d validation and %d test users held out, %d users left to split",
+                         entity, valid.getnnz(axis=1).astype(bool).sum(),
+                         test.getnnz(axis=1).astype(bool).sum(), rest.getnnz(axis=1).astype(bool).sum())
+                times = restrict(full, times, rest) if times is not None else None
+                full = rest
             train, test = split(full, p.scheme, seed=[seed, stream, 0], first_listen=times, **opts)
             n_test = check_split(full, train, test, entity, p.min_user_items, "test", p.prepare)
             save_matrix(snakemake.output.train[i], train)

@@ -108,6 +108,24 @@ def test_recommend_for_a_new_listener(mini, capsys):
     assert out[knn:].splitlines()[1].split()[1] == "Can"
 
 
+def test_likes_names_what_the_runs_likes_curve_says(mini, capsys):
+    curve = pd.DataFrame({"model": ["itemknn", "popularity"] * 3, "variant": "default",
+                          "pick": ["most played"] * 4 + ["random"] * 2, "n": [1, 1, 3, 3, 1, 1],
+                          "n_users": 50, "metric": "ndcg@10",
+                          "mean": [0.2, 0.1, 0.4, 0.1, 0.9, 0.9], "ci_low": 0.0, "ci_high": 1.0})
+    path = mini / L.path(L.LIKES_CURVE, entity="artist", seed=0)
+    path.parent.mkdir(parents=True)
+    curve.to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "recommend", "--results", mini, "--likes", "aphex twin",
+                             "BJORK", "-n", "2")
+    assert code == 0, err  # two names: the curve's largest n not above 2 is 1
+    assert ("This run's likes curve (ndcg@10 of held-out listeners who name their 1 most played "
+            "artists, evaluate/artist/seed0/new_users/): itemknn 0.200, popularity 0.100.") in out
+    code, out, _ = run_cli(capsys, "recommend", "--results", mini, "--likes", "aphex twin",
+                           "BJORK", "Can", "-n", "2")
+    assert "their 3 most played artists" in out and "itemknn 0.400, popularity 0.100" in out
+
+
 def test_likes_file_and_explain_flag(mini, capsys, tmp_path):
     likes = tmp_path / "likes.txt"
     likes.write_text("# my favourites\nAphex Twin\t2\n\ndead can dance\n")

@@ -305,7 +305,8 @@ def test_loader_on_tiny_run(tiny_run):
     assert run.matrix("artist").shape[0] == len(users) == len(run.users)
     assert run.matrix("song").shape[1] == len(run.songs)
     train, test = run.split(0, "artist")
-    assert (train + test != run.matrix("artist")).nnz == 0
+    held_valid, held_test = run.held_out(0, "artist")
+    assert held_test.nnz and (train + test + held_valid + held_test != run.matrix("artist")).nnz == 0
     vtrain, vtest = run.split(0, "artist", valid=True)
     assert (vtrain + vtest != train).nnz == 0
     assert {"interactions", "listens", "rejected"} and len(run.interactions) > 0

@@ -52,7 +52,10 @@ def test_every_fit_written_and_never_recommends_played(tiny_run, model, entity):
             path = _fit(tiny_run, f, entity, model, fit)
             assert path.exists() == (fit == "full" or f != L.SIMILAR), path
         recs = pd.read_parquet(_fit(tiny_run, L.RECOMMENDATIONS, entity, model, fit))
-        assert recs["user_idx"].nunique() == n_users
+        # every user of the fit's matrix (the train fits do not see the held-out users)
+        rows = set(np.flatnonzero(np.diff(load_matrix(matrix).indptr)))
+        assert rows <= set(recs["user_idx"]) and recs["user_idx"].max() < n_users
+        assert fit == "train" or len(rows) == n_users
         played = load_matrix(matrix).toarray() > 0
         assert not played[recs["user_idx"], recs["item_idx"]].any()
         assert recs["rank"].min() == 1
@@ -175,5 +178,6 @@ def test_a_new_family_is_one_module_and_one_config_section(tmp_path, monkeypatch
     with zipfile.ZipFile(out) as zf:
         names = zf.namelist()
         boards = [zf.read(n).decode() for n in names if n.endswith("/leaderboard.csv")]
-        assert len(boards) == 3 and all(",toy,a1," in b for b in boards)  # test, valid, seeds
+        # test, valid, seeds and the held-out users' (the toy folds in; one row: its choice)
+        assert len(boards) == 4 and all(",toy,a1," in b or ",toy,a0.5," in b for b in boards)
         assert any(n.endswith("/sweep_alpha.png") for n in names)

@@ -16,7 +16,7 @@ REPORT_DIR = REPO / "workflow" / "report"
 #: the small tables the report must carry (every file of these names the run made)
 TABLES = ("ingest_stats.json", "prepare_stats.json", "stats.json", "clusters_metrics.csv",
           "summary.csv", "top_items.csv", "sweep.csv", "sweep_factors.csv", "leaderboard.csv",
-          "selected.csv", "significance.csv")
+          "selected.csv", "significance.csv", "likes_curve.csv", "popularity_groups.csv")
 CATEGORIES = {"Data", "Maps", "Topics", "Models", "Evaluation"}
 
 

@@ -50,7 +50,8 @@ def test_data_outputs(tiny_run):
     for entity, full in (("artist", ua), ("song", us)):
         w = dict(seed=0, entity=entity)
         train, test = load_matrix(res(L.TRAIN, **w)), load_matrix(res(L.TEST, **w))
-        assert (train + test != full).nnz == 0 and train.multiply(test).nnz == 0
+        held = load_matrix(res(L.HELD_OUT_VALID, **w)) + load_matrix(res(L.HELD_OUT_TEST, **w))
+        assert (train + test + held != full).nnz == 0 and train.multiply(test).nnz == 0
         vtrain, vtest = load_matrix(res(L.VALID_TRAIN, **w)), load_matrix(res(L.VALID_TEST, **w))
         assert (vtrain + vtest != train).nnz == 0
 

@@ -104,6 +104,11 @@ def given_split():
     return config["split"]["scheme"] == "given"
 
 
+def held_out_users():
+    """split.held_out_users: users set aside for the strong-generalisation evaluation."""
+    return config["split"]["held_out_users"]["fraction"] > 0
+
+
 def ingest_format():
     """The raw format ingest reads; simulate writes one of the Last.fm layouts."""
     if given_split():
@@ -392,13 +397,17 @@ def evaluated_entities():
 
 def evaluate_targets():
     """Per entity and seed: per-user metrics, leaderboard (csv + md), significance (csv + png),
-    one sweep figure per swept hyper-parameter, and with a validation split the selected
-    variants; per entity: the leaderboard across seeds. Nothing without an enabled model."""
+    popularity bias (csv + png), one sweep figure per swept hyper-parameter, with a validation
+    split the selected variants, with held-out users their leaderboard and likes curve; per
+    entity: the leaderboard across seeds. Nothing without an enabled model."""
     out = []
     for e in evaluated_entities():
         files = [L.PER_USER, L.LEADERBOARD, L.LEADERBOARD_MD, L.SIGNIFICANCE, L.SIGNIFICANCE_FIGURE]
+        files += [L.POPULARITY_GROUPS, L.POPULARITY_FIGURE]
         if config["split"]["validation"]:
             files += [L.SELECTED, L.VALID_LEADERBOARD]
+        if held_out_users() and any(m in NEW_USER_MODELS for _, m, _ in model_runs(e)):
+            files += [L.NEW_LEADERBOARD, L.NEW_LEADERBOARD_MD, L.LIKES_CURVE, L.LIKES_FIGURE]
         out += [R(f, entity=e, seed=s) for s in SEEDS for f in files]
         out += [
             R(L.SWEEP_FIGURE, entity=e, seed=s, param=p) for s in SEEDS for p in sweep_params(e)

@@ -67,6 +67,18 @@ rule evaluate_runs:
             category="Evaluation",
             labels=EV_LABELS | {"figure": "significance"},
         ),
+        popularity_groups=report(
+            R(L.POPULARITY_GROUPS),
+            caption="../report/evaluate_popularity_bias.rst",
+            category="Evaluation",
+            labels=EV_LABELS | {"table": "popularity bias"},
+        ),
+        popularity_figure=report(
+            R(L.POPULARITY_FIGURE),
+            caption="../report/evaluate_popularity_bias.rst",
+            category="Evaluation",
+            labels=EV_LABELS | {"figure": "popularity bias"},
+        ),
         # with a validation split: its scores, and each model's variant chosen on them
         valid_per_user=_validation(R(L.VALID_PER_USER)),
         valid_leaderboard=_validation(
@@ -98,6 +110,7 @@ rule evaluate_runs:
         ks=cfg("evaluate", "ks"),
         primary=cfg("evaluate", "primary_metric"),
         n_bootstrap=cfg("evaluate", "n_bootstrap"),
+        long_tail_share=cfg("evaluate", "long_tail_share"),
         alpha=cfg("evaluate", "alpha"),
         dpi=cfg("plots", "dpi"),
     log:
@@ -115,6 +128,83 @@ rule evaluate_runs:
         runtime=runtime_by_input,
     script:
         "../../scripts/evaluate_runs.py"
+
+
+def _fold_in_runs(w):
+    """(model, variant) of every run of the families that fold in a new listener."""
+    return [(m, v) for _, m, v in model_runs(w.entity) if m in NEW_USER_MODELS]
+
+
+if held_out_users():
+
+    rule evaluate_held_out:
+        input:
+            models=lambda w: [
+                R(L.MODEL, entity=w.entity, model=m, variant=v, seed=w.seed, fit="train")
+                for m, v in _fold_in_runs(w)
+            ],
+            train=R(L.TRAIN),
+            valid=R(L.HELD_OUT_VALID),
+            test=R(L.HELD_OUT_TEST),
+        output:
+            per_user=R(L.NEW_PER_USER),
+            valid_leaderboard=R(L.NEW_VALID_LEADERBOARD),
+            leaderboard=report(
+                R(L.NEW_LEADERBOARD),
+                caption="../report/evaluate_held_out.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"table": "new listeners"},
+            ),
+            markdown=R(L.NEW_LEADERBOARD_MD),
+            selected=report(
+                R(L.NEW_SELECTED),
+                caption="../report/evaluate_held_out.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"table": "new listeners: selected variants"},
+            ),
+            significance=report(
+                R(L.NEW_SIGNIFICANCE),
+                caption="../report/evaluate_held_out.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"table": "new listeners: significance"},
+            ),
+            likes_curve=report(
+                R(L.LIKES_CURVE),
+                caption="../report/evaluate_likes_curve.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"table": "likes curve"},
+            ),
+            figure=report(
+                R(L.LIKES_FIGURE),
+                caption="../report/evaluate_likes_curve.rst",
+                category="Evaluation",
+                labels=EV_LABELS | {"figure": "likes curve"},
+            ),
+        params:
+            runs=_fold_in_runs,
+            modules=lambda w: {m: model_module(m) for m, _ in _fold_in_runs(w) if model_module(m)},
+            cannot=lambda w: list(
+                dict.fromkeys(m for _, m, _ in model_runs(w.entity) if m not in NEW_USER_MODELS)
+            ),
+            ks=cfg("evaluate", "ks"),
+            primary=cfg("evaluate", "primary_metric"),
+            n_bootstrap=cfg("evaluate", "n_bootstrap"),
+            long_tail_share=cfg("evaluate", "long_tail_share"),
+            fold_in=cfg("evaluate", "held_out_users", "fold_in"),
+            likes_n=cfg("evaluate", "held_out_users", "likes_n"),
+            dpi=cfg("plots", "dpi"),
+        log:
+            LOG(f"{L.NEW_DIR}/evaluate"),
+        benchmark:
+            BENCH(f"{L.NEW_DIR}/evaluate")
+        priority: 2
+        threads: 1
+        resources:
+            # the models are loaded one at a time; dense score blocks of block_bytes
+            mem_mb=mem_by_input(3),
+            runtime=runtime_by_input,
+        script:
+            "../../scripts/evaluate_held_out.py"
 
 
 def _sweeps():

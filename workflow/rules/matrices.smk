@@ -36,6 +36,8 @@ def _split_outputs(template):
     templates without split.validation."""
     if template in (L.VALID_TRAIN, L.VALID_TEST) and not cfg("split", "validation"):
         return []
+    if template in (L.HELD_OUT_VALID, L.HELD_OUT_TEST) and not held_out_users():
+        return []
     return [R(template, entity=e) for e in ENTITIES]
 
 
@@ -51,6 +53,9 @@ rule split:
         test=_split_outputs(L.TEST),
         valid_train=_split_outputs(L.VALID_TRAIN),
         valid_test=_split_outputs(L.VALID_TEST),
+        # split.held_out_users: the rows of the users no fit sees
+        held_valid=_split_outputs(L.HELD_OUT_VALID),
+        held_test=_split_outputs(L.HELD_OUT_TEST),
     params:
         entities=ENTITIES,
         scheme=cfg("split", "scheme"),
@@ -58,6 +63,7 @@ rule split:
         min_user_items=cfg("split", "min_user_items"),
         loo_top_n=cfg("split", "loo_top_n"),
         validation=cfg("split", "validation"),
+        held_out=cfg("split", "held_out_users"),
         # named (with their values) when a split gets no test user: they take items from users
         prepare={k: cfg("prepare", k) for k in ("min_artist_listeners", "min_track_listeners")},
     log:

@@ -184,6 +184,9 @@ def recommend_likes(args, likes) -> None:
     print(f"A new listener in {run.path} who likes {len(matches)} {args.entity}s ({counts}):")
     print("  " + "; ".join(shown))
     print("Fold-in: the fitted models score this listener without refitting.")
+    note = likes_note(run, args.entity, args.seed, len(matches))
+    if note:
+        print(note)
     for (model, variant), group in recs.groupby(["model", "variant"], sort=False):
         print()
         why, note = _explained(run, args, group["item_idx"], model, variant, likes=likes)
@@ -192,6 +195,26 @@ def recommend_likes(args, likes) -> None:
             print(note)
     for model, reason in recs.attrs["skipped"].items():
         print(f"\nnot asked: {model} ({reason})")
+
+
+def likes_note(run, entity: str, seed: int, n_liked: int) -> str | None:
+    """What the run's likes curve says for a listener who names ``n_liked`` items: at the
+    curve's largest n not above it (its smallest n if none), the most-played pick, the families
+    best first. None when the run has no likes curve."""
+    try:
+        curve = run.likes_curve(entity, seed)
+    except NotRun:
+        return None
+    curve = curve[curve["pick"] == "most played"]
+    if curve.empty:
+        return None
+    ns = sorted(curve["n"].unique())
+    n = max([x for x in ns if x <= n_liked], default=ns[0])
+    at = curve[curve["n"] == n].sort_values("mean", ascending=False)
+    ranked = ", ".join(f"{m} {v:.3f}" for m, v in zip(at["model"], at["mean"], strict=True))
+    where = L.path(L.NEW_DIR, entity=entity, seed=seed)
+    return (f"This run's likes curve ({at['metric'].iloc[0]} of held-out listeners who name "
+            f"their {n} most played {entity}s, {where}/): {ranked}.")
 
 
 # ---- explain ---------------------------------------------------------------------------------

@@ -155,6 +155,40 @@ def given_split_files(config: dict) -> list[tuple[KeyPath, str]]:
     return out
 
 
+#: split.held_out_users.fraction when left null (and the split is not given)
+HELD_OUT_FRACTION = 0.1
+
+
+def derived_defaults(config: dict) -> None:
+    """Fill, in place, the defaults that depend on other keys (null in the schema):
+    ``split.held_out_users.fraction`` is :data:`HELD_OUT_FRACTION`, or 0 with a given split.
+
+    >>> config = {"split": {"scheme": "given", "held_out_users": {"fraction": None}}}
+    >>> derived_defaults(config)
+    >>> config["split"]["held_out_users"]["fraction"]
+    0.0
+    """
+    held = config["split"]["held_out_users"]
+    if held["fraction"] is None:
+        held["fraction"] = 0.0 if config["split"]["scheme"] == "given" else HELD_OUT_FRACTION
+
+
+@_rule("split.scheme", "split.held_out_users")
+def held_out_users_need_a_drawn_split(config: dict) -> list[tuple[KeyPath, str]]:
+    """A given split fixes every user's part: no users can be held out of it.
+
+    >>> for path, msg in held_out_users_need_a_drawn_split({"split": {"scheme": "given",
+    ...         "held_out_users": {"fraction": 0.1, "max_users": 100}}}):
+    ...     print(".".join(path), "-", msg)
+    split.held_out_users.fraction - must be 0 with split.scheme: given (its files fix every user's part)
+    """
+    split = config["split"]
+    if split["scheme"] == "given" and (split["held_out_users"]["fraction"] or 0) > 0:
+        return [(("split", "held_out_users", "fraction"),
+                 "must be 0 with split.scheme: given (its files fix every user's part)")]
+    return []
+
+
 @_rule("input.format", "entities", "simulate.n_artists", "models", "topics.k")
 def sizes_against_simulation(config: dict) -> list[tuple[KeyPath, str]]:
     """With simulated data the artist catalogue size is known before any job: refuse the model

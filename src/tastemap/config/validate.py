@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from tastemap.config.rules import RULES
+from tastemap.config.rules import RULES, derived_defaults
 from tastemap.config.schema import KeyPath, _schema_errors, coerce_strings, key_name, load_schema
 
 
@@ -43,6 +43,8 @@ def _resolve(config, schema: dict) -> tuple[dict, list[tuple[KeyPath, str]]]:
     for keys, rule in RULES:
         if not any(_overlaps(k, r) for k in keys for r in refused):
             problems += rule(full)
+    if not problems:
+        derived_defaults(full)
     return canonical(full), problems
 
 

@@ -43,6 +43,9 @@ TRAIN = f"{SPLIT_DIR}/train_{{entity}}.npz"
 TEST = f"{SPLIT_DIR}/test_{{entity}}.npz"
 VALID_TRAIN = f"{SPLIT_DIR}/valid/train_{{entity}}.npz"
 VALID_TEST = f"{SPLIT_DIR}/valid/test_{{entity}}.npz"
+#: split.held_out_users: the whole rows of the users no fit sees (validation and test users)
+HELD_OUT_VALID = f"{SPLIT_DIR}/users/valid_{{entity}}.npz"
+HELD_OUT_TEST = f"{SPLIT_DIR}/users/test_{{entity}}.npz"
 
 # ---- explore/: maps and clusters ------------------------------------------------------------
 SVD_DIR = "explore/{entity}/svd/seed{seed}/{side}"
@@ -119,6 +122,19 @@ SELECTED = f"{EVAL_DIR}/selected.csv"
 SIGNIFICANCE = f"{EVAL_DIR}/significance.csv"
 SIGNIFICANCE_FIGURE = f"{EVAL_DIR}/significance.png"
 SWEEP_FIGURE = f"{EVAL_DIR}/sweep_{{param}}.png"
+#: popularity bias of the test split's runs: per mainstreaminess group, and its figure
+POPULARITY_GROUPS = f"{EVAL_DIR}/popularity_groups.csv"
+POPULARITY_FIGURE = f"{EVAL_DIR}/popularity_bias.png"
+#: held-out users (strong generalisation): fold-in scores of the train fits
+NEW_DIR = f"{EVAL_DIR}/new_users"
+NEW_PER_USER = f"{NEW_DIR}/per_user.parquet"
+NEW_VALID_LEADERBOARD = f"{NEW_DIR}/valid_leaderboard.csv"
+NEW_LEADERBOARD = f"{NEW_DIR}/leaderboard.csv"
+NEW_LEADERBOARD_MD = f"{NEW_DIR}/leaderboard.md"
+NEW_SELECTED = f"{NEW_DIR}/selected.csv"
+NEW_SIGNIFICANCE = f"{NEW_DIR}/significance.csv"
+LIKES_CURVE = f"{NEW_DIR}/likes_curve.csv"
+LIKES_FIGURE = f"{NEW_DIR}/likes_curve.png"
 SEEDS_LEADERBOARD = "evaluate/{entity}/leaderboard.csv"
 SEEDS_LEADERBOARD_MD = "evaluate/{entity}/leaderboard.md"
 #: evaluate.published: a published table beside the leaderboard across seeds

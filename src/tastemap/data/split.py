@@ -11,6 +11,8 @@ so such a log stops at the split, not in an evaluation that scores nothing.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -278,3 +280,95 @@ def restrict(full: sp.csr_matrix, values: np.ndarray, sub: sp.csr_matrix) -> np.
     if len(sub_keys) and (pos.max() >= len(full_keys) or not np.array_equal(full_keys[pos], sub_keys)):
         raise ValueError("restrict: sub has entries that full does not have")
     return values[pos]
+
+
+# ---- held-out users (strong generalisation) ---------------------------------------------------
+
+#: how the likes curve picks the items a new listener names
+PICKS = ("most played", "random")
+
+
+def held_out_users(m: sp.csr_matrix, fraction: float, max_users: int, min_items: int,
+                   seed) -> tuple[np.ndarray, np.ndarray]:
+    """Validation and test users (sorted row ids, disjoint) drawn among the rows of ``m`` with at
+    least ``min_items`` stored items: ``round(fraction * eligible)`` each, at most ``max_users``.
+
+    >>> m = sp.csr_matrix(np.ones((10, 6), dtype=np.float32))
+    >>> valid, test = held_out_users(m, 0.2, 100, 5, seed=0)
+    >>> len(valid), len(test), len(np.intersect1d(valid, test))
+    (2, 2, 0)
+    """
+    eligible = np.flatnonzero(np.diff(sp.csr_matrix(m).indptr) >= min_items)
+    n = min(int(np.rint(fraction * len(eligible))), int(max_users), len(eligible) // 2)
+    drawn = np.random.default_rng(seed).permutation(eligible)
+    return np.sort(drawn[:n]), np.sort(drawn[n : 2 * n])
+
+
+def set_aside(m: sp.csr_matrix, users: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``(rest, held)``: ``m`` without the rows of ``users``, and only those rows; both of the
+    shape of ``m``, ``rest + held == m``.
+
+    >>> rest, held = set_aside(sp.csr_matrix(np.eye(3, dtype=np.float32)), np.array([1]))
+    >>> rest.toarray().diagonal().tolist(), held.toarray().diagonal().tolist()
+    ([1.0, 0.0, 1.0], [0.0, 1.0, 0.0])
+    """
+    m = sp.csr_matrix(m)
+    return _partition(m, np.isin(_rows(m), users))
+
+
+def hold_out_users(m: sp.csr_matrix, fraction: float, max_users: int, min_items: int, seed,
+                   ) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """``(rest, valid, test)``: the rows of the users :func:`held_out_users` draws as validation
+    and as test users (each of the shape of ``m``, only their rows stored), and ``m`` without
+    them; ``rest + valid + test == m``. Raises :class:`NoTestUsers` when none is drawn although
+    some users are eligible (with none eligible, none is held out: the split that follows says
+    what the log lacks)."""
+    valid_users, test_users = held_out_users(m, fraction, max_users, min_items, seed)
+    eligible = int((np.diff(sp.csr_matrix(m).indptr) >= min_items).sum())
+    if len(test_users) == 0 and eligible > 0:
+        raise NoTestUsers(f"split.held_out_users: no user held out ({eligible} users have "
+                          f"split.min_user_items={min_items} items or more, fraction {fraction}); "
+                          "raise split.held_out_users.fraction, or set it to 0")
+    rest, held = set_aside(m, np.concatenate([valid_users, test_users]))
+    return rest, set_aside(held, valid_users)[1], set_aside(held, test_users)[1]
+
+
+def fold_in_split(m: sp.csr_matrix, share: float, seed) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``(fold_in, scored)``: a random ``share`` of each user's items (rounded, at least 1, at
+    most n - 1) and the rest; users with one item are not split (scored is empty for them).
+
+    >>> fold, scored = fold_in_split(sp.csr_matrix(np.ones((1, 10), dtype=np.float32)), 0.8, 0)
+    >>> fold.nnz, scored.nnz
+    (8, 2)
+    """
+    return holdout(m, 1.0 - share, 2, seed)
+
+
+def likes_split(m: sp.csr_matrix, ns: Sequence[int], pick: str, seed,
+                ) -> tuple[list[sp.csr_matrix], sp.csr_matrix, sp.csr_matrix]:
+    """The likes curve's parts of the rows of ``m`` with more than ``max(ns)`` items (the other
+    rows are left out of every part): ``(liked, pool, target)``. ``pool`` holds each user's
+    first ``max(ns)`` items in ``pick`` order (:data:`PICKS`: the most played, ties in a seeded
+    random order, or a seeded random order), ``liked[i]`` the first ``ns[i]`` of them (nested:
+    the items liked at n include those liked at any smaller n), ``target`` the user's other
+    items: the same target at every n, so only what the model is told changes.
+
+    >>> m = sp.csr_matrix(np.array([[5, 1, 3, 2], [1, 1, 0, 0]], dtype=np.float32))
+    >>> liked, pool, target = likes_split(m, [1, 2], "most played", 0)
+    >>> liked[0].toarray()[0].tolist(), pool.toarray()[0].tolist(), target.toarray()[0].tolist()
+    ([5.0, 0.0, 0.0, 0.0], [5.0, 0.0, 3.0, 0.0], [0.0, 1.0, 0.0, 2.0])
+    >>> target.toarray()[1].tolist()
+    [0.0, 0.0, 0.0, 0.0]
+    """
+    if pick not in PICKS:
+        raise ValueError(f"pick must be one of {PICKS}, got {pick!r}")
+    m = _checked(m, 0.5)
+    rows = _rows(m)
+    noise = np.random.default_rng(seed).random(m.nnz)
+    keys = (-m.data.astype(np.float64), noise) if pick == "most played" else (noise,)
+    rank = _rank_within_rows(rows, *keys)
+    n_max = max(int(n) for n in ns)
+    m = sp.csr_matrix((np.where((np.diff(m.indptr) > n_max)[rows], m.data, 0), m.indices,
+                       m.indptr), shape=m.shape)
+    target, pool = _partition(m, rank < n_max)
+    return [_partition(m, rank < int(n))[1] for n in ns], pool, target

@@ -21,6 +21,8 @@ in ``T_u``; a padded slot is never relevant):
   least one training item; NaN for a user with no recommended item
 - ``coverage@k`` (catalogue level, not per user) = distinct items in the evaluated users' top-k
   lists / number of items
+- ``trecall@k = sum_{r<=k} rel_r / min(k, |T_u|)`` (held-out users only, the Recall@k of
+  Liang et al. 2018 and Steck 2019: :func:`truncated_recall`)
 - ``rmse`` (rating models) = ``sqrt(mean_{i in T_u} (pred(u, i) - log(1 + plays(u, i)))^2)``
 
 Against the papers. ``recall@k`` (over *all* of the user's test items) and ``map@k`` (normalised
@@ -193,6 +195,23 @@ def ranking_metrics(hits: np.ndarray, n_relevant: np.ndarray, ks: Sequence[int])
     return out
 
 
+def truncated_recall(hits: np.ndarray, n_relevant: np.ndarray, ks: Sequence[int]
+                     ) -> dict[str, np.ndarray]:
+    """Per-user ``trecall@k = sum_{r<=k} rel_r / min(k, |T_u|)`` for every k: the Recall@k of
+    the held-out-users protocol of Liang et al. (WWW 2018, Mult-VAE, section 4.2) and Steck
+    (WWW 2019, EASE), which reaches 1 when every slot of the list holds a relevant item.
+
+    >>> hits = np.array([[True, False, True, False]])
+    >>> {k: round(float(v[0]), 6) for k, v in truncated_recall(hits, np.array([10]), [2, 4]).items()}
+    {'trecall@2': 0.5, 'trecall@4': 0.5}
+    """
+    hits = np.asarray(hits, dtype=bool)
+    n_rel = np.asarray(n_relevant, dtype=np.float64)
+    cum_hits = np.cumsum(hits, axis=1, dtype=np.float64)
+    return {f"trecall@{k}": cum_hits[:, k - 1] / np.minimum(k, n_rel)
+            for k in sorted(set(int(k) for k in ks))}
+
+
 def item_popularity(train: sp.csr_matrix) -> tuple[np.ndarray, int]:
     """Training users per item ``n_i`` (``(n_items,)`` int64) and users with >= 1 item ``U``."""
     t = sp.csr_matrix(train, copy=True)
@@ -279,6 +298,7 @@ def rmse_per_user(
 def evaluate_recommendations(
     recs: pd.DataFrame, train: sp.csr_matrix, test: sp.csr_matrix, ks: Sequence[int],
     source: str = "recommendations", check_train: bool = True,
+    extra: Callable[[np.ndarray, np.ndarray], tuple[dict, dict]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every per-user metric of one model's recommendation table on one split.
 
@@ -291,6 +311,9 @@ def evaluate_recommendations(
     source : file name used in error messages.
     check_train : raise if a recommended item is in the user's training row (it must have been
         excluded by the model).
+    extra : more metrics of the same lists: ``extra(items, users)`` (the ``(n_eval_users, K)``
+        item ids and their rows) returns per-user values and catalogue values, added to both
+        (e.g. the popularity metrics of :mod:`tastemap.evaluate.bias`).
 
     Returns
     -------
@@ -323,8 +346,13 @@ def evaluate_recommendations(
     n_rel = np.diff(test.indptr)[users]
     values = ranking_metrics(hits, n_rel, ks)
     values.update(novelty(items, train, ks))
+    catalogue = coverage(items, n_items, ks)
+    if extra is not None:
+        more, more_catalogue = extra(items, users)
+        values.update(more)
+        catalogue.update(more_catalogue)
     per_user = pd.DataFrame({"user_idx": users.astype(np.int32), **values})
-    return per_user, coverage(items, n_items, ks)
+    return per_user, catalogue
 
 
 def to_long(per_user: pd.DataFrame, **keys: object) -> pd.DataFrame:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from tastemap.data.matrices import load_matrix
-from tastemap.evaluate import metrics, stats
+from tastemap.evaluate import bias, metrics, stats
 from tastemap.pipeline.fit import load_model
 
 logger = logging.getLogger(__name__)
@@ -37,19 +38,39 @@ class Run(NamedTuple):
     model_file: str | None = None
 
 
+def popularity_extra(train: sp.csr_matrix, ks: Sequence[int], long_tail_share: float
+                     ) -> Callable[[np.ndarray, np.ndarray], tuple[dict, dict]]:
+    """The ``extra`` metrics of :func:`tastemap.evaluate.metrics.evaluate_recommendations` for
+    popularity bias: per user ``arp@k`` and ``tail@k``, per catalogue ``gini@k`` of exposure
+    (:mod:`tastemap.evaluate.bias`; popularity = training users per item of ``train``)."""
+    n_i, n_users = metrics.item_popularity(train)
+    tail = bias.long_tail(n_i, long_tail_share)
+    logger.info("long tail: %d of %d items hold at most %.0f%% of the training pairs",
+                int(tail.sum()), len(tail), 100 * long_tail_share)
+
+    def extra(items: np.ndarray, users: np.ndarray) -> tuple[dict, dict]:
+        return (bias.popularity_metrics(items, n_i, n_users, tail, ks),
+                bias.exposure_gini(items, train.shape[1], ks))
+
+    return extra
+
+
 def score_run(run: Run, train: sp.csr_matrix, test: sp.csr_matrix, ks: Sequence[int],
-              keys: dict, module: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              keys: dict, module: str | None = None, long_tail_share: float = 0.2,
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-user metrics of one run (long format, one row per user and metric, tagged with
     ``keys``) and its catalogue metrics (one row per metric: ``keys``, metric, value).
 
     ``train``/``test``: users x items of the split the run was fit on; ``module``: the run's
-    family module when it lives outside tastemap (for the RMSE model file).
+    family module when it lives outside tastemap (for the RMSE model file);
+    ``long_tail_share``: the long tail of the popularity metrics (:func:`popularity_extra`).
     """
     recs = pd.read_parquet(run.recommendations, columns=["user_idx", "rank", "item_idx"])
     logger.info("%s: %d recommendation rows, train %s nnz %d, test nnz %d", run.recommendations,
                 len(recs), train.shape, train.nnz, test.nnz)
-    per_user, catalogue = metrics.evaluate_recommendations(recs, train, test, list(ks),
-                                                           source=run.recommendations)
+    per_user, catalogue = metrics.evaluate_recommendations(
+        recs, train, test, list(ks), source=run.recommendations,
+        extra=popularity_extra(train, list(ks), long_tail_share))
     if run.model_file is not None:
         model = load_model(run.model_file, run.model, module)
         users = per_user["user_idx"].to_numpy()
@@ -62,8 +83,8 @@ def score_run(run: Run, train: sp.csr_matrix, test: sp.csr_matrix, ks: Sequence[
 
 
 def score_runs(runs: Sequence[Run], train_path: str, test_path: str, ks: Sequence[int],
-               entity: str, seed: int, modules: dict[str, str] | None = None
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+               entity: str, seed: int, modules: dict[str, str] | None = None,
+               long_tail_share: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every run of one (entity, seed) scored on one split (``train_path``/``test_path``: the
     users x items CSR files): the per-user table (long, categorical keys) and the catalogue
     table of all runs, concatenated."""
@@ -71,7 +92,8 @@ def score_runs(runs: Sequence[Run], train_path: str, test_path: str, ks: Sequenc
     per_user, catalogue = [], []
     for run in runs:
         keys = dict(entity=entity, seed=int(seed), model=run.model, variant=run.variant)
-        long, cat = score_run(run, train, test, ks, keys, (modules or {}).get(run.model))
+        long, cat = score_run(run, train, test, ks, keys, (modules or {}).get(run.model),
+                              long_tail_share)
         per_user.append(long)
         catalogue.append(cat)
     per_user = pd.concat(per_user, ignore_index=True)
@@ -137,10 +159,12 @@ def make_runs(pairs: Sequence[tuple[str, str]], recommendations: Sequence[str],
 
 def split_leaderboard(runs: Sequence[Run], train_path: str, test_path: str, *,
                       ks: Sequence[int], entity: str, seed: int, primary: str, n_bootstrap: int,
-                      modules: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      modules: dict[str, str] | None = None, long_tail_share: float = 0.2,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every run of one (entity, seed) scored on one split and ranked: the per-user table
     (:func:`score_runs`) and the leaderboard (:func:`leaderboard`)."""
-    per_user, catalogue = score_runs(runs, train_path, test_path, ks, entity, seed, modules)
+    per_user, catalogue = score_runs(runs, train_path, test_path, ks, entity, seed, modules,
+                                     long_tail_share)
     return per_user, leaderboard(per_user, catalogue, entity, seed, primary, n_bootstrap)
 
 
@@ -217,3 +241,40 @@ def across_seeds_markdown(table: pd.DataFrame, entity: str, seeds: Sequence[int]
     return (f"# Leaderboard: {entity}, seeds {', '.join(map(str, seeds))}\n\n"
             f"Ranked by {primary}; cells are mean ± sd across seeds of the per-seed means "
             "(sd blank with one seed).\n\n" + stats.markdown_table(table, spread="sd"))
+
+
+def popularity_groups(per_user: pd.DataFrame, train_path: str, runs: pd.DataFrame | None,
+                      primary: str, n_bootstrap: int, seed: int) -> pd.DataFrame:
+    """``primary`` per mainstreaminess group of the evaluated users (terciles of the mean
+    popularity of their training items, :func:`tastemap.evaluate.bias.mainstreaminess`) and the
+    gap between the mainstream and the niche third, for ``runs`` (the validation-selected
+    ``model, variant`` table; None: every run): :func:`tastemap.evaluate.bias.group_table`, with
+    each third's mean ``profile_popularity`` (its users' mainstreaminess) and ``profile_items``
+    (training items per user; NaN on the gap rows)."""
+    train = load_matrix(train_path)
+    n_i, n_users = metrics.item_popularity(train)
+    users = np.unique(per_user["user_idx"].to_numpy())
+    profile = train[users]
+    mainstream = bias.mainstreaminess(profile, n_i, n_users)
+    group_of = pd.Series(bias.groups(mainstream), index=users)
+    if runs is not None:
+        chosen = set(zip(runs["model"].astype(str), runs["variant"].astype(str), strict=True))
+        keys = zip(per_user["model"].astype(str), per_user["variant"].astype(str), strict=True)
+        per_user = per_user[[key in chosen for key in keys]]
+    table = bias.group_table(per_user, group_of, primary, n_bootstrap, seed)
+    # who the thirds are: their mean popularity and how many training items they have
+    about = pd.DataFrame({"group": group_of.to_numpy(), "profile_popularity": mainstream,
+                          "profile_items": np.diff(profile.indptr)}).groupby("group").mean()
+    table = table.join(about, on="group")
+    logger.info("%s by mainstreaminess:\n%s", primary, table.to_string(index=False))
+    return table
+
+
+def popularity_summary(board: pd.DataFrame, runs: pd.DataFrame | None, k: int) -> pd.DataFrame:
+    """The popularity-bias rows of a leaderboard (``arp@k``, ``tail@k``, ``gini@k``) of ``runs``
+    (None: every run): ``model, variant, metric, mean, ci_low, ci_high``."""
+    rows = board[board["metric"].isin([f"arp@{k}", f"tail@{k}", f"gini@{k}"])]
+    rows = rows.astype({"model": str, "variant": str})
+    if runs is not None:
+        rows = rows.merge(runs[["model", "variant"]].astype(str), on=["model", "variant"])
+    return rows[["model", "variant", "metric", "mean", "ci_low", "ci_high"]].reset_index(drop=True)

@@ -276,3 +276,147 @@ def search_trials(table: pd.DataFrame, *, metric: str, title: str, figsize=(9, 5
     ax.legend(fontsize="small", ncols=2)
     fig.tight_layout()
     return fig
+
+
+# ==== evaluate: new listeners and popularity bias ============================================
+
+#: panel titles of :func:`likes_curve`, in panel order.
+LIKES_PICKS = {"most played": "liked: the n most played", "random": "liked: n at random"}
+
+
+def _run_name(model, variant) -> str:
+    """``model``, or ``model/variant`` unless the variant is ``default``; drawable as text."""
+    name = str(model) if str(variant) == "default" else f"{model}/{variant}"
+    return plain(name)
+
+
+def _errors(mean, low, high):
+    """Error-bar lengths ``[[mean - low], [high - mean]]``, or None without an interval."""
+    if pd.isna(low) or pd.isna(high):
+        return None
+    return [[mean - low], [high - mean]]
+
+
+def likes_curve(table: pd.DataFrame, *, title: str, metric: str = "ndcg@10", figsize=(12, 5),
+                dpi: int = 100) -> Figure:
+    """A metric of new listeners against how many items they name, one panel per way of
+    picking the named items, one line per run with its bootstrap CI as a band.
+
+    ``table`` columns: ``model, variant, pick`` ("most played" / "random"), ``n`` (liked items
+    folded in), ``n_users, metric, mean, ci_low, ci_high``; rows of other metrics are ignored.
+    Panels share the y axis; x is log2 with a tick at every ``n``. Names go through ``plain``
+    and the legend gets explicit labels (a name starting with ``_`` is kept).
+    """
+    table = table[table["metric"].astype(str) == metric] if "metric" in table else table
+    table = table.assign(run=[_run_name(m, v) for m, v in zip(table["model"], table["variant"])])
+    picks = [p for p in LIKES_PICKS if p in set(table["pick"].astype(str))]
+    fig, axes = plt.subplots(1, max(1, len(picks)), figsize=tuple(figsize), dpi=dpi,
+                             sharey=True, squeeze=False)
+    runs = list(dict.fromkeys(table["run"]))
+    color = dict(zip(runs, category_colors(max(1, len(runs)))))
+    handles: dict[str, object] = {}
+    for ax, pick in zip(axes[0], picks):
+        part = table[table["pick"].astype(str) == pick]
+        for run, g in part.groupby("run", sort=False):
+            g = g.sort_values("n")
+            line, = ax.plot(g["n"], g["mean"], marker="o", color=color[run])
+            ax.fill_between(g["n"], g["ci_low"], g["ci_high"], color=color[run], alpha=0.2,
+                            linewidth=0)
+            handles.setdefault(run, line)
+        ns = sorted(set(part["n"]))
+        if ns and min(ns) > 0:
+            ax.set_xscale("log", base=2)
+            ax.minorticks_off()
+        ax.set_xticks(ns, [f"{v:g}" for v in ns])
+        ax.set_xlabel("liked items named (n)")
+        ax.set_title(LIKES_PICKS[pick])
+        ax.grid(alpha=0.3)
+    if not picks:
+        axes[0, 0].text(0.5, 0.5, "no new-listener results", ha="center", va="center",
+                        transform=axes[0, 0].transAxes)
+    axes[0, 0].set_ylabel(metric)
+    if handles:  # beside the last panel: with 15 families a legend inside hides the lines
+        axes[0, -1].legend(list(handles.values()), list(handles), fontsize=8, title="model",
+                           loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _group_bars(ax, grouped: pd.DataFrame) -> None:
+    """Left panel of :func:`popularity_bias`: one bar per (run, group), relative gaps as text."""
+    grouped = grouped.assign(run=[_run_name(m, v)
+                                  for m, v in zip(grouped["model"], grouped["variant"])])
+    runs = list(dict.fromkeys(grouped["run"]))
+    bars = grouped[grouped["group"].astype(str) != "gap"]
+    labels = list(dict.fromkeys(bars["group"].astype(str)))
+    width = 0.8 / max(1, len(labels))
+    x = pd.Series(np.arange(len(runs), dtype=float), index=runs)
+    handles = []
+    for j, (label, color) in enumerate(zip(labels, category_colors(max(1, len(labels))))):
+        g = bars[bars["group"].astype(str) == label]
+        err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])
+        pos = x[g["run"]].to_numpy() + (j - (len(labels) - 1) / 2) * width
+        handles.append(ax.bar(pos, g["mean"].to_numpy(), width, yerr=np.nan_to_num(err),
+                              capsize=3, color=color))
+    top = bars.assign(top=bars[["mean", "ci_high"]].max(axis=1)).groupby("run")["top"].max()
+    for row in grouped[grouped["group"].astype(str) == "gap"].itertuples(index=False):
+        if pd.notna(row.relative_gap):
+            ax.text(x[row.run], np.nan_to_num(top.get(row.run, 0.0)), f"{row.relative_gap:+.0%}",
+                    ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(x.to_numpy(), runs, rotation=30, ha="right")
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.25 * (high - low))  # room for the gaps and the legend
+    metric = str(grouped["metric"].iloc[0]) if len(grouped) else "metric"
+    ax.set_ylabel(metric)
+    first, last = (labels[0], labels[-1]) if labels else ("first", "last")
+    ax.set_title(f"{metric} by user group (95% CI); text: ({plain(last)} - {plain(first)}) / "
+                 f"{plain(last)}", fontsize=10)
+    if handles:
+        ax.legend(handles, [plain(label) for label in labels], fontsize=8, loc="upper left",
+                  ncols=len(labels), title="users")
+
+
+def _arp_tail(ax, summary: pd.DataFrame, k: int) -> None:
+    """Right panel of :func:`popularity_bias`: one point per run, ``arp@k`` against ``tail@k``."""
+    s = summary.assign(run=[_run_name(m, v) for m, v in zip(summary["model"], summary["variant"])],
+                       metric=summary["metric"].astype(str))
+    runs = list(dict.fromkeys(s["run"]))
+    at = s.set_index(["run", "metric"])
+    handles, labels = [], []  # explicit: a label starting with "_" would be dropped otherwise
+    for run, color in zip(runs, category_colors(max(1, len(runs)))):
+        if (run, f"arp@{k}") not in at.index or (run, f"tail@{k}") not in at.index:
+            continue
+        a, t = at.loc[(run, f"arp@{k}")], at.loc[(run, f"tail@{k}")]
+        g = at["mean"].get((run, f"gini@{k}"), np.nan)
+        # labelled in a legend: the points of similar models sit on top of each other
+        handles.append(ax.errorbar(
+            [a["mean"]], [t["mean"]], xerr=_errors(a["mean"], a["ci_low"], a["ci_high"]),
+            yerr=_errors(t["mean"], t["ci_low"], t["ci_high"]), fmt="o", color=color, capsize=3))
+        labels.append(run if pd.isna(g) else f"{run} (Gini {g:.2f})")
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0)
+    ax.set_xlabel("average recommendation popularity (share of users)")
+    ax.set_ylabel(f"long-tail share of the top-{k}")
+    ax.set_title(f"Popularity of the top-{k} (95% CI)", fontsize=10)
+    ax.grid(alpha=0.3)
+
+
+def popularity_bias(summary: pd.DataFrame, grouped: pd.DataFrame, *, title: str, k: int = 10,
+                    figsize=(16, 5.5), dpi: int = 100) -> Figure:
+    """Who the recommenders serve, and how popular what they recommend is.
+
+    Left: ``grouped`` (:func:`tastemap.evaluate.bias.group_table`: ``model, variant, metric,
+    group, n_users, mean, ci_low, ci_high, relative_gap``) as grouped bars, one bar per user
+    group with its CI, each run's relative gap (``group == "gap"`` row) written above it.
+    Right: ``summary`` (``model, variant, metric, mean, ci_low, ci_high`` with metrics
+    ``arp@k``, ``tail@k`` and optionally ``gini@k``): one point per run, x = ``arp@k``,
+    y = ``tail@k``, CIs as error bars, each run and its Gini in the legend beside it.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=tuple(figsize), dpi=dpi)
+    _group_bars(left, grouped)
+    _arp_tail(right, summary, int(k))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

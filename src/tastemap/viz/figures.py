@@ -131,3 +131,24 @@ def search(table: pd.DataFrame, entity: str, seed: int, metric: str, plots: Mapp
         figsize=(max(7.0, width * 0.7), max(4.5, width * 0.45)),
         title=f"user x {entity}, seed {seed}: validation search (dots: trials; line: best so far; "
               "circle: chosen)")
+
+
+def likes_curve(table: pd.DataFrame, entity: str, seed: int, metric: str,
+                plots: Mapping) -> Figure:
+    """The new-listener metric ``metric`` against how many items the listeners name (``table``:
+    one row per run, pick, n and metric, see :func:`tastemap.viz.charts.likes_curve`)."""
+    return charts.likes_curve(
+        table, metric=metric, dpi=int(plots["dpi"]),
+        title=f"Likes curve: {entity}s, seed {seed} - {metric} of new listeners by how many "
+              "items they name")
+
+
+def popularity_bias(summary: pd.DataFrame, grouped: pd.DataFrame, entity: str, seed: int,
+                    k: int, plots: Mapping) -> Figure:
+    """Popularity bias of every run: ``grouped`` (:func:`tastemap.evaluate.bias.group_table`, a
+    metric per user group) and ``summary`` (``arp@k``, ``tail@k``, ``gini@k`` per run)."""
+    metric = str(grouped["metric"].iloc[0]) if len(grouped) else "metric"
+    return charts.popularity_bias(
+        summary, grouped, k=int(k), dpi=int(plots["dpi"]),
+        title=f"Popularity bias: {entity}s, seed {seed} - {metric} by how mainstream the "
+              f"listeners are, and how popular the top-{k} is")

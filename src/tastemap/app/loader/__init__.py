@@ -29,13 +29,13 @@ from tastemap.app.loader.base import (  # noqa: F401 - the module's names before
     NotRun,
     explains,
     family,
-    favourite_plays,
     folds_in,
 )
 from tastemap.app.loader.fits import Run
 from tastemap.app.loader.results import Results, load
 from tastemap.app.loader.topics import TopicRun
 from tastemap.data.names import AmbiguousName, Match, UnknownName
+from tastemap.models.tables import favourite_plays  # noqa: F401 - part of the loader's API
 
 __all__ = ["AmbiguousName", "Match", "NotRun", "Results", "Run", "TopicRun", "UnknownName",
            "family", "load"]

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from tastemap.data.names import UnknownName, suggestions
 
@@ -46,17 +44,6 @@ def family(model: str) -> type:
 def folds_in(model: str) -> bool:
     """Whether the family scores new users from their plays without refitting (``folds_in``)."""
     return bool(family(model).folds_in)
-
-
-def favourite_plays(matrix: sp.csr_matrix) -> float:
-    """The play count given to a liked name without one: the 90th percentile of the stored play
-    counts of ``matrix`` (users x items), i.e. a heavily played item; 1 for an empty matrix.
-
-    >>> round(favourite_plays(sp.csr_matrix(np.array([[1.0, 0.0], [3.0, 51.0]]))), 6)
-    41.4
-    """
-    data = sp.csr_matrix(matrix).data
-    return float(np.percentile(data, 90)) if len(data) else 1.0
 
 
 def explains(model: str) -> bool:

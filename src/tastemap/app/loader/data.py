@@ -120,9 +120,19 @@ class DataTables(Base):
     def split(self, seed: int = 0, entity: str = "artist",
               valid: bool = False) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """``(train, test)`` CSR of the seed's split (``layout.TRAIN``, ``TEST``; with ``valid``
-        the validation split inside train); both have the full matrix's shape and sum to it."""
+        the validation split inside train); both have the full matrix's shape. With held-out
+        users (:meth:`held_out`), train + test + their rows = the full matrix."""
         _check_entity(entity)
         parts = (L.VALID_TRAIN, L.VALID_TEST) if valid else (L.TRAIN, L.TEST)
         hint = f"seed {seed} (config seeds)" + (" with split.validation" if valid else "")
         return tuple(load_matrix(self._file(L.path(part, seed=seed, entity=entity), hint))
                      for part in parts)
+
+    def held_out(self, seed: int = 0, entity: str = "artist") -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``(validation users, test users)``: the whole rows of the users no fit but the full
+        one has seen (``split.held_out_users``; ``layout.HELD_OUT_VALID``, ``HELD_OUT_TEST``),
+        each of the full matrix's shape."""
+        _check_entity(entity)
+        return tuple(load_matrix(self._file(L.path(part, seed=seed, entity=entity),
+                                            "split.held_out_users"))
+                     for part in (L.HELD_OUT_VALID, L.HELD_OUT_TEST))

@@ -85,3 +85,18 @@ class Evaluation(Base):
         ``entity, seed, model, variant, user_idx, metric, value``."""
         return self._parquet(L.path(L.PER_USER, entity=entity, seed=seed),
                              f"the evaluation of {entity}")
+
+    # ---- new listeners (held-out users) -------------------------------------------------------
+    def new_users(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
+        """The held-out users' leaderboard (new_users/leaderboard.csv): each family's variant
+        chosen on validation users, folded in without refitting; columns as :meth:`leaderboard`."""
+        _check_entity(entity)
+        return pd.read_csv(self._file(L.path(L.NEW_LEADERBOARD, entity=entity, seed=seed),
+                                      "split.held_out_users"))
+
+    def likes_curve(self, entity: str = "artist", seed: int = 0) -> pd.DataFrame:
+        """The likes curve (new_users/likes_curve.csv): ``model, variant, pick, n, n_users,
+        metric, mean, ci_low, ci_high``."""
+        _check_entity(entity)
+        return pd.read_csv(self._file(L.path(L.LIKES_CURVE, entity=entity, seed=seed),
+                                      "split.held_out_users"), dtype={"model": str, "variant": str})

@@ -17,12 +17,12 @@ from tastemap.app.loader.base import (
     _need,
     _unknown,
     explains,
-    favourite_plays,
     folds_in,
 )
 from tastemap.core import layout as L
 from tastemap.data.matrices import load_matrix
 from tastemap.data.names import Match, UnknownName
+from tastemap.models.tables import favourite_plays
 
 
 @dataclass(frozen=True)
