@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tastemap.evaluate.stats import bootstrap_ci
+from tastemap.evaluate.stats import bootstrap_means
 
 #: user groups by mainstreaminess, least mainstream first (:func:`groups`).
 GROUP_LABELS = ("niche", "diverse", "mainstream")
@@ -219,38 +219,40 @@ def groups(values: np.ndarray, labels: Sequence[str] = GROUP_LABELS) -> np.ndarr
     return out
 
 
-def _boot_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator,
-                chunk: int = 50) -> np.ndarray:
-    """``(n_resamples,)`` means of ``x`` (``(n,)``) resampled with replacement, ``chunk`` resamples
-    at a time (memory ``chunk x n``)."""
-    out = np.full(n_resamples, np.nan)
-    if len(x) == 0:
-        return out
-    for start in range(0, n_resamples, chunk):
-        b = min(chunk, n_resamples - start)
-        out[start : start + b] = x[rng.integers(0, len(x), size=(b, len(x)))].mean(axis=1)
-    return out
-
-
-def _run_rows(values: np.ndarray, group: np.ndarray, labels: Sequence[str], n_resamples: int,
-              seed: int) -> list[dict]:
-    """Rows of :func:`group_table` for one run: ``values`` / ``group`` are ``(n_users,)``."""
-    rows, parts = [], [values[group == label] for label in labels]
-    for label, x in zip(labels, parts):
-        mean, low, high = bootstrap_ci(x[:, None], n_resamples, 0.95, seed)
-        rows.append({"group": label, "n_users": len(x), "mean": mean[0], "ci_low": low[0],
-                     "ci_high": high[0], "relative_gap": np.nan})
-    first, last = parts[0], parts[-1]
-    rng = np.random.default_rng(seed)
-    diff = _boot_means(last, n_resamples, rng) - _boot_means(first, n_resamples, rng)
-    gap = rows[-1]["mean"] - rows[0]["mean"]
-    low, high = (np.nanquantile(diff, [0.025, 0.975]) if np.isfinite(diff).any()
-                 else (np.nan, np.nan))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative = gap / rows[-1]["mean"] if rows[-1]["mean"] != 0 else np.nan
-    rows.append({"group": "gap", "n_users": len(first) + len(last), "mean": gap,
-                 "ci_low": low, "ci_high": high, "relative_gap": relative})
+def _group_rows(wide: pd.DataFrame, group: np.ndarray, labels: Sequence[str], n_resamples: int,
+                seed: int) -> list[dict]:
+    """Rows of :func:`group_table` for every run (column of ``wide``: users x runs, NaN where a
+    user has no value): one bootstrap per group serves every run (users resampled jointly
+    across runs, each group with its own seed sequence), and the gap's replicates are the
+    difference of the last and the first group's."""
+    runs = list(wide.columns)
+    stats_of = []
+    for i, label in enumerate(labels):
+        part = wide.to_numpy(np.float64)[group == label]
+        mean, boot = bootstrap_means(part, n_resamples, [seed, i])
+        stats_of.append((label, (~np.isnan(part)).sum(axis=0), mean, boot))
+    rows = []
+    for j, run in enumerate(runs):
+        for label, n, mean, boot in stats_of:
+            low, high = _quantiles(None if boot is None else boot[:, j])
+            rows.append({"run": run, "group": label, "n_users": int(n[j]), "mean": mean[j],
+                         "ci_low": low, "ci_high": high, "relative_gap": np.nan})
+        (_, n0, m0, b0), (_, n1, m1, b1) = stats_of[0], stats_of[-1]
+        gap = m1[j] - m0[j]
+        low, high = _quantiles(None if b0 is None or b1 is None else b1[:, j] - b0[:, j])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = gap / m1[j] if m1[j] != 0 else np.nan
+        rows.append({"run": run, "group": "gap", "n_users": int(n0[j] + n1[j]), "mean": gap,
+                     "ci_low": low, "ci_high": high, "relative_gap": relative})
     return rows
+
+
+def _quantiles(boot: np.ndarray | None) -> tuple[float, float]:
+    """The 95% percentile interval of bootstrap replicates (NaN without any)."""
+    if boot is None or not np.isfinite(boot).any():
+        return np.nan, np.nan
+    low, high = np.nanquantile(boot, [0.025, 0.975])
+    return float(low), float(high)
 
 
 def group_table(
@@ -283,11 +285,15 @@ def group_table(
     keep = (group != "") & sub["value"].notna().to_numpy()
     sub = sub[keep].assign(model=lambda d: d["model"].astype(str),
                            variant=lambda d: d["variant"].astype(str), group=group[keep])
+    runs = list(dict.fromkeys(zip(sub["model"], sub["variant"], strict=True)))
+    wide = sub.set_index(["user_idx", "model", "variant"])["value"].unstack(["model", "variant"])
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(runs))
+    group = pd.Series(sub["group"].to_numpy(), index=sub["user_idx"].to_numpy())
+    group = group[~group.index.duplicated()].reindex(wide.index).to_numpy()
     rows = []
-    for (model, variant), run in sub.groupby(["model", "variant"], sort=False):
-        for row in _run_rows(run["value"].to_numpy(np.float64), run["group"].to_numpy(),
-                             labels, n_resamples, seed):
-            rows.append({"model": model, "variant": variant, "metric": metric, **row})
+    for row in _group_rows(wide, group, labels, n_resamples, seed):
+        model, variant = row.pop("run")
+        rows.append({"model": model, "variant": variant, "metric": metric, **row})
     cols = ["model", "variant", "metric", "group", "n_users", "mean", "ci_low", "ci_high",
             "relative_gap"]
     return pd.DataFrame(rows, columns=cols).astype({"n_users": np.int64})

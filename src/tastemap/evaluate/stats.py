@@ -37,7 +37,7 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def bootstrap_ci(
-    values: np.ndarray, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
+    values: np.ndarray, n_resamples: int = 1000, confidence: float = 0.95, seed=0,
     chunk: int = 50,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and percentile bootstrap confidence interval of every column, users resampled.
@@ -53,16 +53,33 @@ def bootstrap_ci(
     values : ``(n_users,)`` or ``(n_users, n_columns)`` float.
     n_resamples : bootstrap resamples (each draws ``n_users`` users with replacement).
     confidence : coverage of the two-sided percentile interval.
-    seed : seed of the resampling (same seed -> same interval).
+    seed : seed of the resampling (an int or a seed sequence; same seed -> same interval).
     chunk : resamples generated at once (memory ``chunk x n_users``).
 
     Returns
     -------
     mean, low, high : ``(n_columns,)`` (scalars as 0-d arrays for 1-d input).
     """
-    x = np.asarray(values, dtype=np.float64)
-    one_d = x.ndim == 1
+    one_d = np.ndim(values) == 1
+    mean, boot = bootstrap_means(values, n_resamples, seed, chunk)
+    if boot is None:
+        nan = np.full(len(mean), np.nan)
+        return (nan[0], nan[0], nan[0]) if one_d else (nan, nan, nan)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.nanquantile(boot, [alpha, 1.0 - alpha], axis=0)
     if one_d:
+        return mean[0], low[0], high[0]
+    return mean, low, high
+
+
+def bootstrap_means(values: np.ndarray, n_resamples: int = 1000, seed=0, chunk: int = 50,
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The column means of ``values`` (``(n_users,)`` or ``(n_users, n_columns)``, NaN left
+    out) and their ``(n_resamples, n_columns)`` bootstrap replicates (users resampled jointly
+    across columns; None without users): what :func:`bootstrap_ci` takes quantiles of, and
+    what a difference between independent groups is built from."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim == 1:
         x = x[:, None]
     n, c = x.shape
     valid = ~np.isnan(x)
@@ -71,8 +88,7 @@ def bootstrap_ci(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = x0.sum(axis=0) / v.sum(axis=0)
     if n == 0:
-        nan = np.full(c, np.nan)
-        return (nan[0], nan[0], nan[0]) if one_d else (nan, nan, nan)
+        return mean, None
     rng = np.random.default_rng(seed)
     boot = np.empty((n_resamples, c))
     counts = np.empty((min(chunk, n_resamples), n))
@@ -86,11 +102,7 @@ def bootstrap_ci(
         counts_b = counts[:b]
         with np.errstate(invalid="ignore", divide="ignore"):
             boot[start : start + b] = (counts_b @ x0) / (counts_b @ v)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.nanquantile(boot, [alpha, 1.0 - alpha], axis=0)
-    if one_d:
-        return mean[0], low[0], high[0]
-    return mean, low, high
+    return mean, boot
 
 
 def paired_tests(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

@@ -257,10 +257,12 @@ def popularity_groups(per_user: pd.DataFrame, train_path: str, runs: pd.DataFram
     profile = train[users]
     mainstream = bias.mainstreaminess(profile, n_i, n_users)
     group_of = pd.Series(bias.groups(mainstream), index=users)
+    per_user = per_user[per_user["metric"] == primary]  # first: one metric of many
     if runs is not None:
-        chosen = set(zip(runs["model"].astype(str), runs["variant"].astype(str), strict=True))
-        keys = zip(per_user["model"].astype(str), per_user["variant"].astype(str), strict=True)
-        per_user = per_user[[key in chosen for key in keys]]
+        chosen = pd.MultiIndex.from_frame(runs[["model", "variant"]].astype(str))
+        keys = pd.MultiIndex.from_arrays([per_user["model"].astype(str),
+                                          per_user["variant"].astype(str)])
+        per_user = per_user[keys.isin(chosen)]
     table = bias.group_table(per_user, group_of, primary, n_bootstrap, seed)
     # who the thirds are: their mean popularity and how many training items they have
     about = pd.DataFrame({"group": group_of.to_numpy(), "profile_popularity": mainstream,
