@@ -121,9 +121,9 @@ rule evaluate_runs:
     priority: 2
     threads: 1
     resources:
-        # measured (docs/benchmarks.md, MSD section): up to 6.4 GiB for 1M users' three runs
-        # (832 MB of input; an earlier run's 30-s samples had missed that peak and shown 5.0),
-        # 1.4 GiB at Last.fm-360K size; twice on a retry
+        # measured (docs/benchmarks.md, MSD section): up to 6.7 GiB for 1M users' three runs
+        # with the popularity metrics (9.9-10.1 GB requested), 2.4 GiB at Last.fm-360K size;
+        # twice on a retry
         mem_mb=mem_by_input(8),
         runtime=runtime_by_input,
     script:

@@ -379,7 +379,12 @@ def _who(c) -> None:
     group.add_argument("--user", help="user id as in the raw data (users.parquet)")
     group.add_argument("--likes", nargs="+", metavar="NAME",
                        help="a new listener who likes these artists (or 'artist - track' "
-                            "songs); matched forgivingly: case, accents, punctuation")
+                            "songs); matched forgivingly: case, accents, punctuation. The best "
+                            "family depends on how many are named: the answer prints the run's "
+                            "likes curve at that number; on MovieLens 100K it favoured user-kNN "
+                            "for 1 name (item-item and factor models fall below popularity "
+                            "there), BPR for 3 to 10 and the two-tower model for 20 "
+                            "(docs/quality.md, 'The likes curve')")
     group.add_argument("--likes-file", metavar="FILE",
                        help="the same from a file: one name per line, optionally "
                             "<TAB>play count; # comments")
