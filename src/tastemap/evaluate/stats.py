@@ -241,6 +241,21 @@ def _rank(table: pd.DataFrame, primary: str, metric_order: list[str]) -> pd.Data
     return table[cols].reset_index(drop=True)
 
 
+def best_variants(valid: pd.DataFrame, primary: str) -> pd.DataFrame:
+    """Each model's variant with the highest mean of ``primary`` on a validation leaderboard
+    (ties: the first in the board's order): ``model, variant, n_variants, mean``.
+
+    >>> board = pd.DataFrame({"model": ["als", "als", "ease"], "variant": ["f8", "f64", "l5"],
+    ...                       "metric": "ndcg@10", "mean": [0.2, 0.3, 0.1]})
+    >>> best_variants(board, "ndcg@10")["variant"].tolist()
+    ['f64', 'l5']
+    """
+    v = valid[valid["metric"] == primary][RUN_KEYS + ["mean"]].reset_index(drop=True)
+    rows = [(model, group.loc[group["mean"].idxmax(), "variant"], len(group),
+             group["mean"].max()) for model, group in v.groupby("model", sort=False)]
+    return pd.DataFrame(rows, columns=["model", "variant", "n_variants", "mean"])
+
+
 def select_variants(valid: pd.DataFrame, test: pd.DataFrame, primary: str) -> pd.DataFrame:
     """Each model's best variant chosen on the validation leaderboard, with its test score.
 
@@ -258,14 +273,11 @@ def select_variants(valid: pd.DataFrame, test: pd.DataFrame, primary: str) -> pd
     ``model, variant, n_variants, valid_<primary>, test_<primary>, test_ci_low, test_ci_high``,
     sorted by the test score, best first. Test scores never influence the choice.
     """
-    v = valid[valid["metric"] == primary][RUN_KEYS + ["mean"]].reset_index(drop=True)
+    best = best_variants(valid, primary)
     t = test[test["metric"] == primary].set_index(RUN_KEYS)
-    chosen = []
-    for model, group in v.groupby("model", sort=False):
-        best = group.loc[group["mean"].idxmax()]
-        chosen.append((model, best["variant"], len(group), best["mean"]))
+    chosen = list(best.itertuples(index=False, name=None))
     for model, variants in t.reset_index().groupby("model", sort=False)["variant"]:
-        if model in set(v["model"]):
+        if model in set(best["model"]):
             continue
         if len(variants) > 1:
             raise ValueError(f"model {model}: {len(variants)} variants but no validation scores")

@@ -56,21 +56,20 @@ def popularity_extra(train: sp.csr_matrix, ks: Sequence[int], long_tail_share: f
 
 
 def score_run(run: Run, train: sp.csr_matrix, test: sp.csr_matrix, ks: Sequence[int],
-              keys: dict, module: str | None = None, long_tail_share: float = 0.2,
+              keys: dict, module: str | None = None, extra=None,
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-user metrics of one run (long format, one row per user and metric, tagged with
     ``keys``) and its catalogue metrics (one row per metric: ``keys``, metric, value).
 
     ``train``/``test``: users x items of the split the run was fit on; ``module``: the run's
-    family module when it lives outside tastemap (for the RMSE model file);
-    ``long_tail_share``: the long tail of the popularity metrics (:func:`popularity_extra`).
+    family module when it lives outside tastemap (for the RMSE model file); ``extra``: more
+    metrics of the same lists, built once per split (:func:`popularity_extra`).
     """
     recs = pd.read_parquet(run.recommendations, columns=["user_idx", "rank", "item_idx"])
     logger.info("%s: %d recommendation rows, train %s nnz %d, test nnz %d", run.recommendations,
                 len(recs), train.shape, train.nnz, test.nnz)
     per_user, catalogue = metrics.evaluate_recommendations(
-        recs, train, test, list(ks), source=run.recommendations,
-        extra=popularity_extra(train, list(ks), long_tail_share))
+        recs, train, test, list(ks), source=run.recommendations, extra=extra)
     if run.model_file is not None:
         model = load_model(run.model_file, run.model, module)
         users = per_user["user_idx"].to_numpy()
@@ -89,11 +88,11 @@ def score_runs(runs: Sequence[Run], train_path: str, test_path: str, ks: Sequenc
     users x items CSR files): the per-user table (long, categorical keys) and the catalogue
     table of all runs, concatenated."""
     train, test = load_matrix(train_path), load_matrix(test_path)
+    extra = popularity_extra(train, list(ks), long_tail_share)  # the same for every run
     per_user, catalogue = [], []
     for run in runs:
         keys = dict(entity=entity, seed=int(seed), model=run.model, variant=run.variant)
-        long, cat = score_run(run, train, test, ks, keys, (modules or {}).get(run.model),
-                              long_tail_share)
+        long, cat = score_run(run, train, test, ks, keys, (modules or {}).get(run.model), extra)
         per_user.append(long)
         catalogue.append(cat)
     per_user = pd.concat(per_user, ignore_index=True)

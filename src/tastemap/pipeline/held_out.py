@@ -112,17 +112,12 @@ def _categorical(long: pd.DataFrame) -> pd.DataFrame:
 
 
 def choose(valid_board: pd.DataFrame, fits: Sequence[Fit], primary: str) -> list[Fit]:
-    """Each model's fit with the best validation-users mean of ``primary`` (ties: the first in
-    ``fits`` order); a model absent from ``valid_board`` (one variant) keeps its only fit."""
-    board = valid_board[valid_board["metric"] == primary].astype({"model": str, "variant": str})
-    score = dict(zip(zip(board["model"], board["variant"], strict=True), board["mean"],
-                     strict=True))
-    best: dict[str, Fit] = {}
-    for fit in fits:
-        s = score.get((fit.model, fit.variant), -np.inf)
-        if fit.model not in best or s > score.get((fit.model, best[fit.model].variant), -np.inf):
-            best[fit.model] = fit
-    return list(best.values())
+    """Each model's fit with the best validation-users mean of ``primary``
+    (:func:`tastemap.evaluate.stats.best_variants`); a model absent from ``valid_board`` (one
+    variant) keeps its only fit."""
+    best = stats.best_variants(valid_board.astype({"model": str, "variant": str}), primary)
+    best = dict(zip(best["model"], best["variant"], strict=True))
+    return [f for f in fits if best.get(f.model, f.variant) == f.variant]
 
 
 def likes_curve(fits: Sequence[Fit], held: sp.csr_matrix, ns: Sequence[int], seed, ctx: Context,
